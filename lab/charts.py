@@ -1,0 +1,68 @@
+"""Plotly figures built from the lab's real results (figures are data: no UI here).
+
+Pages render them with `st.plotly_chart`; tests read the figure JSON and check it holds
+the numbers of the run it came from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+_SPLIT_COLOURS = {"train": "#2563eb", "validation": "#16a34a", "test": "#d97706"}
+
+
+def distribution(df: pd.DataFrame, column: str):
+    import plotly.express as px
+
+    fig = px.histogram(df, x=column, nbins=50, title=f"Distribution of {column}")
+    fig.update_layout(bargap=0.05, height=360, margin=dict(t=50, b=10))
+    return fig
+
+
+def correlation(df: pd.DataFrame):
+    import plotly.express as px
+
+    corr = df.select_dtypes("number").corr().round(2)
+    fig = px.imshow(corr, text_auto=True, color_continuous_scale="RdBu_r", zmin=-1, zmax=1,
+                    title="Correlation between numeric columns", aspect="auto")
+    fig.update_layout(height=480, margin=dict(t=50, b=10))
+    return fig
+
+
+def target_scatter(df: pd.DataFrame, feature: str, target: str, max_points: int = 3000):
+    import plotly.express as px
+
+    sample = df.sample(min(len(df), max_points), random_state=0) if len(df) > max_points else df
+    fig = px.scatter(sample, x=feature, y=target, opacity=0.4, title=f"{target} against {feature}")
+    fig.update_layout(height=360, margin=dict(t=50, b=10))
+    return fig
+
+
+def split_sizes(rows: dict[str, int]):
+    import plotly.graph_objects as go
+
+    names = list(rows)
+    fig = go.Figure(go.Bar(x=names, y=[rows[n] for n in names], text=[rows[n] for n in names],
+                           marker_color=[_SPLIT_COLOURS.get(n, "#6b7280") for n in names]))
+    fig.update_layout(title="Rows per split", height=320, margin=dict(t=50, b=10),
+                      yaxis_title="rows")
+    return fig
+
+
+def scaling_before_after(train: pd.DataFrame, meta: dict[str, Any], column: str):
+    """The train split's `column` before scaling (recovered from the scaler) and after."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    i = meta["scaler"]["columns"].index(column)
+    mean, scale = meta["scaler"]["mean"][i], meta["scaler"]["scale"][i]
+    scaled = train[column]
+    raw = scaled * scale + mean
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"{column} before scaling",
+                                                         f"{column} after StandardScaler"))
+    fig.add_trace(go.Histogram(x=raw, nbinsx=40, name="before", marker_color="#9ca3af"), 1, 1)
+    fig.add_trace(go.Histogram(x=scaled, nbinsx=40, name="after", marker_color="#2563eb"), 1, 2)
+    fig.update_layout(height=340, showlegend=False, margin=dict(t=50, b=10))
+    return fig

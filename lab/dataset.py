@@ -1,0 +1,171 @@
+"""Datasets of the lab: the generated housing data, and the learner's own CSVs.
+
+Every dataset is kept under `<workspace>/data/raw/<name>.csv`; `datasets.json` beside them
+records which one is active and its target column. A new upload never overwrites another
+dataset, and a file that cannot be read is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lab.errors import DataError
+from lab.workspace import Workspace, read_json, write_json_atomic
+
+GENERATED_NAME = "generated_housing"
+DEFAULT_TARGET = "PRICE"
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+# The workshop's synthetic data has PRICE as an exact linear function of the features
+# (rounded down to whole dollars); these weights make ours behave the same way.
+_PRICE_WEIGHTS = {"YEAR_BUILT": 5000, "SQUARE_FEET": 150, "NUM_BEDROOMS": 10000,
+                  "NUM_BATHROOMS": 15000, "LOT_ACRES": 15000, "GARAGE_SPACES": 15000}
+_PRICE_YEAR_BASE = 2019
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    target: str
+    rows: int
+    columns: list[str]
+    source: str  # "generated", "upload" or "file"
+
+    def path(self, ws: Workspace) -> Path:
+        return ws.raw_dir / f"{self.name}.csv"
+
+
+def generate_housing(rows: int = 10_000, seed: int = 42) -> pd.DataFrame:
+    """The workshop's housing schema, generated deterministically from `seed`."""
+    if rows < 1:
+        raise DataError("The generated dataset needs at least one row.")
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "YEAR_BUILT": np.clip(np.rint(rng.normal(1995, 10, rows)), 1950, 2019).astype("int64"),
+        "SQUARE_FEET": np.clip(rng.normal(3000, 740, rows), 100, None),
+        "NUM_BEDROOMS": rng.integers(2, 7, rows),
+        "NUM_BATHROOMS": rng.integers(2, 7, rows) / 2.0,
+        "LOT_ACRES": np.clip(np.round(rng.normal(1.0, 0.25, rows), 2), 0.05, None),
+        "GARAGE_SPACES": rng.integers(0, 4, rows),
+        "FRONT_PORCH": rng.integers(0, 2, rows),
+        "DECK": rng.integers(0, 2, rows),
+    })
+    price = sum(df[col] * w for col, w in _PRICE_WEIGHTS.items()) - 5000 * _PRICE_YEAR_BASE
+    df["PRICE"] = np.floor(price).astype("int64")
+    return df
+
+
+def read_csv_bytes(data: bytes, label: str = "the file") -> pd.DataFrame:
+    """Parse a CSV, turning every way it can be unreadable into a DataError."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise DataError(f"{label} is {len(data) / 1e6:.0f} MB; the limit is "
+                        f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Upload a smaller sample.")
+    if not data.strip():
+        raise DataError(f"{label} is empty. Upload a CSV with a header row and data rows.")
+    try:
+        df = pd.read_csv(io.BytesIO(data))
+    except UnicodeDecodeError:
+        raise DataError(f"{label} is not UTF-8 text. Save it as a UTF-8 CSV.") from None
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        raise DataError(f"{label} is not a well-formed CSV ({detail}). Check that every row "
+                        "has as many fields as the header.") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{label} has no columns. Upload a CSV with a header row.") from None
+    if df.empty:
+        raise DataError(f"{label} has a header but no data rows.")
+    if len(df.columns) < 2:
+        raise DataError(f"{label} has a single column; it needs a target and at least one "
+                        "feature (is the separator a comma?).")
+    return df
+
+
+def read_csv_path(path: str | os.PathLike) -> pd.DataFrame:
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"No file at {p}. Pass the path of a CSV file.")
+    return read_csv_bytes(p.read_bytes(), label=p.name)
+
+
+def safe_name(filename: str) -> str:
+    stem = Path(str(filename)).name
+    stem = stem[:-4] if stem.lower().endswith(".csv") else stem
+    stem = _SAFE_NAME.sub("_", stem).strip("._-")[:64]
+    return stem or "dataset"
+
+
+def _registry(ws: Workspace) -> dict:
+    return read_json(ws.raw_dir / "datasets.json", default={"active": None, "datasets": {}})
+
+
+def save_dataset(ws: Workspace, df: pd.DataFrame, name: str, target: str,
+                 source: str, activate: bool = True) -> DatasetInfo:
+    """Store `df` as dataset `name` (written whole, then renamed into place)."""
+    name = safe_name(name)
+    if target not in df.columns:
+        raise DataError(f"There is no column {target!r}. Pick the target among: "
+                        f"{', '.join(map(str, df.columns))}.")
+    info = DatasetInfo(name=name, target=target, rows=len(df),
+                       columns=[str(c) for c in df.columns], source=source)
+    ws.raw_dir.mkdir(parents=True, exist_ok=True)
+    tmp = ws.raw_dir / f".{name}.csv.tmp"
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, info.path(ws))
+    registry = _registry(ws)
+    registry["datasets"][name] = asdict(info)
+    if activate:
+        registry["active"] = name
+    write_json_atomic(ws.raw_dir / "datasets.json", registry)
+    return info
+
+
+def list_datasets(ws: Workspace) -> list[DatasetInfo]:
+    return [DatasetInfo(**d) for d in _registry(ws)["datasets"].values()
+            if (ws.raw_dir / f"{d['name']}.csv").exists()]
+
+
+def active_dataset(ws: Workspace) -> DatasetInfo:
+    """The dataset the next step will use; the generated one when none was chosen."""
+    registry = _registry(ws)
+    name = registry.get("active")
+    if name and name in registry["datasets"]:
+        info = DatasetInfo(**registry["datasets"][name])
+        if info.path(ws).exists():
+            return info
+    return ensure_generated(ws)
+
+
+def ensure_generated(ws: Workspace) -> DatasetInfo:
+    registry = _registry(ws)
+    if GENERATED_NAME in registry["datasets"] and (ws.raw_dir / f"{GENERATED_NAME}.csv").exists():
+        info = DatasetInfo(**registry["datasets"][GENERATED_NAME])
+        if registry.get("active") != GENERATED_NAME:
+            set_active(ws, GENERATED_NAME, info.target)
+        return info
+    return save_dataset(ws, generate_housing(), GENERATED_NAME, DEFAULT_TARGET, "generated")
+
+
+def set_active(ws: Workspace, name: str, target: str) -> DatasetInfo:
+    registry = _registry(ws)
+    if name not in registry["datasets"]:
+        raise DataError(f"There is no dataset named {name!r} in this workspace.")
+    entry = registry["datasets"][name]
+    if target not in entry["columns"]:
+        raise DataError(f"There is no column {target!r}. Pick the target among: "
+                        f"{', '.join(entry['columns'])}.")
+    entry["target"] = target
+    registry["active"] = name
+    write_json_atomic(ws.raw_dir / "datasets.json", registry)
+    return DatasetInfo(**entry)
+
+
+def load_dataset(ws: Workspace, info: DatasetInfo) -> pd.DataFrame:
+    return pd.read_csv(info.path(ws))

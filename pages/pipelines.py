@@ -1,0 +1,3 @@
+from pages._ui import not_built
+
+not_built("pipelines")

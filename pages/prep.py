@@ -1,0 +1,141 @@
+import streamlit as st
+
+from lab import charts, preprocess
+from lab.dataset import active_dataset
+from lab.errors import LabError
+from lab.jobs import JobStore
+from lab.prep import PrepParams, last_result, load_prepared, read_meta, run_prep
+from lab.processing import KIND, start_processing_job
+from pages._ui import diagram, settings, show_code, show_error, workspace
+
+ws = workspace()
+st.title("Prepare the data")
+st.write(
+    "As in the workshop: the target moves to the first column (SageMaker's built-in XGBoost "
+    "expects it there, and no header), the rows are split **60/20/20** into train, validation "
+    "and test with two `train_test_split` calls, and a `StandardScaler` is fit on the train "
+    "split only, then applied to all three. The target stays unscaled."
+)
+st.write(
+    "You can run it **in-process** (the notebook way) or as a **processing job**: the same "
+    "script run outside this page with SageMaker's input/output folders, which is how it "
+    "scales to data that outgrows one machine. Then check that both gave the same result."
+)
+diagram("processing")
+
+info = active_dataset(ws)
+st.caption(f"Dataset: **{info.name}** ({info.rows:,} rows), target **{info.target}**. "
+           "Change it on the *Explore the data* page.")
+
+with st.form("params", border=True):
+    c1, c2, c3, c4 = st.columns(4)
+    train_size = c1.number_input("Train size", 0.05, 0.95, 0.6, 0.05, key="train_size")
+    val_size = c2.number_input("Validation size", 0.05, 0.95, 0.2, 0.05, key="val_size")
+    test_size = c3.number_input("Test size", 0.05, 0.95, 0.2, 0.05, key="test_size")
+    random_state = c4.number_input("random_state", 0, 2**31 - 1, 42, key="random_state")
+    b1, b2, b3 = st.columns([1, 1, 2])
+    run_local = b1.form_submit_button("Run in-process", type="primary",
+                                      icon=":material/play_arrow:")
+    run_job = b2.form_submit_button("Run as a processing job", icon=":material/memory:")
+    instance_count = b3.number_input("Processing instance count", 1, 10, 1, key="instances")
+
+params = PrepParams(float(train_size), float(val_size), float(test_size), int(random_state))
+if run_local:
+    try:
+        result = run_prep(ws, params)
+        st.toast(f"Prepared in {result.seconds:.2f} s")
+    except LabError as exc:
+        show_error(exc)
+if run_job:
+    try:
+        st.session_state["processing_job"] = start_processing_job(settings(), params,
+                                                                  int(instance_count))
+    except LabError as exc:
+        show_error(exc)
+
+st.header("In-process result")
+result = last_result(ws)
+if result is None:
+    st.info("Nothing prepared yet: press **Run in-process**.", icon=":material/info:")
+else:
+    cols = st.columns(4)
+    for col, split in zip(cols, ("train", "validation", "test")):
+        col.metric(f"{split.capitalize()} rows", f"{result.rows[split]:,}")
+    cols[3].metric("Features", len(result.features))
+    cleaning = result.cleaning
+    notes = []
+    if cleaning.get("dropped_missing_target"):
+        notes.append(f"dropped {cleaning['dropped_missing_target']} rows with no target value")
+    for col, fill in cleaning.get("filled_with_median", {}).items():
+        notes.append(f"filled {fill['count']} missing values of {col} with the train median "
+                     f"({fill['median']:g})")
+    for col, values in cleaning.get("one_hot", {}).items():
+        notes.append(f"one-hot encoded {col} ({len(values)} values)")
+    for col, why in cleaning.get("ignored", {}).items():
+        notes.append(f"ignored {col}: {why}")
+    if notes:
+        st.warning("Cleaning of your data: " + "; ".join(notes) + ".", icon=":material/rule:")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.split_sizes(result.rows), key="split_chart")
+    frames, meta = load_prepared(ws.processed_dir), read_meta(ws.processed_dir)
+    with right:
+        feature = st.selectbox("Feature", result.features, key="scaling_feature")
+        st.plotly_chart(charts.scaling_before_after(frames["train"], meta, feature),
+                        key="scaling_chart")
+    with st.expander("First rows of train.csv (no header in the file)"):
+        st.dataframe(frames["train"].head(20), hide_index=True)
+
+st.header("Processing job")
+store = JobStore(ws)
+job_id = st.session_state.get("processing_job")
+if job_id is None:
+    latest = store.list(KIND)
+    job_id = latest[0].job_id if latest else None
+job = store.get(job_id) if job_id else None
+polling = job is not None and not job.finished
+
+
+@st.fragment(run_every=1.0 if polling else None)
+def job_panel() -> None:
+    current = store.get(job_id) if job_id else None
+    if current is None:
+        st.info("No processing job yet: press **Run as a processing job**.", icon=":material/info:")
+        return
+    st.markdown(f"**{current.job_id}**: {current.status} ({current.duration_s:.1f} s)")
+    if not current.finished:
+        st.progress(current.progress, text=current.message)
+        if st.button("Stop the job", icon=":material/stop:", key="stop_job"):
+            store.request_cancel(current.job_id)
+    elif current.status == "Completed":
+        outcome = current.result or {}
+        if outcome.get("match"):
+            st.success("The job's outputs match the in-process preparation: "
+                       + ", ".join(f"{k} {v}" for k, v in outcome["comparison"].items()) + ".",
+                       icon=":material/check_circle:")
+        else:
+            st.error("The job's outputs differ from the in-process preparation: "
+                     + "; ".join(f"{k}: {v}" for k, v in outcome.get("comparison", {}).items()))
+    else:
+        st.error(f"The job {current.status.lower()}: {current.error}", icon=":material/error:")
+    st.code(store.log(current.job_id, tail=40) or "(no output yet)", language="log")
+    if polling and current.finished:
+        st.rerun()
+
+
+job_panel()
+
+history = store.list(KIND)
+if len(history) > 1:
+    with st.expander(f"Job history ({len(history)})"):
+        st.dataframe([{"job": j.job_id, "status": j.status, "seconds": round(j.duration_s, 1),
+                       "match": (j.result or {}).get("match")} for j in history],
+                     hide_index=True)
+
+show_code(preprocess.split_dataset, preprocess.scale_dataset,
+          title="The code that ran (lab/preprocess.py, the job's script)")
+if settings().backend == "sagemaker":
+    from lab.sagemaker.processing import sdk_code
+
+    with st.expander("The SageMaker SDK code of the processing job", icon=":material/cloud:"):
+        st.code(sdk_code(), language="python")
+st.page_link("pages/feature_store.py", label="Next: Feature Store", icon=":material/arrow_forward:")

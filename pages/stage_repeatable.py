@@ -1,0 +1,3 @@
+from pages._ui import stage_page
+
+stage_page("Repeatable")
