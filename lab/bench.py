@@ -66,12 +66,14 @@ def home_first_render() -> float:
     return first_render_seconds("streamlit_app.py")
 
 
-def run_bench(workspace: str | None = None, runs: int | None = None,
+def run_bench(workspace: str | None = None, runs: int | None = None, only: str | None = None,
               log: Callable[[str], None] = print) -> dict[str, Any]:
     results = []
     with tempfile.TemporaryDirectory(prefix="lab-bench-") as tmp:
         root = Path(workspace) if workspace else Path(tmp)
         for fig in _figures(root):
+            if only and only.lower() not in fig.name.lower():
+                continue
             n = runs or fig.runs
             try:
                 fig.measure()  # warm-up: imports, caches, first file writes

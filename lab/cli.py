@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(sub.add_parser("run-all", help="run every built step in lab order"))
     bench = sub.add_parser("bench", help="measure the lab's speed figures")
     bench.add_argument("--runs", type=int, default=None, help="runs per figure")
+    bench.add_argument("--only", metavar="TEXT", help="only figures whose name contains TEXT")
     _common_options(bench)
     return parser
 
@@ -115,7 +116,7 @@ def cmd_run_all(args, out: dict[str, Any]) -> None:
 def cmd_bench(args, out: dict[str, Any]) -> None:
     from lab.bench import run_bench
 
-    out.update(run_bench(args.workspace, runs=args.runs, log=_log))
+    out.update(run_bench(args.workspace, runs=args.runs, only=args.only, log=_log))
 
 
 COMMANDS = {"prep": cmd_prep, "process": cmd_process, "run-all": cmd_run_all,

@@ -87,6 +87,9 @@ def clean_dataset(df, target_col):
                 f"text such as {str(bad.iloc[0])!r}. Pick a numeric target column."
             )
         target = coerced
+    if target.isna().all():
+        raise BadData(f"The target {target_col!r} has no values. Pick a column that holds "
+                      "the numbers to predict.")
     df = df.copy()
     df[target_col] = target
     report = {"dropped_missing_target": int(df[target_col].isna().sum()),
@@ -147,11 +150,13 @@ def split_dataset(df, train_size, val_size, test_size, random_state=None, log=pr
     df_train, df_rest = train_test_split(
         df, test_size=rest_size, train_size=train_size, random_state=random_state
     )
+    # Rounded so that 0.8/0.1/0.1 gives 1000/1000 rather than 999/1001 from float noise;
+    # the workshop's defaults (0.2/0.4 = 0.5) are unchanged by it.
+    val_fraction, test_fraction = round(val_size / rest_size, 12), round(test_size / rest_size, 12)
+    if val_fraction + test_fraction > 1:
+        val_fraction = None  # sklearn then takes the complement of the test fraction
     df_val, df_test = train_test_split(
-        df_rest,
-        test_size=(test_size / rest_size),
-        train_size=(val_size / rest_size),
-        random_state=random_state,
+        df_rest, test_size=test_fraction, train_size=val_fraction, random_state=random_state
     )
     df_train = df_train.reset_index(drop=True)
     df_val = df_val.reset_index(drop=True)

@@ -74,7 +74,7 @@ _STAGE_COLOURS = {"Initial": "#dbeafe", "Repeatable": "#dcfce7", "Reliable": "#f
 
 def map_dot(done: dict[str, bool]) -> str:
     """The lab's steps as a DOT graph, one cluster per stage, done steps marked."""
-    lines = ["digraph lab {", "  rankdir=LR; compound=true;",
+    lines = ["digraph lab {", "  rankdir=TB; compound=true; nodesep=0.3; ranksep=0.3;",
              '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];']
     for stage in STAGES:
         lines.append(f'  subgraph cluster_{stage.lower()} {{ label="{stage}"; '
@@ -84,7 +84,7 @@ def map_dot(done: dict[str, bool]) -> str:
             lines.append(f'    {stage.lower()}_none [label="(explained, no steps)", '
                          'style="dashed,rounded", fillcolor="#ffffff"];')
         for s in members:
-            mark = "✔ " if done.get(s.key) else ("" if s.built else "(not built yet) ")
+            mark = "(done) " if done.get(s.key) else ("" if s.built else "(not built yet) ")
             fill = _STAGE_COLOURS[stage] if s.built else "#f3f4f6"
             lines.append(f'    {s.key} [label="{mark}{s.title}", fillcolor="{fill}"];')
         lines.append("  }")

@@ -20,6 +20,25 @@ from lab.workspace import Workspace
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
+def _leave_legacy_pages_mode() -> None:
+    """Make sure the router runs, even for the first session after a server start.
+
+    Until some script calls st.navigation, Streamlit treats a folder named pages/ beside
+    the main script as its older multipage mode: a first session that opens a deep link
+    (/prep) would run pages/prep.py directly, without the router's navigation, layout and
+    sidebar. Every page imports this module first, so switching that mode off here and
+    rerunning sends that session through streamlit_app.py like all the others.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_pages_mode()
+
+
 def settings() -> Settings:
     """This browser session's settings: its workspace and the backend it chose."""
     base = load_settings()
@@ -59,14 +78,19 @@ def sidebar() -> None:
             if problem:
                 st.warning(f"SageMaker is not usable here: {problem}", icon=":material/cloud_off:")
         st.caption("Workspace")
-        st.code(str(s.workspace), language=None)
+        st.code(str(s.workspace), language=None, wrap_lines=True)
         done = progress(Workspace(s.workspace))
         built = [step for step in STEPS if step.built]
         st.caption(f"Progress: {sum(done[x.key] for x in built)} of {len(built)} built steps")
         st.progress(sum(done[x.key] for x in built) / max(1, len(built)))
         for step in STEPS:
-            mark = "✅" if done[step.key] else ("⬜" if step.built else "🚧")
-            st.markdown(f"{mark} {step.title}")
+            if done[step.key]:
+                mark = ":green[:material/check_circle:]"
+            elif step.built:
+                mark = ":gray[:material/radio_button_unchecked:]"
+            else:
+                mark = ":gray[:material/construction:]"
+            st.markdown(f"{mark} {step.title}" + ("" if step.built else " :gray[(not built yet)]"))
 
 
 def markdown_asset(name: str) -> None:

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from lab.steps import STAGES, map_dot, progress
+from lab.steps import STAGES, STEPS, map_dot, progress
 from pages._ui import diagram, markdown_asset, workspace
 
 st.title("MLOps Lab")
@@ -35,6 +35,14 @@ for column, stage in zip(st.columns(4), STAGES):
                      icon=":material/arrow_forward:")
 
 st.header("Map of the lab")
-st.graphviz_chart(map_dot(progress(workspace())), width="stretch")
-st.caption("Start with **Explore the data**, then follow the arrows. Steps marked "
-           "*not built yet* have a page that says so; they run nothing yet.")
+done = progress(workspace())
+graph, steps = st.columns([2, 3], gap="large")
+graph.graphviz_chart(map_dot(done), width="content")
+with steps:
+    st.caption("Start with **Explore the data**, then follow the arrows. Steps marked "
+               "*not built yet* have a page that says so; they run nothing yet.")
+    for step in STEPS:
+        state = "done" if done[step.key] else ("to do" if step.built else "not built yet")
+        st.page_link(f"pages/{step.page}", label=f"{step.stage}: {step.title} ({state})",
+                     icon=step.icon)
+        st.caption(step.summary)

@@ -1,0 +1,174 @@
+"""Every page through AppTest: it renders with no exception and shows what it should."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lab.jobs import JobStore
+from tests.conftest import REPO, snapshot
+
+APP = str(REPO / "streamlit_app.py")
+
+PAGES = {
+    "pages/home.py": "MLOps Lab",
+    "pages/stage_initial.py": "The Initial stage",
+    "pages/data.py": "Explore the data",
+    "pages/prep.py": "Prepare the data",
+    "pages/feature_store.py": "Feature Store",
+    "pages/training.py": "Training & experiments",
+    "pages/registry.py": "Registry & deployment",
+    "pages/stage_repeatable.py": "The Repeatable stage",
+    "pages/pipelines.py": "Pipelines",
+    "pages/stage_reliable.py": "The Reliable stage",
+    "pages/stage_scalable.py": "The Scalable stage",
+}
+NOT_BUILT = ["pages/feature_store.py", "pages/training.py", "pages/registry.py",
+             "pages/pipelines.py"]
+
+
+@pytest.fixture
+def app(ws, monkeypatch):
+    monkeypatch.setenv("LAB_WORKSPACE", str(ws.root))
+    monkeypatch.delenv("LAB_WORKSHOP", raising=False)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def open_page(at, page):
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at):
+    return " ".join(e.value for kind in ("markdown", "caption", "info", "success", "warning",
+                                         "error") for e in getattr(at, kind))
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_every_page_renders(app, page):
+    at = open_page(app, page)
+    assert at.title[0].value == PAGES[page]
+
+
+def test_home_explains_the_four_stages_and_maps_the_steps(app):
+    body = texts(app)
+    for stage in ("Initial", "Repeatable", "Reliable", "Scalable"):
+        assert f"**{stage}**" in body
+    charts = app.get("graphviz_chart")
+    assert len(charts) == 2  # the stage diagram and the map of the lab
+    spec = charts[1].proto.spec
+    assert "Prepare the data" in spec and "cluster_repeatable" in spec
+
+
+def test_sidebar_shows_backend_workspace_and_progress(app, ws):
+    assert app.sidebar.radio[0].value == "local"
+    assert str(ws.root) in [c.value for c in app.sidebar.code]
+    assert any("Progress: 1 of 3" in c.value or "Progress: 0 of 3" in c.value
+               for c in app.sidebar.caption)
+
+
+@pytest.mark.parametrize("page", NOT_BUILT)
+def test_steps_not_built_say_so_plainly(app, page):
+    at = open_page(app, page)
+    assert "Not built yet" in at.info[0].value
+    assert not at.get("plotly_chart") and not at.dataframe
+
+
+def test_data_page_shows_table_statistics_and_charts(app):
+    at = open_page(app, "pages/data.py")
+    assert "generated_housing" in at.success[0].value and "10,000 rows" in at.success[0].value
+    assert len(at.dataframe) >= 2
+    charts = at.get("plotly_chart")
+    assert len(charts) == 3
+    assert "Distribution of PRICE" in charts[0].proto.spec
+
+
+def test_upload_own_csv_and_pick_target(app, ws):
+    at = open_page(app, "pages/data.py")
+    csv = "size,rooms,city,cost\n" + "".join(
+        f"{50 + i},{1 + i % 4},{'ab'[i % 2]},{1000 + 7 * i}\n" for i in range(40))
+    at.file_uploader[0].upload("homes.csv", csv.encode(), "text/csv").run()
+    assert not at.exception
+    at.selectbox(key="upload_target").select("cost").run()
+    at.button(key="use_upload").click().run()
+    assert not at.exception
+    assert "homes" in at.success[0].value and "target **cost**" in at.success[0].value
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"a,b\n1,2\n3,4,5,6\n", "not a well-formed CSV"),
+    (b"", "is empty"),
+])
+def test_unreadable_upload_gets_a_message_and_changes_nothing(app, ws, content, message):
+    at = open_page(app, "pages/data.py")
+    before = snapshot(ws.root)
+    at.file_uploader[0].upload("bad.csv", content, "text/csv").run()
+    assert not at.exception
+    assert message in at.error[0].value
+    assert snapshot(ws.root) == before
+
+
+@pytest.mark.parametrize("csv, target, message", [
+    ("name,PRICE\n" + "".join(f"n{i},{i}\n" for i in range(60)), "PRICE", "No usable feature"),
+    ("x,label,PRICE\n" + "".join(f"{i},{'ab'[i % 2]},{i}\n" for i in range(20)), "label",
+     "must be numeric"),
+])
+def test_unusable_upload_is_refused_in_the_page(app, ws, csv, target, message):
+    at = open_page(app, "pages/data.py")
+    before = snapshot(ws.root)
+    at.file_uploader[0].upload("bad.csv", csv.encode(), "text/csv").run()
+    at.selectbox(key="upload_target").select(target).run()
+    at.button(key="use_upload").click().run()
+    assert not at.exception
+    assert message in at.error[0].value
+    assert snapshot(ws.root) == before
+
+
+def test_prep_in_process_shows_split_sizes_and_scaling_charts(app):
+    at = open_page(app, "pages/prep.py")
+    assert "Nothing prepared yet" in texts(at)
+    at.button[0].click().run()  # Run in-process (a form submit button)
+    assert not at.exception
+    assert [m.value for m in at.metric] == ["6,000", "2,000", "2,000", "8"]
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert '"y":[6000,2000,2000]' in specs[0].replace(" ", "")
+    assert "after StandardScaler" in specs[1]
+
+
+def test_prep_with_sizes_not_summing_to_one_shows_the_error_and_keeps_outputs(app, ws):
+    at = open_page(app, "pages/prep.py")
+    at.button[0].click().run()
+    before = snapshot(ws.processed_dir)
+    at.number_input(key="train_size").set_value(0.7)
+    at.button[0].click().run()
+    assert not at.exception
+    assert "must sum to 1" in at.error[0].value
+    assert snapshot(ws.processed_dir) == before
+    assert [m.value for m in at.metric][:3] == ["6,000", "2,000", "2,000"]
+
+
+def test_processing_job_runs_in_the_background_and_its_result_shows(app, ws):
+    at = open_page(app, "pages/prep.py")
+    at.button[1].click().run()  # Run as a processing job: returns at once
+    assert not at.exception
+    store = JobStore(ws)
+    [job] = store.list("processing")
+    deadline = time.monotonic() + 90
+    while not store.get(job.job_id).finished and time.monotonic() < deadline:
+        time.sleep(0.2)
+    at.run()
+    assert not at.exception
+    assert "outputs match the in-process preparation" in at.success[-1].value
+    assert "Starting pre-processing" in at.code[-2].value or any(
+        "Starting pre-processing" in c.value for c in at.code)
+    # a reload (a new session) finds the job again from the workspace
+    fresh = AppTest.from_file(APP, default_timeout=60)
+    fresh.run()
+    fresh.switch_page("pages/prep.py").run()
+    assert any(job.job_id in m.value for m in fresh.markdown)

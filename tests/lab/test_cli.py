@@ -1,0 +1,98 @@
+"""`python -m lab`, run as a user runs it: a real subprocess, JSON on stdout."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, snapshot
+
+
+def lab(*args, ws=None):
+    cmd = [sys.executable, "-m", "lab", *args]
+    if ws is not None:
+        cmd += ["--workspace", str(ws.root)]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def test_prep_json_has_rows_target_features_outputs_and_timing(ws):
+    proc = lab("prep", "--json", ws=ws)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["prep"]["rows"] == {"train": 6000, "validation": 2000, "test": 2000}
+    assert out["prep"]["target"] == "PRICE"
+    assert len(out["prep"]["features"]) == 8
+    for split, path in out["prep"]["outputs"].items():
+        assert path.endswith(f"{split}.csv")
+    assert out["timings_s"]["prep"] > 0
+
+
+def test_run_all_on_the_workshop_csv(ws, house_csv):
+    proc = lab("run-all", "--data", str(house_csv), "--target", "PRICE", "--json", ws=ws)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["prep"]["rows"] == {"train": 6000, "validation": 2000, "test": 2000}
+    assert out["prep"]["dataset"] == "house_pricing"
+    assert out["processing"]["status"] == "Completed"
+    assert out["processing"]["match"] is True
+    assert set(out["timings_s"]) == {"prep", "processing"}
+    assert "Starting pre-processing" in proc.stderr  # the job's log streams to stderr
+
+
+@pytest.fixture
+def prepared(ws):
+    assert lab("prep", ws=ws).returncode == 0
+    return snapshot(ws.root)
+
+
+BAD_CSVS = {
+    "malformed": ("a,b\n1,2\n3,4,5,6\n", [], "not a well-formed CSV"),
+    "no_numeric_feature": ("name,PRICE\n" + "".join(f"n{i},{i}\n" for i in range(60)), [],
+                           "No usable feature"),
+    "text_target": ("x,PRICE\n" + "".join(f"{i},cheap\n" for i in range(20)), [],
+                    "must be numeric"),
+    "missing_target": ("x,y\n" + "".join(f"{i},{i}\n" for i in range(20)), ["--target", "COST"],
+                       "There is no column 'COST'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CSVS))
+def test_bad_csv_exits_2_with_one_line_and_changes_nothing(ws, prepared, tmp_path, case):
+    text, extra, message = BAD_CSVS[case]
+    csv = tmp_path / f"{case}.csv"
+    csv.write_text(text)
+    proc = lab("prep", "--data", str(csv), *extra, "--json", ws=ws)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
+    assert snapshot(ws.root) == prepared
+
+
+def test_split_sizes_that_do_not_sum_to_one(ws, prepared):
+    proc = lab("run-all", "--train-size", "0.7", "--val-size", "0.2", "--test-size", "0.2",
+               ws=ws)
+    assert proc.returncode == 2
+    assert "must sum to 1" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert snapshot(ws.root) == prepared
+
+
+def test_missing_file_and_unknown_backend(ws):
+    proc = lab("prep", "--data", "/nonexistent/file.csv", ws=ws)
+    assert proc.returncode == 2 and "No file at" in proc.stderr
+    proc = lab("prep", "--backend", "azure", ws=ws)
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_bench_json_reports_median_and_p99(tmp_path):
+    proc = lab("bench", "--only", "in-process", "--runs", "2", "--json",
+               "--workspace", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    figures = json.loads(proc.stdout)["figures"]
+    assert [f["name"] for f in figures] == ["prep in-process (10,000 rows)"]
+    fig = figures[0]
+    assert fig["runs"] == 2 and fig["unit"] == "s"
+    assert 0 < fig["median"] <= fig["p99"]
+    assert "budget" in fig
