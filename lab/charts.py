@@ -60,9 +60,10 @@ def scaling_before_after(train: pd.DataFrame, meta: dict[str, Any], column: str)
     mean, scale = meta["scaler"]["mean"][i], meta["scaler"]["scale"][i]
     scaled = train[column]
     raw = scaled * scale + mean
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"{column} before scaling",
-                                                         f"{column} after StandardScaler"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("before scaling",
+                                                         "after StandardScaler"))
     fig.add_trace(go.Histogram(x=raw, nbinsx=40, name="before", marker_color="#9ca3af"), 1, 1)
     fig.add_trace(go.Histogram(x=scaled, nbinsx=40, name="after", marker_color="#2563eb"), 1, 2)
-    fig.update_layout(height=340, showlegend=False, margin=dict(t=50, b=10))
+    fig.update_layout(height=340, showlegend=False, margin=dict(t=50, b=10),
+                      title=f"{column}: before and after scaling")
     return fig

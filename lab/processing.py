@@ -67,7 +67,7 @@ class LocalProcessing:
         cmd = [sys.executable, "-u", "-m", "lab.preprocess",
                "--input-dir", str(input_dir), "--output-dir", str(output_dir),
                *request.params.script_arguments(request.dataset.target)]
-        ctx.log("$ " + " ".join(cmd[2:]))
+        ctx.log("$ python " + " ".join(cmd[2:]))
         env = {**_clean_env(), "PYTHONPATH": str(PROJECT_ROOT)}
         errors: list[str] = []
 

@@ -75,11 +75,11 @@ else:
         notes.append(f"ignored {col}: {why}")
     if notes:
         st.warning("Cleaning of your data: " + "; ".join(notes) + ".", icon=":material/rule:")
-    left, right = st.columns(2)
+    left, right = st.columns([1, 2])
     left.plotly_chart(charts.split_sizes(result.rows), key="split_chart")
     frames, meta = load_prepared(ws.processed_dir), read_meta(ws.processed_dir)
     with right:
-        feature = st.selectbox("Feature", result.features, key="scaling_feature")
+        feature = st.selectbox("Feature (train split)", result.features, key="scaling_feature")
         st.plotly_chart(charts.scaling_before_after(frames["train"], meta, feature),
                         key="scaling_chart")
     with st.expander("First rows of train.csv (no header in the file)"):
