@@ -7,6 +7,7 @@ these helpers. Nothing here imports boto3, sagemaker, sklearn or xgboost.
 from __future__ import annotations
 
 import inspect
+import runpy
 import uuid
 from pathlib import Path
 
@@ -18,25 +19,26 @@ from lab.steps import STEPS, progress
 from lab.workspace import Workspace
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ROUTER = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 
 
-def _leave_legacy_pages_mode() -> None:
-    """Make sure the router runs, even for the first session after a server start.
+def open_page() -> Workspace:
+    """Call first on every page: makes sure the router ran, returns the session's workspace.
 
     Until some script calls st.navigation, Streamlit treats a folder named pages/ beside
-    the main script as its older multipage mode: a first session that opens a deep link
-    (/prep) would run pages/prep.py directly, without the router's navigation, layout and
-    sidebar. Every page imports this module first, so switching that mode off here and
-    rerunning sends that session through streamlit_app.py like all the others.
+    the main script as its older multipage mode, and runs a deep link's page file directly
+    (/prep runs pages/prep.py without the router: no navigation, sidebar or wide layout).
+    That happens to the first session after a server start, and to every AppTest run. A
+    page that finds itself run that way switches the mode off and runs the router in its
+    place (not st.rerun, which would drop the click that started this run), then stops.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-_leave_legacy_pages_mode()
+        runpy.run_path(str(ROUTER), run_name="__main__")
+        st.stop()
+    return workspace()
 
 
 def settings() -> Settings:
@@ -114,6 +116,7 @@ def show_code(*functions, title: str = "The code that ran") -> None:
 
 
 def not_built(step_key: str) -> None:
+    open_page()
     step = next(s for s in STEPS if s.key == step_key)
     st.title(step.title)
     st.caption(f"{step.stage} stage")
@@ -126,6 +129,7 @@ def stage_page(stage: str) -> None:
     """A stage's page: what it means, its practices, a diagram, and the lab's steps in it."""
     from lab.steps import steps_of
 
+    ws = open_page()
     st.title(f"The {stage} stage")
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -135,7 +139,7 @@ def stage_page(stage: str) -> None:
         steps = steps_of(stage)
         if steps:
             st.subheader("Steps in this lab")
-            done = progress(workspace())
+            done = progress(ws)
             for step in steps:
                 status = "done" if done[step.key] else ("to do" if step.built else "not built yet")
                 st.page_link(f"pages/{step.page}", label=f"{step.title} ({status})",

@@ -11,9 +11,9 @@ from lab.dataset import (
 )
 from lab.errors import LabError
 from lab.prep import choose_target, use_dataset
-from pages._ui import show_error, workspace
+from pages._ui import open_page, show_error
 
-ws = workspace()
+ws = open_page()
 st.title("Explore the data")
 st.write(
     "The workshop predicts house prices from a synthetic housing dataset: eight features "

@@ -1,8 +1,9 @@
 import streamlit as st
 
 from lab.steps import STAGES, STEPS, map_dot, progress
-from pages._ui import diagram, markdown_asset, workspace
+from pages._ui import diagram, markdown_asset, open_page
 
+ws = open_page()
 st.title("MLOps Lab")
 st.subheader("Learn the four stages of MLOps adoption on Amazon SageMaker, hands on")
 markdown_asset("home")
@@ -35,7 +36,7 @@ for column, stage in zip(st.columns(4), STAGES):
                      icon=":material/arrow_forward:")
 
 st.header("Map of the lab")
-done = progress(workspace())
+done = progress(ws)
 graph, steps = st.columns([2, 3], gap="large")
 graph.graphviz_chart(map_dot(done), width="content")
 with steps:

@@ -5,10 +5,10 @@ from lab.dataset import active_dataset
 from lab.errors import LabError
 from lab.jobs import JobStore
 from lab.prep import PrepParams, last_result, load_prepared, read_meta, run_prep
-from lab.processing import KIND, start_processing_job
-from pages._ui import diagram, settings, show_code, show_error, workspace
+from lab.processing import KIND, build_request, start_processing_job
+from pages._ui import diagram, open_page, settings, show_code, show_error
 
-ws = workspace()
+ws = open_page()
 st.title("Prepare the data")
 st.write(
     "As in the workshop: the target moves to the first column (SageMaker's built-in XGBoost "
@@ -133,9 +133,14 @@ if len(history) > 1:
 
 show_code(preprocess.split_dataset, preprocess.scale_dataset,
           title="The code that ran (lab/preprocess.py, the job's script)")
-if settings().backend == "sagemaker":
+with st.expander("The processing job on SageMaker (SDK v2)", icon=":material/cloud:"):
     from lab.sagemaker.processing import sdk_code
 
-    with st.expander("The SageMaker SDK code of the processing job", icon=":material/cloud:"):
-        st.code(sdk_code(), language="python")
+    if settings().backend != "sagemaker":
+        st.caption("What the SageMaker backend runs for the parameters above; the local "
+                   "backend runs the same script in a subprocess instead.")
+    try:
+        st.code(sdk_code(build_request(ws, params, int(instance_count))), language="python")
+    except LabError as exc:
+        show_error(exc)
 st.page_link("pages/feature_store.py", label="Next: Feature Store", icon=":material/arrow_forward:")

@@ -172,3 +172,47 @@ def test_processing_job_runs_in_the_background_and_its_result_shows(app, ws):
     fresh.run()
     fresh.switch_page("pages/prep.py").run()
     assert any(job.job_id in m.value for m in fresh.markdown)
+
+
+def test_workshop_mode_gives_each_session_its_own_workspace_kept_in_the_url(ws, monkeypatch):
+    monkeypatch.setenv("LAB_WORKSPACE", str(ws.root))
+    monkeypatch.setenv("LAB_WORKSHOP", "1")
+    first = AppTest.from_file(APP, default_timeout=60)
+    first.run()
+    assert not first.exception
+    sid = first.query_params["ws"][0] if isinstance(first.query_params["ws"], list) \
+        else first.query_params["ws"]
+    shown = [c.value for c in first.sidebar.code]
+    assert shown == [str(ws.root / "sessions" / sid)]
+
+    again = AppTest.from_file(APP, default_timeout=60)  # a reload keeps the id in the URL
+    again.query_params["ws"] = sid
+    again.run()
+    assert [c.value for c in again.sidebar.code] == shown
+
+    forged = AppTest.from_file(APP, default_timeout=60)
+    forged.query_params["ws"] = "../../etc"
+    forged.run()
+    assert not forged.exception
+    [path] = [c.value for c in forged.sidebar.code]
+    assert path.startswith(str(ws.root / "sessions")) and ".." not in path
+
+
+def test_choosing_sagemaker_without_setup_says_what_is_missing(app, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_PROFILE", "LAB_SAGEMAKER_ROLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    app.sidebar.radio[0].set_value("sagemaker").run()
+    assert not app.exception
+    warning = app.sidebar.warning[0].value
+    assert "SageMaker is not usable here" in warning and "credentials" in warning.lower()
+
+
+def test_prep_page_shows_the_sagemaker_sdk_code_for_the_chosen_parameters(app):
+    at = open_page(app, "pages/prep.py")
+    code = " ".join(c.value for c in at.code)
+    assert "SKLearnProcessor(" in code and "ShardedByS3Key" in code
+    assert '"--train_size", "0.6"' in code or "'--train_size', '0.6'" in code or \
+        "--train_size" in code
