@@ -1,0 +1,138 @@
+"""The SageMaker twin's control plane and Athena, under moto (groups, queries, errors).
+
+Moto implements CreateFeatureGroup/DescribeFeatureGroup and Athena (with empty results) but not
+ListFeatureGroups or DeleteFeatureGroup: those are stubbed with botocore's Stubber.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fs_helpers import (
+    ACCOUNT,
+    BUCKET,
+    DEFINITIONS,
+    REGION,
+    ROLE,
+    skip_without_aws_packages,
+    small_frame,
+)
+
+skip_without_aws_packages()
+
+from botocore.stub import Stubber  # noqa: E402
+
+from lab.errors import BackendError  # noqa: E402
+from lab.featurestore import (  # noqa: E402
+    GroupExistsError,
+    GroupNotFoundError,
+    InvalidNameError,
+    QueryError,
+    SchemaError,
+    open_store,
+)
+from lab.settings import Settings  # noqa: E402
+
+
+def test_create_with_online_store_and_offline_s3_uri(sm_store):
+    requests = []
+    sm_store.session.sagemaker_client.meta.events.register(
+        "provide-client-params.sagemaker.CreateFeatureGroup",
+        lambda params, **_: requests.append(params))
+    info = sm_store.create_group("lab-train", small_frame(), description="split")
+    (request,) = requests
+    assert request["OnlineStoreConfig"] == {"EnableOnlineStore": True}
+    assert request["OfflineStoreConfig"]["S3StorageConfig"]["S3Uri"] == (
+        f"s3://{BUCKET}/mlops-workshop/featurestore")
+    assert request["RecordIdentifierFeatureName"] == "record_id"
+    assert request["EventTimeFeatureName"] == "event_time"
+    assert request["FeatureDefinitions"] == DEFINITIONS
+    assert request["RoleArn"] == ROLE and request["Description"] == "split"
+    assert request["Tags"][0]["Key"] == "mlops-lab-workspace"
+    assert info.name == "lab-train" and info.status == "Created"
+    assert info.table_name.startswith("lab_train_")
+    assert info.offline_location.startswith(f"s3://{BUCKET}/mlops-workshop/featurestore/")
+    assert sm_store.describe_group("lab-train").definitions == {
+        d["FeatureName"]: d["FeatureType"] for d in DEFINITIONS}
+
+
+def test_refusals_before_any_aws_call(sm_store):
+    with pytest.raises(InvalidNameError):
+        sm_store.create_group("bad name", small_frame())
+    with pytest.raises(SchemaError, match="'event_time' is missing"):
+        sm_store.create_group("lab-train", small_frame().drop(columns=["event_time"]))
+    with pytest.raises(SchemaError, match="Unsupported column type"):
+        sm_store.create_group("lab-train", small_frame().assign(flag=True))
+    sm_store.create_group("lab-train", small_frame())
+    with pytest.raises(GroupExistsError, match="already exists"):
+        sm_store.create_group("lab-train", small_frame())
+
+
+def test_athena_query_runs_on_the_glue_table(sm_store, monkeypatch):
+    from moto.athena.models import athena_backends
+
+    info = sm_store.create_group("lab-train", small_frame())
+    monkeypatch.setattr("sagemaker.session.time.sleep", lambda s: None)
+
+    def download(bucket, prefix, query_execution_id, filename):
+        assert bucket == BUCKET and prefix == "mlops-workshop/featurestore/athena-results"
+        Path(filename).write_text("record_id,price\n1,101.5\n")
+
+    monkeypatch.setattr(sm_store.session, "download_athena_query_result", download)
+    result = sm_store.query('SELECT record_id, price FROM "lab-train" ORDER BY record_id')
+    pd.testing.assert_frame_equal(result.frame, pd.DataFrame({"record_id": [1],
+                                                              "price": [101.5]}))
+    sent = [e.query for e in athena_backends[ACCOUNT][REGION].executions.values()]
+    assert sent == [f'SELECT record_id, price FROM "{info.table_name}" ORDER BY record_id']
+    with pytest.raises(QueryError, match="Only SELECT"):
+        sm_store.query("DROP TABLE x")
+
+
+def test_failed_athena_query_is_a_query_error(sm_store, monkeypatch):
+    sm_store.create_group("lab-train", small_frame())
+    monkeypatch.setattr("sagemaker.session.time.sleep", lambda s: None)
+    monkeypatch.setattr(sm_store.session, "get_query_execution", lambda query_execution_id: {
+        "QueryExecution": {"Status": {"State": "FAILED", "StateChangeReason":
+                                      "COLUMN_NOT_FOUND: line 1:8: Column 'nope' cannot be "
+                                      "resolved"}}})
+    with pytest.raises(QueryError, match="Athena could not run the query: COLUMN_NOT_FOUND"):
+        sm_store.query('SELECT nope FROM "lab-train"')
+
+
+def test_list_and_delete_through_the_sdk(sm_store):
+    client = sm_store.session.sagemaker_client
+    created = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    with Stubber(client) as stubber:
+        stubber.add_response("list_feature_groups", {"FeatureGroupSummaries": [{
+            "FeatureGroupName": "lab-test", "FeatureGroupArn": "arn:aws:x", "CreationTime":
+            created, "FeatureGroupStatus": "Created"}]}, {"MaxResults": 100, "SortBy": "Name"})
+        stubber.add_response("describe_feature_group", {
+            "FeatureGroupArn": "arn:aws:x", "FeatureGroupName": "lab-test",
+            "RecordIdentifierFeatureName": "record_id", "EventTimeFeatureName": "event_time",
+            "FeatureDefinitions": DEFINITIONS, "CreationTime": created, "NextToken": "",
+            "FeatureGroupStatus": "Created", "OnlineStoreConfig": {"EnableOnlineStore": True},
+            "OfflineStoreConfig": {"S3StorageConfig": {"S3Uri": "s3://b/p"},
+                                   "DataCatalogConfig": {"TableName": "lab_test_1704067200",
+                                                         "Catalog": "AwsDataCatalog",
+                                                         "Database": "sagemaker_featurestore"}}},
+            {"FeatureGroupName": "lab-test"})
+        (info,) = sm_store.list_groups()
+        assert info.online_enabled and info.table_name == "lab_test_1704067200"
+        assert info.created == created.timestamp()
+        stubber.add_response("delete_feature_group", {}, {"FeatureGroupName": "lab-test"})
+        sm_store.delete_group("lab-test")
+        stubber.add_client_error("delete_feature_group", "ResourceNotFound", "no such group")
+        with pytest.raises(GroupNotFoundError):
+            sm_store.delete_group("lab-test")
+        stubber.add_client_error("delete_feature_group", "AccessDeniedException", "denied")
+        with pytest.raises(BackendError, match="Check the permissions"):
+            sm_store.delete_group("lab-test")
+
+
+def test_no_role_is_a_backend_error(aws, tmp_path):
+    settings = Settings(workspace=tmp_path, backend="sagemaker", s3_bucket=BUCKET)
+    with pytest.raises(BackendError, match="LAB_SAGEMAKER_ROLE"):
+        open_store(settings)
