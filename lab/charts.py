@@ -67,3 +67,17 @@ def scaling_before_after(train: pd.DataFrame, meta: dict[str, Any], column: str)
     fig.update_layout(height=340, showlegend=False, margin=dict(t=50, b=10),
                       title=f"{column}: before and after scaling")
     return fig
+
+
+def distribution_compare(written: pd.Series, read_back: pd.Series, column: str):
+    """The workshop's "distribution intact" check: what went in against what came back."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_trace(go.Histogram(x=written, name="written (processed CSV)", nbinsx=40,
+                               opacity=0.6, marker_color="#9ca3af"))
+    fig.add_trace(go.Histogram(x=read_back, name="read back (offline store)", nbinsx=40,
+                               opacity=0.6, marker_color="#2563eb"))
+    fig.update_layout(barmode="overlay", height=340, margin=dict(t=50, b=10),
+                      title=f"{column}: written vs read back", legend=dict(orientation="h"))
+    return fig

@@ -3,6 +3,9 @@
     python -m lab prep     [data options] [--json]    prepare the data in-process
     python -m lab process  [data options] [--instance-count N] [--json]
                                                       the same as a processing job, then compared
+    python -m lab features ingest [--recreate]        feature groups from the prepared data
+    python -m lab features query [--sql SQL]          SQL on the offline store
+    python -m lab features get --group G --id N       one record from the online store
     python -m lab run-all  [data options] [--json]    every step built so far, in lab order
     python -m lab bench    [--runs N] [--json]        speed figures (median and p99)
 
@@ -49,6 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
     process = sub.add_parser("process", help="prepare the data as a processing job")
     _data_options(process)
     process.add_argument("--instance-count", type=int, default=1)
+    features = sub.add_parser("features", help="the feature store: ingest, query, get")
+    fsub = features.add_subparsers(dest="action", required=True)
+    ingest = fsub.add_parser("ingest", help="create the groups and ingest the prepared data")
+    ingest.add_argument("--recreate", action="store_true",
+                        help="delete and create the groups again first")
+    query = fsub.add_parser("query", help="run SQL on the offline store")
+    query.add_argument("--sql", help="default: the workshop's query on the train group")
+    query.add_argument("--limit", type=int, default=100, help="rows printed (JSON: data rows)")
+    get = fsub.add_parser("get", help="get one record from the online store")
+    get.add_argument("--group", default="train", help="train, validation, test or a group name")
+    get.add_argument("--id", required=True, help="the record_id")
+    for p in (ingest, query, get):
+        _common_options(p)
     _data_options(sub.add_parser("run-all", help="run every built step in lab order"))
     bench = sub.add_parser("bench", help="measure the lab's speed figures")
     bench.add_argument("--runs", type=int, default=None, help="runs per figure")
@@ -105,12 +121,59 @@ def cmd_process(args, out: dict[str, Any], settings_params=None) -> None:
          f"{job.result['match']}")
 
 
+def cmd_features(args, out: dict[str, Any]) -> None:
+    from lab.settings import load_settings
+
+    settings = load_settings(args.workspace, args.backend)
+    if args.action == "ingest":
+        _ingest(settings, getattr(args, "recreate", False), out)
+        return
+    from lab.featurestore import group_names, open_store, workshop_query
+    from lab.prep import read_meta
+    from lab.workspace import Workspace
+
+    store, names = open_store(settings), group_names(settings)
+    if args.action == "query":
+        sql = args.sql
+        if not sql:
+            meta = read_meta(Workspace(settings.workspace).processed_dir)
+            if meta is None:
+                raise LabError("There is no prepared data yet: run `python -m lab prep`.")
+            sql = workshop_query(names["train"], meta["columns"])
+        result = store.query(sql)
+        out["query"] = result.to_json(limit=args.limit)
+        if not args.json:
+            print(result.frame.head(args.limit).to_string(index=False))
+            _log(f"{result.rows} rows in {result.seconds * 1000:.1f} ms")
+    else:
+        record = store.get_record(names.get(args.group, args.group), args.id)
+        out["record"] = record.to_json()
+        if not args.json:
+            for key, value in record.values.items():
+                print(f"{key:>24}  {value}")
+            _log(f"lookup took {record.seconds * 1000:.2f} ms")
+
+
+def _ingest(settings, recreate: bool, out: dict[str, Any]) -> None:
+    from lab.featurestore import run_ingest_job
+
+    job = run_ingest_job(settings, recreate, echo=_log)
+    if job.error:
+        raise LabError(f"feature store ingest {job.status.lower()}: {job.error}")
+    result = job.result
+    out["feature_store"] = {k: result[k] for k in ("groups", "offline_rows", "online_rows",
+                                                   "ingested_rows", "columns")}
+    out.setdefault("timings_s", {})["ingest"] = round(result["seconds"], 4)
+
+
 def cmd_run_all(args, out: dict[str, Any]) -> None:
     context = _context(args)
     args.data = None  # already adopted by _context; the steps below use the active dataset
     args.target = None
     cmd_prep(args, out)
     cmd_process(args, out, context)
+    # A run-all is a fresh start: groups made from another dataset are made again.
+    _ingest(context[0], True, out)
 
 
 def cmd_bench(args, out: dict[str, Any]) -> None:
@@ -119,8 +182,8 @@ def cmd_bench(args, out: dict[str, Any]) -> None:
     out.update(run_bench(args.workspace, runs=args.runs, only=args.only, log=_log))
 
 
-COMMANDS = {"prep": cmd_prep, "process": cmd_process, "run-all": cmd_run_all,
-            "bench": cmd_bench}
+COMMANDS = {"prep": cmd_prep, "process": cmd_process, "features": cmd_features,
+            "run-all": cmd_run_all, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

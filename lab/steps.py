@@ -31,6 +31,12 @@ def _prepared(ws: Workspace) -> bool:
     return (ws.processed_dir / "meta" / "prep.json").exists()
 
 
+def _job_completed(ws: Workspace, kind: str) -> bool:
+    from lab.jobs import COMPLETED, JobStore
+
+    return any(j.status == COMPLETED for j in JobStore(ws).list(kind))
+
+
 def _processing_job_matched(ws: Workspace) -> bool:
     from lab.jobs import COMPLETED, JobStore
 
@@ -48,7 +54,8 @@ STEPS: tuple[Step, ...] = (
          "The same script as a job, checked against the in-process run.", True,
          _processing_job_matched),
     Step("features", "Feature Store", "Initial", "feature_store.py", ":material/database:",
-         "Offline (SQL) and online (low-latency) feature groups.", False),
+         "Offline (SQL) and online (low-latency) feature groups.", True,
+         lambda ws: _job_completed(ws, "feature-ingest")),
     Step("training", "Training & experiments", "Initial", "training.py",
          ":material/model_training:",
          "Training jobs, experiment tracking, hyperparameter tuning.", False),

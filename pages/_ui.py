@@ -145,3 +145,42 @@ def stage_page(stage: str) -> None:
                 st.page_link(f"pages/{step.page}", label=f"{step.title} ({status})",
                              icon=step.icon)
                 st.caption(step.summary)
+
+
+def job_panel(kind: str, session_key: str, render_result, empty_text: str) -> None:
+    """Status, progress, stop button and live log of the latest job of `kind`.
+
+    The page keeps only the job id (in session state, or the latest job of that kind in the
+    workspace after a reload); the panel polls once a second only while the job runs, and
+    reruns the whole page when it ends so everything else shows the new results.
+    """
+    from lab.jobs import COMPLETED, JobStore
+
+    store = JobStore(workspace())
+    job_id = st.session_state.get(session_key)
+    if job_id is None:
+        latest = store.list(kind)
+        job_id = latest[0].job_id if latest else None
+    job = store.get(job_id) if job_id else None
+    polling = job is not None and not job.finished
+
+    @st.fragment(run_every=1.0 if polling else None)
+    def panel() -> None:
+        current = store.get(job_id) if job_id else None
+        if current is None:
+            st.info(empty_text, icon=":material/info:")
+            return
+        st.markdown(f"**{current.job_id}**: {current.status} ({current.duration_s:.1f} s)")
+        if not current.finished:
+            st.progress(current.progress, text=current.message)
+            if st.button("Stop the job", icon=":material/stop:", key=f"stop_{kind}"):
+                store.request_cancel(current.job_id)
+        elif current.status == COMPLETED:
+            render_result(current)
+        else:
+            st.error(f"The job {current.status.lower()}: {current.error}", icon=":material/error:")
+        st.code(store.log(current.job_id, tail=40) or "(no output yet)", language="log")
+        if polling and current.finished:
+            st.rerun()
+
+    panel()

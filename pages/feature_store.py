@@ -1,3 +1,164 @@
-from pages._ui import not_built
+import time
 
-not_built("features")
+import streamlit as st
+
+from lab import charts
+from lab.errors import LabError
+from lab.featurestore import (
+    INGEST_KIND,
+    GroupNotFoundError,
+    group_names,
+    offline_wait_left,
+    open_store,
+    start_ingest_job,
+    workshop_query,
+)
+from lab.featurestore import _workshop as workshop_code
+from lab.prep import load_prepared, read_meta
+from pages._ui import diagram, job_panel, open_page, settings, show_code, show_error
+
+ws = open_page()
+s = settings()
+st.title("Feature Store")
+st.write(
+    "Features are computed once and then needed twice: in bulk for **training**, and one "
+    "record at a time, within milliseconds, for **real-time inference**. A feature store "
+    "keeps both paths fed from the same data, so the model is served exactly the features it "
+    "was trained on, and other teams can reuse them instead of recomputing them."
+)
+st.write(
+    "As in the workshop, each prepared split becomes a **feature group** with `record_id` as "
+    "record identifier and `event_time` as event time, online store enabled. The **offline "
+    "store** keeps every version of every record (queried with SQL, as Athena does); the "
+    "**online store** keeps only the newest version of each record, by event time."
+)
+diagram("feature_store")
+
+meta = read_meta(ws.processed_dir)
+if meta is None:
+    st.info("There is no prepared data yet: prepare the data first, then come back.",
+            icon=":material/info:")
+    st.page_link("pages/prep.py", label="Prepare the data", icon=":material/arrow_forward:")
+    st.stop()
+
+st.header("1. Create the feature groups and ingest")
+left, right = st.columns([1, 2])
+recreate = right.checkbox("Recreate the groups first (deletes their records; needed after "
+                          "preparing another dataset)", key="fs_recreate")
+if left.button("Create groups and ingest", type="primary", icon=":material/upload:",
+               key="fs_ingest"):
+    try:
+        st.session_state["fs_job"] = start_ingest_job(s, recreate)
+    except LabError as exc:
+        show_error(exc)
+
+
+def show_ingest_result(job) -> None:
+    rows = job.result["ingested_rows"]
+    st.success(f"Ingested {sum(rows.values()):,} rows into {len(rows)} feature groups in "
+               f"{job.result['seconds']:.2f} s.", icon=":material/check_circle:")
+
+
+job_panel(INGEST_KIND, "fs_job", show_ingest_result,
+          "Nothing ingested yet: press **Create groups and ingest**.")
+
+store = open_store(s)
+names = group_names(s)
+infos = {}
+for split, name in names.items():
+    try:
+        infos[split] = store.describe_group(name)
+    except GroupNotFoundError:
+        pass
+    except LabError as exc:
+        show_error(exc)
+        st.stop()
+
+st.header("2. The feature groups")
+if not infos:
+    st.info("No feature group yet.", icon=":material/info:")
+    st.stop()
+st.dataframe([{"split": split, "feature group": info.name, "SQL table": info.table_name,
+               "record identifier": info.record_identifier, "event time": info.event_time,
+               "online rows": info.online_rows, "offline rows (all versions)": info.offline_rows,
+               "status": info.status} for split, info in infos.items()], hide_index=True)
+with st.expander("Feature definitions (inferred from the data, as SageMaker's "
+                 "load_feature_definitions does)"):
+    first = next(iter(infos.values()))
+    st.dataframe([{"feature": k, "type": v} for k, v in first.definitions.items()],
+                 hide_index=True)
+
+st.header("3. Query the offline store")
+if s.backend == "sagemaker":
+    st.warning("On SageMaker, the offline store is written to S3 in the background: new data "
+               "can take **up to 15 minutes** to show in Athena.", icon=":material/schedule:")
+query_group = names["train"] if "train" in infos else next(iter(infos.values())).name
+sql = st.text_area("SQL (the workshop's query is pre-filled)", height=130, key="fs_sql",
+                   value=workshop_query(query_group, meta["columns"]))
+if st.button("Run query", icon=":material/play_arrow:", key="fs_run_query"):
+    try:
+        result = store.query(sql)
+        st.session_state["fs_query"] = {"frame": result.frame, "seconds": result.seconds,
+                                        "at": time.time()}
+    except LabError as exc:
+        st.session_state.pop("fs_query", None)
+        show_error(exc)
+answer = st.session_state.get("fs_query")
+if answer is not None:
+    st.caption(f"{len(answer['frame']):,} rows in {answer['seconds'] * 1000:.0f} ms")
+    st.dataframe(answer["frame"].head(1000), hide_index=True)
+    ingested_at = first.created
+    if s.backend == "sagemaker" and answer["frame"].empty and offline_wait_left(ingested_at):
+
+        @st.fragment(run_every=1.0)
+        def countdown() -> None:
+            now = time.time()
+            due = st.session_state.setdefault("fs_next_check", now + 30)
+            if now >= due:
+                st.session_state["fs_next_check"] = now + 30
+                st.session_state["fs_query"]["frame"] = store.query(sql).frame
+                st.rerun()
+            st.info(f"No rows yet: the offline store may still be filling. Querying again in "
+                    f"{due - now:.0f} s, for at most {offline_wait_left(ingested_at) / 60:.0f} "
+                    "more minutes.", icon=":material/hourglass_top:")
+
+        countdown()
+
+st.header("4. Online lookup by record id")
+c1, c2, c3 = st.columns([2, 1, 1])
+group = c1.selectbox("Feature group", [i.name for i in infos.values()], key="fs_group")
+record_id = c2.number_input("record_id", min_value=0, step=1, key="fs_record_id")
+if c3.button("Get record", icon=":material/bolt:", key="fs_get"):
+    try:
+        st.session_state["fs_record"] = store.get_record(group, int(record_id))
+    except LabError as exc:
+        st.session_state.pop("fs_record", None)
+        show_error(exc)
+record = st.session_state.get("fs_record")
+if record is not None:
+    st.metric("Lookup latency", f"{record.seconds * 1000:.2f} ms")
+    st.dataframe([record.values], hide_index=True)
+
+st.header("5. Is the distribution intact?")
+st.write("The workshop's last check: the data read back from the offline store has the same "
+         "distribution as the data that was written.")
+column = st.selectbox("Column", meta["columns"], key="fs_compare_column")
+if "train" in infos and (s.backend == "local" or st.button("Compare", key="fs_compare")):
+    try:
+        back = store.query(workshop_query(names["train"], [column], latest=True)).frame
+        written = load_prepared(ws.processed_dir)["train"][column]
+        read_back = back[column] if column in back else back[column.lower()]
+        st.plotly_chart(charts.distribution_compare(written, read_back, column),
+                        key="fs_compare_chart")
+        same = len(written) == len(read_back) and sorted(written) == sorted(read_back)
+        (st.success if same else st.warning)(
+            f"{len(read_back):,} values read back; "
+            + ("identical to the written ones." if same else "they differ from what was "
+               "written (was the data prepared again after the ingest?)."))
+    except LabError as exc:
+        show_error(exc)
+
+show_code(workshop_code.ingest_prepared, workshop_code.workshop_query,
+          title="The code that ran (lab/featurestore)")
+st.page_link("pages/training.py", label="Next: training & experiments",
+             icon=":material/arrow_forward:")

@@ -6,7 +6,7 @@ from lab.errors import LabError
 from lab.jobs import JobStore
 from lab.prep import PrepParams, last_result, load_prepared, read_meta, run_prep
 from lab.processing import KIND, build_request, start_processing_job
-from pages._ui import diagram, open_page, settings, show_code, show_error
+from pages._ui import diagram, job_panel, open_page, settings, show_code, show_error
 
 ws = open_page()
 st.title("Prepare the data")
@@ -86,44 +86,22 @@ else:
         st.dataframe(frames["train"].head(20), hide_index=True)
 
 st.header("Processing job")
-store = JobStore(ws)
-job_id = st.session_state.get("processing_job")
-if job_id is None:
-    latest = store.list(KIND)
-    job_id = latest[0].job_id if latest else None
-job = store.get(job_id) if job_id else None
-polling = job is not None and not job.finished
 
 
-@st.fragment(run_every=1.0 if polling else None)
-def job_panel() -> None:
-    current = store.get(job_id) if job_id else None
-    if current is None:
-        st.info("No processing job yet: press **Run as a processing job**.", icon=":material/info:")
-        return
-    st.markdown(f"**{current.job_id}**: {current.status} ({current.duration_s:.1f} s)")
-    if not current.finished:
-        st.progress(current.progress, text=current.message)
-        if st.button("Stop the job", icon=":material/stop:", key="stop_job"):
-            store.request_cancel(current.job_id)
-    elif current.status == "Completed":
-        outcome = current.result or {}
-        if outcome.get("match"):
-            st.success("The job's outputs match the in-process preparation: "
-                       + ", ".join(f"{k} {v}" for k, v in outcome["comparison"].items()) + ".",
-                       icon=":material/check_circle:")
-        else:
-            st.error("The job's outputs differ from the in-process preparation: "
-                     + "; ".join(f"{k}: {v}" for k, v in outcome.get("comparison", {}).items()))
+def show_processing_result(job) -> None:
+    outcome = job.result or {}
+    details = "; ".join(f"{k}: {v}" for k, v in outcome.get("comparison", {}).items())
+    if outcome.get("match"):
+        st.success("The job's outputs match the in-process preparation: "
+                   + details.replace(": ", " ") + ".", icon=":material/check_circle:")
     else:
-        st.error(f"The job {current.status.lower()}: {current.error}", icon=":material/error:")
-    st.code(store.log(current.job_id, tail=40) or "(no output yet)", language="log")
-    if polling and current.finished:
-        st.rerun()
+        st.error("The job's outputs differ from the in-process preparation: " + details)
 
 
-job_panel()
+job_panel(KIND, "processing_job", show_processing_result,
+          "No processing job yet: press **Run as a processing job**.")
 
+store = JobStore(ws)
 history = store.list(KIND)
 if len(history) > 1:
     with st.expander(f"Job history ({len(history)})"):

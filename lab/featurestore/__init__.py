@@ -40,10 +40,14 @@ from lab.featurestore._models import (
 from lab.featurestore._sagemaker import SageMakerFeatureStore
 from lab.featurestore._schema import check_name, infer_definitions
 from lab.featurestore._workshop import (
+    INGEST_KIND,
     PreparedIngest,
     group_names,
     ingest_prepared,
+    offline_wait_left,
     prepared_frames,
+    run_ingest_job,
+    start_ingest_job,
     workshop_query,
 )
 
@@ -56,6 +60,7 @@ def open_store(settings: Any, **options: Any) -> FeatureStore:
 
 
 __all__ = [
+    "INGEST_KIND", "offline_wait_left", "run_ingest_job", "start_ingest_job",
     "OFFLINE", "ONLINE", "STORES", "BatchRecords", "FeatureGroupInfo", "FeatureStore",
     "GroupExistsError", "GroupNotFoundError", "IngestResult", "IngestionError",
     "InvalidNameError", "LocalFeatureStore", "PreparedIngest", "Progress", "QueryError",

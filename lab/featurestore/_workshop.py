@@ -135,3 +135,55 @@ def workshop_query(group_name: str, columns: Sequence[str], latest: bool = False
 
 def _ident(name: str) -> str:
     return name if _PLAIN.match(name) else '"' + name.replace('"', '""') + '"'
+
+
+# --- the step as a job (the page's button and `python -m lab features ingest`) ------------
+
+INGEST_KIND = "feature-ingest"
+OFFLINE_DELAY_S = 15 * 60  # SageMaker: offline data appears "within 15 minutes"
+
+
+def _ingest_fn(settings: Any, recreate: bool):
+    def run(ctx) -> dict[str, Any]:
+        ctx.log(f"Ingesting the prepared splits into the {settings.backend} feature store")
+
+        def progress(fraction: float, message: str) -> None:
+            ctx.check_cancelled()
+            ctx.progress(fraction, message)
+            ctx.log(message)
+
+        result = ingest_prepared(settings, progress, recreate=recreate)
+        for split, name in result.groups.items():
+            ctx.log(f"{name}: {result.ingested_rows[split]} rows ingested; online "
+                    f"{result.online_rows[split]}, offline {result.offline_rows[split]}")
+        return result.to_json()
+
+    return run
+
+
+def _check_prepared(settings: Any) -> None:
+    if read_meta(Workspace(settings.workspace).processed_dir) is None:
+        raise InputError("There is no prepared data yet: run the data preparation first.")
+
+
+def start_ingest_job(settings: Any, recreate: bool = False) -> str:
+    """Create the groups and ingest in the background; returns the job id."""
+    from lab import jobs
+
+    _check_prepared(settings)
+    return jobs.submit(Workspace(settings.workspace), INGEST_KIND, {"recreate": recreate},
+                       _ingest_fn(settings, recreate))
+
+
+def run_ingest_job(settings: Any, recreate: bool = False, echo=None):
+    """The same, to the end, in this thread (the CLI's way)."""
+    from lab import jobs
+
+    _check_prepared(settings)
+    return jobs.run_now(Workspace(settings.workspace), INGEST_KIND, {"recreate": recreate},
+                        _ingest_fn(settings, recreate), echo)
+
+
+def offline_wait_left(ingested_at: float, now: float | None = None) -> float:
+    """Seconds until SageMaker's offline store is sure to show an ingest (0 when due)."""
+    return max(0.0, OFFLINE_DELAY_S - ((now or time.time()) - ingested_at))

@@ -25,8 +25,7 @@ PAGES = {
     "pages/stage_reliable.py": "The Reliable stage",
     "pages/stage_scalable.py": "The Scalable stage",
 }
-NOT_BUILT = ["pages/feature_store.py", "pages/training.py", "pages/registry.py",
-             "pages/pipelines.py"]
+NOT_BUILT = ["pages/training.py", "pages/registry.py", "pages/pipelines.py"]
 
 
 @pytest.fixture
@@ -69,8 +68,12 @@ def test_home_explains_the_four_stages_and_maps_the_steps(app):
 def test_sidebar_shows_backend_workspace_and_progress(app, ws):
     assert app.sidebar.radio[0].value == "local"
     assert str(ws.root) in [c.value for c in app.sidebar.code]
-    assert any("Progress: 1 of 3" in c.value or "Progress: 0 of 3" in c.value
-               for c in app.sidebar.caption)
+    assert "Progress: 0 of 4 built steps" in [c.value for c in app.sidebar.caption]
+    from lab.prep import run_prep
+
+    run_prep(ws)  # generates the default dataset, then prepares it: two steps done
+    app.run()
+    assert "Progress: 2 of 4 built steps" in [c.value for c in app.sidebar.caption]
 
 
 @pytest.mark.parametrize("page", NOT_BUILT)
@@ -216,3 +219,79 @@ def test_prep_page_shows_the_sagemaker_sdk_code_for_the_chosen_parameters(app):
     assert "SKLearnProcessor(" in code and "ShardedByS3Key" in code
     assert '"--train_size", "0.6"' in code or "'--train_size', '0.6'" in code or \
         "--train_size" in code
+
+
+def wait_for_jobs(ws, kind, timeout=90):
+    store = JobStore(ws)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = store.list(kind)
+        if jobs and all(j.finished for j in jobs):
+            return jobs
+        time.sleep(0.1)
+    raise AssertionError(f"{kind} jobs did not finish")
+
+
+def test_feature_store_page_before_any_preparation_says_what_to_do(app):
+    at = open_page(app, "pages/feature_store.py")
+    assert "no prepared data yet" in at.info[0].value
+
+
+def test_feature_store_ingest_query_lookup_and_distribution(app, ws):
+    from lab.prep import run_prep
+
+    run_prep(ws)
+    at = open_page(app, "pages/feature_store.py")
+    at.button(key="fs_ingest").click().run()
+    wait_for_jobs(ws, "feature-ingest")
+    at.run()
+    assert not at.exception
+    assert "Ingested 10,000 rows into 3 feature groups" in at.success[0].value
+    groups = at.dataframe[0].value
+    assert list(groups["online rows"]) == [6000, 2000, 2000]
+    # the distribution check ran on data read back from the offline store
+    assert "6,000 values read back; identical" in at.success[-1].value
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "read back (offline store)" in spec
+
+    at.button(key="fs_run_query").click().run()
+    assert not at.exception
+    assert any("6,000 rows in" in c.value for c in at.caption)
+
+    at.number_input(key="fs_record_id").set_value(42)
+    at.button(key="fs_get").click().run()
+    record = at.dataframe[-1].value
+    assert int(record["record_id"].iloc[0]) == 42
+    assert at.metric[0].label == "Lookup latency"
+
+
+@pytest.mark.parametrize("sql, message", [
+    ("SELEC oops", "not valid SQL"),
+    ('SELECT * FROM "no-such-group"', "no feature group by that name"),
+])
+def test_feature_store_bad_sql_gets_a_clear_message(app, ws, sql, message):
+    from lab.featurestore import ingest_prepared
+    from lab.prep import run_prep
+    from lab.settings import Settings
+
+    run_prep(ws)
+    ingest_prepared(Settings(workspace=ws.root))
+    at = open_page(app, "pages/feature_store.py")
+    at.text_area(key="fs_sql").set_value(sql)
+    at.button(key="fs_run_query").click().run()
+    assert not at.exception
+    assert message in at.error[0].value
+
+
+def test_feature_store_unknown_record_is_a_clear_not_found(app, ws):
+    from lab.featurestore import ingest_prepared
+    from lab.prep import run_prep
+    from lab.settings import Settings
+
+    run_prep(ws)
+    ingest_prepared(Settings(workspace=ws.root))
+    at = open_page(app, "pages/feature_store.py")
+    at.number_input(key="fs_record_id").set_value(10**6)
+    at.button(key="fs_get").click().run()
+    assert not at.exception
+    assert "no record with id" in at.error[0].value

@@ -108,3 +108,18 @@ def test_a_deep_link_as_the_first_visit_after_a_server_start_gets_the_router(bro
             assert nav.get_by_text("streamlit app", exact=True).count() == 0
         finally:
             context.close()
+
+
+def test_feature_store_ingest_and_online_lookup_in_the_browser(page, server):
+    open_page(page, server, "prep", "Prepare the data")
+    page.get_by_role("button", name="Run in-process").click()
+    page.get_by_text("6,000").first.wait_for(timeout=60_000)
+    open_page(page, server, "feature_store", "Feature Store")
+    page.get_by_role("button", name="Create groups and ingest").click()
+    page.get_by_text("Ingested 10,000 rows into 3 feature groups").wait_for(timeout=60_000)
+    page.wait_for_selector(DONE_SELECTOR, timeout=60_000)
+    page.get_by_role("button", name="Get record").click()
+    page.get_by_text("Lookup latency").wait_for(timeout=30_000)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "feature-store-after-ingest")

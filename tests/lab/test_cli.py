@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from tests.conftest import REPO, snapshot
@@ -38,8 +39,27 @@ def test_run_all_on_the_workshop_csv(ws, house_csv):
     assert out["prep"]["dataset"] == "house_pricing"
     assert out["processing"]["status"] == "Completed"
     assert out["processing"]["match"] is True
-    assert set(out["timings_s"]) == {"prep", "processing"}
+    assert set(out["timings_s"]) == {"prep", "processing", "ingest"}
     assert "Starting pre-processing" in proc.stderr  # the job's log streams to stderr
+    fs = out["feature_store"]
+    assert fs["groups"] == {"train": "lab-train", "validation": "lab-validation",
+                            "test": "lab-test"}
+    assert fs["online_rows"] == {"train": 6000, "validation": 2000, "test": 2000}
+    assert fs["offline_rows"] == {"train": 6000, "validation": 2000, "test": 2000}
+
+    # the workshop's read-back returns exactly the processed rows, and any id is online
+    proc = lab("features", "query", "--limit", "100000", "--json", ws=ws)
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)["query"]
+    processed = pd.read_csv(ws.processed_dir / "train" / "train.csv", header=None,
+                            names=answer["columns"])
+    back = pd.DataFrame(answer["data"], columns=answer["columns"])
+    pd.testing.assert_frame_equal(back, processed, check_dtype=False)
+    proc = lab("features", "get", "--group", "test", "--id", "1999", "--json", ws=ws)
+    values = json.loads(proc.stdout)["record"]["values"]
+    test_row = pd.read_csv(ws.processed_dir / "test" / "test.csv", header=None,
+                           names=answer["columns"]).iloc[1999]
+    assert [values[c] for c in answer["columns"]] == pytest.approx(list(test_row))
 
 
 @pytest.fixture
@@ -77,6 +97,17 @@ def test_split_sizes_that_do_not_sum_to_one(ws, prepared):
     assert proc.returncode == 2
     assert "must sum to 1" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert snapshot(ws.root) == prepared
+
+
+def test_feature_store_commands_explain_what_is_missing(ws):
+    proc = lab("features", "ingest", ws=ws)
+    assert proc.returncode == 2 and "no prepared data yet" in proc.stderr
+    assert lab("prep", ws=ws).returncode == 0
+    assert lab("features", "ingest", ws=ws).returncode == 0
+    proc = lab("features", "get", "--id", "123456", ws=ws)
+    assert proc.returncode == 2 and "no record with id" in proc.stderr
+    proc = lab("features", "query", "--sql", "DROP TABLE x", ws=ws)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_missing_file_and_unknown_backend(ws):
