@@ -146,17 +146,22 @@ def change_target_to_first_col(df, target_col):
 def split_dataset(df, train_size, val_size, test_size, random_state=None, log=print):
     """The workshop's split: train vs rest, then the rest into validation and test."""
     check_sizes(train_size, val_size, test_size)
-    rest_size = 1 - train_size
+    # Row counts, not fractions, go to sklearn: 1 - 0.7 is 0.30000000000000004, which made
+    # sklearn refuse the sizes or move a row between splits. Counts are rounded the way
+    # sklearn rounds fractions (test up), minus float noise, so the workshop's 60/20/20
+    # gives the very same rows.
+    n_rest = math.ceil((1 - train_size) * len(df) - 1e-9)
+    n_test = math.ceil(test_size / (1 - train_size) * n_rest - 1e-9)
+    counts = {"train": len(df) - n_rest, "validation": n_rest - n_test, "test": n_test}
+    empty = [name for name, count in counts.items() if count < 1]
+    if empty:
+        raise BadParameter(f"With {len(df)} rows these sizes leave the {empty[0]} split "
+                           "empty: make it larger, or use more rows.")
     df_train, df_rest = train_test_split(
-        df, test_size=rest_size, train_size=train_size, random_state=random_state
+        df, test_size=n_rest, train_size=counts["train"], random_state=random_state
     )
-    # Rounded so that 0.8/0.1/0.1 gives 1000/1000 rather than 999/1001 from float noise;
-    # the workshop's defaults (0.2/0.4 = 0.5) are unchanged by it.
-    val_fraction, test_fraction = round(val_size / rest_size, 12), round(test_size / rest_size, 12)
-    if val_fraction + test_fraction > 1:
-        val_fraction = None  # sklearn then takes the complement of the test fraction
     df_val, df_test = train_test_split(
-        df_rest, test_size=test_fraction, train_size=val_fraction, random_state=random_state
+        df_rest, test_size=n_test, train_size=counts["validation"], random_state=random_state
     )
     df_train = df_train.reset_index(drop=True)
     df_val = df_val.reset_index(drop=True)

@@ -137,3 +137,25 @@ def test_dataset_on_disk_is_what_prep_reads(ws):
 
     df = load_dataset(ws, active_dataset(ws))
     assert len(df) == 10_000
+
+
+@pytest.mark.parametrize("rows, sizes, expected", [
+    (1000, (0.7, 0.1, 0.2), (700, 100, 200)),
+    (400, (0.7, 0.1, 0.2), (280, 40, 80)),
+    (10_000, (0.8, 0.1, 0.1), (8000, 1000, 1000)),
+    (123, (0.6, 0.2, 0.2), (73, 25, 25)),
+])
+def test_split_counts_do_not_suffer_from_float_noise(ws, rows, sizes, expected):
+    from lab.dataset import generate_housing
+
+    use_dataset(ws, generate_housing(rows), "small.csv", "PRICE", "upload")
+    result = run_prep(ws, PrepParams(*sizes))
+    assert tuple(result.rows.values()) == expected
+
+
+def test_sizes_that_leave_a_split_empty_are_refused(ws):
+    from lab.dataset import generate_housing
+
+    with pytest.raises(ParameterError, match="leave the validation split empty"):
+        use_dataset(ws, generate_housing(10), "tiny.csv", "PRICE", "upload",
+                    PrepParams(0.6, 0.05, 0.35))
