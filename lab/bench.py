@@ -77,6 +77,12 @@ def _feature_store(settings, runs):
     return bench_figures(settings, runs=runs or 5)
 
 
+def _training(settings, runs):
+    from lab.training.bench import bench_figures
+
+    return bench_figures(settings, runs=runs or 3)
+
+
 PREP_IN_PROCESS = "prep in-process (10,000 rows)"
 PREP_JOB = "prep as a processing job (10,000 rows, incl. comparison)"
 HOME_RENDER = "Home page first render after server start (chromium)"
@@ -86,6 +92,10 @@ PROVIDERS = [
     Provider(["feature store: ingest 10,000 rows (offline + online)",
               "feature store: online get_record", "feature store: online batch-get of 100"],
              _feature_store),
+    Provider(["training: default XGBoost fit", "training: default XGBoost, whole local job",
+              "training: forest (depth 8, 80 trees) fit",
+              "training: forest (depth 8, 80 trees), whole local job",
+              "tuning: the workshop's job (4 trials, 2 at a time)"], _training),
     Provider([HOME_RENDER], _home_render),
 ]
 
@@ -109,7 +119,7 @@ def run_bench(workspace: str | None = None, runs: int | None = None, only: str |
                              "budget": None, "skipped": str(exc)} for n in wanted]
                 continue
             for fig in measured:
-                if fig["name"] in wanted:
+                if not only or only.lower() in fig["name"].lower():
                     results.append(summarise(fig["name"], fig["unit"], fig["samples"],
                                              fig["budget"]))
                     log(f"bench: {fig['name']}: median {results[-1]['median']:.4f} {fig['unit']}")

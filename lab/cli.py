@@ -6,6 +6,9 @@
     python -m lab features ingest [--recreate]        feature groups from the prepared data
     python -m lab features query [--sql SQL]          SQL on the offline store
     python -m lab features get --group G --id N       one record from the online store
+    python -m lab train [--algorithm A] [--hp NAME=VALUE ...]   a training job + experiment run
+    python -m lab tune  [--algorithm A] [--range NAME=LO:HI ...] [--max-jobs N]
+                        [--max-parallel-jobs N] [--strategy S]   a tuning job
     python -m lab run-all  [data options] [--json]    every step built so far, in lab order
     python -m lab bench    [--runs N] [--json]        speed figures (median and p99)
 
@@ -65,6 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("--id", required=True, help="the record_id")
     for p in (ingest, query, get):
         _common_options(p)
+    train = sub.add_parser("train", help="a training job, recorded as an experiment run")
+    train.add_argument("--algorithm", default="xgboost", help="xgboost or random_forest")
+    train.add_argument("--hp", action="append", metavar="NAME=VALUE", help="a hyperparameter")
+    train.add_argument("--experiment", help="experiment name")
+    _common_options(train)
+    tune = sub.add_parser("tune", help="automatic model tuning (default: the workshop's job)")
+    tune.add_argument("--algorithm", default="xgboost", help="xgboost or random_forest")
+    tune.add_argument("--range", action="append", metavar="NAME=LO:HI[:log]|A,B,C",
+                      help="a hyperparameter range (default: the workshop's ranges)")
+    tune.add_argument("--hp", action="append", metavar="NAME=VALUE",
+                      help="a fixed hyperparameter")
+    tune.add_argument("--objective", default="mse")
+    tune.add_argument("--max-jobs", type=int, default=4)
+    tune.add_argument("--max-parallel-jobs", type=int, default=2)
+    tune.add_argument("--strategy", default="Bayesian", help="Bayesian, Random or Grid")
+    _common_options(tune)
     _data_options(sub.add_parser("run-all", help="run every built step in lab order"))
     bench = sub.add_parser("bench", help="measure the lab's speed figures")
     bench.add_argument("--runs", type=int, default=None, help="runs per figure")
@@ -166,6 +185,62 @@ def _ingest(settings, recreate: bool, out: dict[str, Any]) -> None:
     out.setdefault("timings_s", {})["ingest"] = round(result["seconds"], 4)
 
 
+def _quiet(line: str) -> None:
+    """Job logs on stderr, without the per-round curve lines of training."""
+    if not line.startswith("["):
+        _log(line)
+
+
+def _finished(job, what: str) -> dict[str, Any]:
+    if job.error:
+        raise LabError(f"{what} {job.job_id} {job.status.lower()}: {job.error}")
+    return job.result
+
+
+def _train(settings, out: dict[str, Any], algorithm: str = "xgboost",
+           hyperparameters=None, experiment=None) -> None:
+    from lab.training import run_training_job
+
+    job = run_training_job(settings, algorithm, hyperparameters, experiment, echo=_quiet)
+    out["training"] = _finished(job, "training job")
+    out.setdefault("timings_s", {})["train"] = round(job.duration_s, 4)
+
+
+def _tune(settings, out: dict[str, Any], **spec) -> None:
+    from lab.training import run_tuning_job
+
+    job = run_tuning_job(settings, echo=_quiet, **spec)
+    out["tuning"] = _finished(job, "tuning job")
+    out.setdefault("timings_s", {})["tune"] = round(job.duration_s, 4)
+
+
+def cmd_train(args, out: dict[str, Any]) -> None:
+    from lab.settings import load_settings
+    from lab.training.cli_args import parse_hyperparameters
+
+    settings = load_settings(args.workspace, args.backend)
+    _train(settings, out, args.algorithm, parse_hyperparameters(args.hp) or None,
+           args.experiment)
+    t = out["training"]
+    _log(f"training: run {t['run_id']}: test mse {t['metrics']['mse']:.4g}, "
+         f"r2 {t['metrics']['r2']:.4f}; artifact {t['artifact']}")
+
+
+def cmd_tune(args, out: dict[str, Any]) -> None:
+    from lab.settings import load_settings
+    from lab.training.cli_args import parse_hyperparameters, parse_ranges
+
+    settings = load_settings(args.workspace, args.backend)
+    _tune(settings, out, algorithm_key=args.algorithm,
+          ranges=parse_ranges(args.algorithm, args.range),
+          static=parse_hyperparameters(args.hp) or None, objective=args.objective,
+          max_jobs=args.max_jobs, max_parallel_jobs=args.max_parallel_jobs,
+          strategy=args.strategy)
+    best = out["tuning"]["best"]
+    _log(f"tuning: {out['tuning']['trials']} trials; best {best['hyperparameters']} "
+         f"({args.objective} {best.get(args.objective)})")
+
+
 def cmd_run_all(args, out: dict[str, Any]) -> None:
     context = _context(args)
     args.data = None  # already adopted by _context; the steps below use the active dataset
@@ -174,6 +249,8 @@ def cmd_run_all(args, out: dict[str, Any]) -> None:
     cmd_process(args, out, context)
     # A run-all is a fresh start: groups made from another dataset are made again.
     _ingest(context[0], True, out)
+    _train(context[0], out)
+    _tune(context[0], out)  # the workshop's tuning job: 4 trials, 2 at a time
 
 
 def cmd_bench(args, out: dict[str, Any]) -> None:
@@ -183,7 +260,7 @@ def cmd_bench(args, out: dict[str, Any]) -> None:
 
 
 COMMANDS = {"prep": cmd_prep, "process": cmd_process, "features": cmd_features,
-            "run-all": cmd_run_all, "bench": cmd_bench}
+            "train": cmd_train, "tune": cmd_tune, "run-all": cmd_run_all, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

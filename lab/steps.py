@@ -31,6 +31,12 @@ def _prepared(ws: Workspace) -> bool:
     return (ws.processed_dir / "meta" / "prep.json").exists()
 
 
+def _trained(ws: Workspace) -> bool:
+    from lab.training.experiments import has_completed_run
+
+    return has_completed_run(ws)
+
+
 def _job_completed(ws: Workspace, kind: str) -> bool:
     from lab.jobs import COMPLETED, JobStore
 
@@ -58,7 +64,8 @@ STEPS: tuple[Step, ...] = (
          lambda ws: _job_completed(ws, "feature-ingest")),
     Step("training", "Training & experiments", "Initial", "training.py",
          ":material/model_training:",
-         "Training jobs, experiment tracking, hyperparameter tuning.", False),
+         "Training jobs, experiment tracking, hyperparameter tuning.", True,
+         lambda ws: _trained(ws)),
     Step("registry", "Registry & deployment", "Initial", "registry.py", ":material/rocket_launch:",
          "Model registry with approval, real-time endpoint.", False),
     Step("pipelines", "Pipelines", "Repeatable", "pipelines.py", ":material/account_tree:",

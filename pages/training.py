@@ -1,3 +1,249 @@
-from pages._ui import not_built
+import streamlit as st
 
-not_built("training")
+from lab.errors import LabError
+from lab.jobs import JobStore
+from lab.training import (
+    ALGORITHMS,
+    STRATEGIES,
+    TRAINING_KIND,
+    TUNING_KIND,
+    Experiments,
+    build_request,
+    build_tuning_spec,
+    charts,
+    data_problem,
+    entry_point,
+    start_training_job,
+    start_tuning_job,
+    workshop_ranges,
+)
+from lab.training.diagram import TRAINING_DOT
+from pages._ui import open_page, settings, show_code, show_error
+
+ws = open_page()
+st.title("Training & experiments")
+st.write(
+    "In the workshop's second notebook the data scientist stops training in the notebook and "
+    "moves to **managed training jobs**: the training script runs on its own machine with the "
+    "data handed over as *channels* (read here from the Feature Store's offline store), "
+    "and leaves a model artifact behind. Each job is tracked as an **experiment run** with "
+    "its hyperparameters, metrics and learning curve, so any result can be found, compared and "
+    "reproduced later. **Automatic model tuning** then runs many such jobs, each proposed "
+    "from the results so far, and keeps the best model for the registry."
+)
+st.graphviz_chart(TRAINING_DOT, width="stretch")
+
+cfg = settings()
+store, experiments = JobStore(ws), Experiments(ws)
+problem = data_problem(cfg)
+if problem:
+    st.info(problem, icon=":material/database:")
+    st.page_link("pages/feature_store.py", label="Open the Feature Store page",
+                 icon=":material/arrow_forward:")
+    if st.button("Prepare and ingest the data now", key="ingest_now",
+                 icon=":material/download:"):
+        from lab.featurestore import ingest_prepared
+        from lab.prep import last_result, run_prep
+
+        try:
+            if last_result(ws) is None:
+                run_prep(ws)
+            ingest_prepared(cfg)
+            st.rerun()
+        except LabError as exc:
+            show_error(exc)
+    st.stop()
+
+
+def job_of(kind: str, key: str):
+    job_id = st.session_state.get(key)
+    if job_id is None:
+        latest = store.list(kind)
+        job_id = latest[0].job_id if latest else None
+    return job_id, (store.get(job_id) if job_id else None)
+
+
+def job_status(job, what: str, stop_key: str) -> None:
+    st.markdown(f"**{job.job_id}**: {job.status} ({job.duration_s:.1f} s)")
+    if not job.finished:
+        st.progress(job.progress, text=job.message)
+        if st.button(f"Stop the {what}", icon=":material/stop:", key=stop_key):
+            store.request_cancel(job.job_id)
+    elif job.status != "Completed":
+        st.error(f"The {what} {job.status.lower()}: {job.error}", icon=":material/error:")
+
+
+# Training.
+st.header("Train a model")
+algo_key = st.selectbox("Algorithm", list(ALGORITHMS), key="algorithm",
+                        format_func=lambda k: ALGORITHMS[k].label)
+algo = ALGORITHMS[algo_key]
+with st.form("train_form"):
+    values = {}
+    for col, hp in zip(st.columns(len(algo.hyperparameters)), algo.hyperparameters):
+        is_int = hp.kind is int
+        values[hp.name] = col.number_input(hp.name, value=hp.default, step=1 if is_int else 0.01,
+                                           format=None if is_int else "%.3f", help=hp.help,
+                                           key=f"hp_{algo_key}_{hp.name}")
+    train = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:",
+                                  key="train")
+if train:
+    try:
+        st.session_state["training_job"] = start_training_job(cfg, algo_key, values)
+        st.session_state["show_run"] = st.session_state["training_job"]  # its run, once done
+    except LabError as exc:
+        show_error(exc)
+
+train_id, train_job = job_of(TRAINING_KIND, "training_job")
+train_polling = train_job is not None and not train_job.finished
+
+
+@st.fragment(run_every=1.0 if train_polling else None)
+def training_panel() -> None:
+    current = store.get(train_id) if train_id else None
+    if current is None:
+        st.info("No training job yet: pick the hyperparameters and press **Train**.",
+                icon=":material/info:")
+        return
+    job_status(current, "training job", "stop_training")
+    st.code(store.log(current.job_id, tail=25) or "(no output yet)", language="log")
+    if train_polling and current.finished:
+        st.rerun()
+
+
+training_panel()
+
+runs = [r for r in experiments.list(limit=200) if r.status == "Completed"]
+if runs:
+    st.subheader("Results")
+    labels = {r.run_id: f"{charts.run_label(r)} · {r.run_id}" for r in runs}
+    if st.session_state.get("show_run") in labels:  # a run just finished: show it
+        st.session_state["result_run"] = st.session_state.pop("show_run")
+    chosen = st.selectbox("Run", list(labels), format_func=labels.get, key="result_run")
+    run = next(r for r in runs if r.run_id == chosen)
+    cols = st.columns(4)
+    for col, name in zip(cols, ("mse", "rmse", "r2", "mae")):
+        col.metric(f"Test {name.upper() if name != 'r2' else 'R²'}",
+                   f"{run.metrics[name]:,.4g}" if name == "r2" else f"{run.metrics[name]:,.0f}")
+    st.caption("Validation metrics read from the log by the metric definitions: "
+               + ", ".join(f"{k} {v:,.6g}" for k, v in run.validation.items())
+               + f". Artifact: `{run.artifact}`")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.learning_curves([run]), key="curve_chart")
+    right.plotly_chart(charts.feature_importance(run), key="importance_chart")
+    predictions = run.predictions_data()
+    if predictions:
+        left.plotly_chart(charts.predicted_vs_actual(run, predictions), key="pva_chart")
+        right.plotly_chart(charts.residuals(run, predictions), key="residuals_chart")
+
+    st.subheader("Compare runs")
+    picked = st.multiselect("Runs to compare (two or more)", list(labels),
+                            default=list(labels)[:2], format_func=labels.get, key="compare")
+    if len(picked) >= 2:
+        selected = [r for r in runs if r.run_id in picked]
+        rows = charts.comparison_rows(selected)
+        if st.toggle("Only what differs", key="only_differs"):
+            rows = [row for row in rows if row["differs"]]
+        import pandas as pd
+
+        table = pd.DataFrame(rows)
+        st.dataframe(table.style.apply(
+            lambda row: ["background-color: #fef3c7" if row["differs"] else ""] * len(row),
+            axis=1), hide_index=True, key="compare_table")
+        st.plotly_chart(charts.learning_curves(selected), key="compare_curves")
+    else:
+        st.caption("Pick two or more runs to see their parameters side by side.")
+
+# Tuning.
+st.header("Automatic model tuning")
+st.write(f"Tunes **{algo.label}** (the algorithm above) with the ranges below. The "
+         "workshop's job: max_depth 6-10 and n_estimators 80-130, mse minimised, 4 jobs, 2 at "
+         "a time. Bayesian search proposes each batch from the results so far; Grid runs "
+         "every combination (SageMaker sets max_jobs itself for Grid).")
+workshop = {r.name: r for r in workshop_ranges()}
+with st.form("tune_form"):
+    ranges = []
+    for hp in (h for h in algo.hyperparameters if h.tunable):
+        c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
+        default = workshop.get(hp.name)
+        tune = c1.checkbox(f"Tune {hp.name}", value=default is not None,
+                           key=f"tune_{algo_key}_{hp.name}")
+        shown = None if hp.kind is int else "%.3f"
+        low = c2.number_input(f"{hp.name} min", value=default.min_value if default else hp.low,
+                              format=shown, key=f"min_{algo_key}_{hp.name}")
+        high = c3.number_input(f"{hp.name} max", value=default.max_value if default
+                               else hp.default, format=shown, key=f"max_{algo_key}_{hp.name}")
+        listed = c4.text_input(f"{hp.name} values (optional: makes it categorical)",
+                               key=f"values_{algo_key}_{hp.name}", placeholder="e.g. 6, 8, 10")
+        if tune and listed.strip():
+            ranges.append({"name": hp.name, "kind": "Categorical",
+                           "values": tuple(v.strip() for v in listed.split(",") if v.strip())})
+        elif tune:
+            ranges.append({"name": hp.name, "kind": "Integer" if hp.kind is int
+                           else "Continuous", "min_value": low, "max_value": high})
+    c1, c2, c3, c4 = st.columns(4)
+    strategy = c1.selectbox("Strategy", STRATEGIES, key="strategy")
+    objective = c2.selectbox("Objective", ["mse", "r2"], key="objective",
+                             format_func={"mse": "mse (Minimize)", "r2": "r2 (Maximize)"}.get)
+    max_jobs = c3.number_input("max_jobs", value=4, step=1, key="max_jobs")
+    max_parallel = c4.number_input("max_parallel_jobs", value=2, step=1, key="max_parallel")
+    tune_clicked = st.form_submit_button("Start the tuning job", type="primary",
+                                         icon=":material/tune:", key="tune")
+spec_args = dict(algorithm_key=algo_key, ranges=ranges, static=values, objective=objective,
+                 max_jobs=max_jobs, max_parallel_jobs=max_parallel, strategy=strategy)
+if tune_clicked:
+    try:
+        st.session_state["tuning_job"] = start_tuning_job(cfg, **spec_args)
+    except LabError as exc:
+        show_error(exc)
+
+tune_id, tune_job = job_of(TUNING_KIND, "tuning_job")
+tune_polling = tune_job is not None and not tune_job.finished
+
+
+@st.fragment(run_every=1.0 if tune_polling else None)
+def tuning_panel() -> None:
+    current = store.get(tune_id) if tune_id else None
+    if current is None:
+        st.info("No tuning job yet: set the ranges and press **Start the tuning job**.",
+                icon=":material/info:")
+        return
+    job_status(current, "tuning job", "stop_tuning")
+    goal, direction = current.params.get("objective", "mse"), current.params.get("direction",
+                                                                                 "Minimize")
+    trials = experiments.list(tuning_job=current.job_id)
+    for trial in trials:  # a job whose process died leaves its running trials behind
+        if current.finished and trial.status == "InProgress":
+            trial.status, trial.failure = "Interrupted", current.error
+    if trials:
+        st.dataframe(charts.trials_table(trials, goal, direction), hide_index=True,
+                     key="trials_table")
+        left, right = st.columns(2)
+        left.plotly_chart(charts.objective_over_trials(trials, goal, direction),
+                          key="objective_chart")
+        names = [r["name"] for r in current.params.get("ranges", [])]
+        right.plotly_chart(charts.parallel_coordinates(trials, names, goal), key="parcoords")
+    with st.expander("Tuning job log"):
+        st.code(store.log(current.job_id, tail=40) or "(no output yet)", language="log")
+    if tune_polling and current.finished:
+        st.rerun()
+
+
+tuning_panel()
+
+train_fn = entry_point.train_xgboost if algo_key == "xgboost" else entry_point.train_forest
+show_code(entry_point.main, train_fn, entry_point.regression_metrics,
+          title="The code that ran (lab/training/entry_point.py, the training script)")
+with st.expander("The training and tuning jobs on SageMaker (SDK v2)", icon=":material/cloud:"):
+    from lab.training.sagemaker_code import sdk_code, tuning_sdk_code
+
+    if cfg.backend != "sagemaker":
+        st.caption("What the SageMaker backend runs for the settings above; the local backend "
+                   "runs the same script in a subprocess, and Optuna for tuning.")
+    try:
+        st.code(sdk_code(build_request(algo_key, values)), language="python")
+        st.code(tuning_sdk_code(build_tuning_spec(**spec_args)), language="python")
+    except LabError as exc:  # the form above already says what to change
+        st.caption(f"No SDK code for these settings: {exc}")
+st.page_link("pages/registry.py", label="Next: Registry & deployment",
+             icon=":material/arrow_forward:")

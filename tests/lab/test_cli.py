@@ -39,7 +39,7 @@ def test_run_all_on_the_workshop_csv(ws, house_csv):
     assert out["prep"]["dataset"] == "house_pricing"
     assert out["processing"]["status"] == "Completed"
     assert out["processing"]["match"] is True
-    assert set(out["timings_s"]) == {"prep", "processing", "ingest"}
+    assert set(out["timings_s"]) == {"prep", "processing", "ingest", "train", "tune"}
     assert "Starting pre-processing" in proc.stderr  # the job's log streams to stderr
     fs = out["feature_store"]
     assert fs["groups"] == {"train": "lab-train", "validation": "lab-validation",
@@ -60,6 +60,15 @@ def test_run_all_on_the_workshop_csv(ws, house_csv):
     test_row = pd.read_csv(ws.processed_dir / "test" / "test.csv", header=None,
                            names=answer["columns"]).iloc[1999]
     assert [values[c] for c in answer["columns"]] == pytest.approx(list(test_row))
+    training = out["training"]
+    assert training["algorithm"] == "xgboost"
+    assert set(training["metrics"]) == {"mse", "rmse", "r2", "mae"}
+    assert training["metrics"]["mse"] < 320_000_000 / 4  # the pipeline's gate, widely
+    assert training["artifact"].endswith("model.tar.gz")
+    tuning = out["tuning"]
+    assert tuning["trials"] == 4
+    assert 6 <= tuning["best"]["hyperparameters"]["max_depth"] <= 10
+    assert tuning["best"]["mse"] > 0
 
 
 @pytest.fixture
@@ -97,6 +106,35 @@ def test_split_sizes_that_do_not_sum_to_one(ws, prepared):
     assert proc.returncode == 2
     assert "must sum to 1" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert snapshot(ws.root) == prepared
+
+
+def test_train_and_tune_commands(ws):
+    assert lab("prep", ws=ws).returncode == 0
+    proc = lab("train", ws=ws)
+    assert proc.returncode == 2 and "ingest" in proc.stderr.lower()
+    assert lab("features", "ingest", ws=ws).returncode == 0
+    proc = lab("train", "--algorithm", "random_forest", "--hp", "max_depth=4",
+               "--hp", "n_estimators=10", "--json", ws=ws)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["training"]["hyperparameters"]["max_depth"] == 4
+    proc = lab("tune", "--range", "max_depth=3:4", "--max-jobs", "2", "--max-parallel-jobs",
+               "2", "--json", ws=ws)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["tuning"]["trials"] == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--hp", "max_depth=-3"], "max_depth"),
+    (["train", "--algorithm", "lightgbm"], "lightgbm"),
+    (["tune", "--range", "max_depth=10:6"], "max_depth"),
+    (["tune", "--max-jobs", "2", "--max-parallel-jobs", "3"], "max_parallel_jobs"),
+])
+def test_invalid_training_parameters_exit_2_before_anything_runs(ws, args, message):
+    proc = lab(*args, ws=ws)
+    assert proc.returncode == 2
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (ws.root / "jobs").exists() or not any((ws.root / "jobs").iterdir())
 
 
 def test_feature_store_commands_explain_what_is_missing(ws):

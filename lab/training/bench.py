@@ -1,0 +1,79 @@
+"""Speed figures of training and tuning, measured, never asserted.
+
+Budgets (from the issue): the default XGBoost model on the 6,000 training rows in under
+1 s; the forest with the workshop's hyperparameters (max_depth 8, 80 trees) in under 3 s;
+the workshop's tuning job (4 trials, 2 at a time) in under 15 s on two cores.
+
+Training figures come in two kinds, both held to the budget: the fit itself (timed inside
+the entry point) and the whole local job (feature store query, channels, the script in a
+process of its own started by the warm worker, test evaluation, model.tar.gz), which is
+what a learner waits for. They run in a scratch workspace under a temporary folder, on the
+workspace's prepared data (made first when there is none), so the learner's experiments and
+feature groups gain nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lab.featurestore import ingest_prepared
+from lab.prep import load_prepared, run_prep
+from lab.settings import Settings
+from lab.workspace import Workspace
+
+XGB_BUDGET_S, FOREST_BUDGET_S, TUNING_BUDGET_S = 1.0, 3.0, 15.0
+WORKSHOP_FOREST = {"max_depth": 8, "n_estimators": 80}
+
+
+def _fit_seconds(job) -> float:
+    folder = Path(job.result["artifact"]).parent
+    return float(json.loads((folder / "model" / "training.json").read_text())["fit_seconds"])
+
+
+def bench_figures(settings: Any, runs: int = 3, tuning_runs: int = 2) -> list[dict[str, Any]]:
+    """[{"name", "unit", "samples", "budget"}]: fits, whole jobs, the workshop's tuning job."""
+    from lab.training.train import run_training_job
+    from lab.training.tuning import run_tuning_job
+
+    source = Workspace(settings.workspace)
+    if load_prepared(source.processed_dir) is None:
+        run_prep(source)
+    with tempfile.TemporaryDirectory(prefix="lab-train-bench-") as tmp:
+        scratch = Settings(workspace=Path(tmp))
+        shutil.copytree(source.processed_dir, Workspace(tmp).processed_dir)
+        ingest_prepared(scratch)
+        figures: dict[str, list[float]] = {k: [] for k in ("xgb", "xgb_job", "rf", "rf_job",
+                                                            "tune")}
+        for i in range(runs + 1):  # the first run warms caches and is not counted
+            xgb = run_training_job(scratch)
+            forest = run_training_job(scratch, "random_forest", WORKSHOP_FOREST)
+            for job in (xgb, forest):
+                if job.status != "Completed":
+                    raise RuntimeError(f"training failed: {job.error}")
+            if i:
+                figures["xgb"].append(_fit_seconds(xgb))
+                figures["xgb_job"].append(xgb.duration_s)
+                figures["rf"].append(_fit_seconds(forest))
+                figures["rf_job"].append(forest.duration_s)
+        for _ in range(tuning_runs):
+            job = run_tuning_job(scratch)
+            if job.status != "Completed":
+                raise RuntimeError(f"tuning failed: {job.error}")
+            figures["tune"].append(job.duration_s)
+    rows = len(load_prepared(source.processed_dir)["train"])
+    return [
+        {"name": f"training: default XGBoost fit ({rows:,} rows)", "unit": "s",
+         "samples": figures["xgb"], "budget": XGB_BUDGET_S},
+        {"name": "training: default XGBoost, whole local job", "unit": "s",
+         "samples": figures["xgb_job"], "budget": XGB_BUDGET_S},
+        {"name": "training: forest (depth 8, 80 trees) fit", "unit": "s",
+         "samples": figures["rf"], "budget": FOREST_BUDGET_S},
+        {"name": "training: forest (depth 8, 80 trees), whole local job", "unit": "s",
+         "samples": figures["rf_job"], "budget": FOREST_BUDGET_S},
+        {"name": "tuning: the workshop's job (4 trials, 2 at a time)", "unit": "s",
+         "samples": figures["tune"], "budget": TUNING_BUDGET_S},
+    ]

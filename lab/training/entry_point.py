@@ -1,0 +1,262 @@
+"""The training entry point: one script, run by the lab's local worker and by SageMaker.
+
+SageMaker's framework estimators upload this one file (`entry_point=`) into a container
+that has pandas, numpy, scikit-learn and xgboost but not the lab, so it imports nothing
+from `lab` and keeps to Python 3.8 syntax. It follows SageMaker's script-mode contract:
+
+    hyperparameters   --max_depth 8 --n_estimators 80 ... (strings, as SageMaker passes them)
+    inputs            $SM_CHANNEL_TRAIN, $SM_CHANNEL_VALIDATION: folders of CSV files with a
+                      header row, the target in the first column (or --target_col)
+    outputs           $SM_MODEL_DIR: the model file, model.json (what the model is) and
+                      training.json (learning curve, feature importance)
+    log               `MSE: x` and `r-squared: x` on the validation split (the lines the
+                      metric definitions read), one `[i]<TAB>train-rmse:x<TAB>validation-rmse:y`
+                      line per boosting round or tree, and `ERROR: why` before a failing exit
+
+`model_fn` and `predict_fn` load and apply a trained model; SageMaker's serving container
+calls them, and so does `lab.training.artifact.load_model`, so there is one way to do it.
+
+Run locally:  python lab/training/entry_point.py --algorithm random_forest --max_depth 8 \
+                  --train DIR --validation DIR --model_dir DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+import pandas as pd
+
+# The workshop's metric definitions: SageMaker reads these numbers out of the job's log.
+METRIC_DEFINITIONS = [
+    {"Name": "mse", "Regex": "MSE: ([0-9.e+-]+)"},
+    {"Name": "r2", "Regex": "r-squared: ([0-9.e+-]+)"},
+]
+CURVE_LINE = "[{step}]\ttrain-rmse:{train:.8g}\tvalidation-rmse:{validation:.8g}"
+MODEL_FILES = {"xgboost": "xgboost-model.json", "random_forest": "model.joblib"}
+MODEL_JSON, TRAINING_JSON = "model.json", "training.json"
+FORMAT_VERSION = 1
+_DEFAULTS = {"xgboost": {"max_depth": 5, "n_estimators": 200},
+             "random_forest": {"max_depth": 8, "n_estimators": 80}}
+
+
+class BadInput(ValueError):
+    """The data or a hyperparameter cannot be used; the message says what to change."""
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--algorithm", default="xgboost", choices=sorted(MODEL_FILES))
+    parser.add_argument("--max_depth", type=int, default=None)
+    parser.add_argument("--n_estimators", type=int, default=None)
+    parser.add_argument("--n_jobs", type=int, default=1)
+    parser.add_argument("--eta", type=float, default=0.1)  # XGBoost only
+    parser.add_argument("--subsample", type=float, default=1.0)  # XGBoost only
+    parser.add_argument("--max_features", type=float, default=1.0)  # the forest only
+    parser.add_argument("--random_state", type=int, default=42)
+    parser.add_argument("--target_col", default=None)
+    parser.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAIN"))
+    parser.add_argument("--validation", default=os.environ.get("SM_CHANNEL_VALIDATION"))
+    parser.add_argument("--model_dir", default=os.environ.get("SM_MODEL_DIR"))
+    args, _ = parser.parse_known_args(argv)  # SageMaker may pass more than we use
+    for name, value in _DEFAULTS[args.algorithm].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
+def hyperparameters(args):
+    """The hyperparameters the algorithm used, as recorded in model.json."""
+    common = {"max_depth": args.max_depth, "n_estimators": args.n_estimators,
+              "n_jobs": args.n_jobs}
+    if args.algorithm == "xgboost":
+        return dict(common, eta=args.eta, subsample=args.subsample)
+    return dict(common, max_features=args.max_features)
+
+
+def load_channel(folder, name, target_col=None):
+    """(features frame, target series) from every CSV file in a channel folder."""
+    files = sorted(glob.glob(os.path.join(folder or "", "*.csv")))
+    if not folder or not files:
+        raise BadInput(f"No CSV file in the {name} channel ({folder}).")
+    frame = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    target = target_col or frame.columns[0]
+    if target not in frame.columns:
+        raise BadInput(f"The {name} data has no column {target!r}.")
+    if len(frame) == 0 or frame.shape[1] < 2:
+        raise BadInput(f"The {name} channel holds no rows or no feature.")
+    print(f"{name}: {len(frame)} rows, {frame.shape[1] - 1} features", flush=True)
+    return frame.drop(columns=[target]), frame[target]
+
+
+def check(args):
+    if args.max_depth < 1 or args.n_estimators < 1 or args.n_jobs < 1:
+        raise BadInput("max_depth, n_estimators and n_jobs must be at least 1.")
+    if not 0 < args.eta <= 1 or not 0 < args.subsample <= 1 or not 0 < args.max_features <= 1:
+        raise BadInput("eta, subsample and max_features must be in (0, 1].")
+
+
+def print_curve(step, train_rmse, validation_rmse):
+    print(CURVE_LINE.format(step=step, train=train_rmse, validation=validation_rmse),
+          flush=True)
+
+
+def train_xgboost(args, x_train, y_train, x_val, y_val, features):
+    import xgboost as xgb
+
+    dtrain = xgb.DMatrix(x_train, label=y_train, feature_names=features)
+    dval = xgb.DMatrix(x_val, label=y_val, feature_names=features)
+    params = {"objective": "reg:squarederror", "eval_metric": "rmse",
+              "max_depth": args.max_depth, "eta": args.eta, "subsample": args.subsample,
+              "nthread": args.n_jobs, "seed": args.random_state}
+
+    class PrintCurve(xgb.callback.TrainingCallback):
+        def after_iteration(self, model, epoch, evals_log):
+            print_curve(epoch + 1, evals_log["train"]["rmse"][-1],
+                        evals_log["validation"]["rmse"][-1])
+            return False
+
+    history = {}
+    booster = xgb.train(params, dtrain, num_boost_round=args.n_estimators,
+                        evals=[(dtrain, "train"), (dval, "validation")], evals_result=history,
+                        verbose_eval=False, callbacks=[PrintCurve()])
+    gain = booster.get_score(importance_type="gain")
+    curve = {"train-rmse": history["train"]["rmse"],
+             "validation-rmse": history["validation"]["rmse"]}
+    return booster, curve, {f: float(gain.get(f, 0.0)) for f in features}, "gain"
+
+
+def train_forest(args, x_train, y_train, x_val, y_val, features):
+    from sklearn.ensemble import RandomForestRegressor
+
+    model = RandomForestRegressor(max_depth=args.max_depth, n_estimators=args.n_estimators,
+                                  max_features=args.max_features, n_jobs=args.n_jobs,
+                                  random_state=args.random_state)
+    model.fit(x_train, y_train)
+    # The forest's prediction is the mean of its trees: the error after k trees comes from
+    # the running mean of the trees' own predictions, with no retraining.
+    curve = {}
+    for split, x, y in (("train", x_train, y_train), ("validation", x_val, y_val)):
+        running = np.cumsum([tree.predict(x) for tree in model.estimators_], axis=0)
+        running /= np.arange(1, len(model.estimators_) + 1)[:, None]
+        curve[split + "-rmse"] = np.sqrt(((running - np.asarray(y)) ** 2).mean(axis=1)).tolist()
+    for step, (t, v) in enumerate(zip(curve["train-rmse"], curve["validation-rmse"]), 1):
+        print_curve(step, t, v)
+    importance = dict(zip(features, (float(v) for v in model.feature_importances_)))
+    return model, curve, importance, "impurity"
+
+
+def regression_metrics(actual, predicted):
+    """mse, rmse, r2 and mae; plain numpy, so the container needs nothing more."""
+    actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+    errors = predicted - actual
+    mse = float(np.mean(errors ** 2))
+    total = float(np.sum((actual - actual.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(errors ** 2)) / total if total > 0 else float("nan")
+    return {"mse": mse, "rmse": mse ** 0.5, "r2": r2, "mae": float(np.mean(np.abs(errors)))}
+
+
+def save(args, model, model_dir, features, target, metrics, curve, importance, kind, seconds):
+    os.makedirs(model_dir, exist_ok=True)
+    model_file = MODEL_FILES[args.algorithm]
+    if args.algorithm == "xgboost":
+        import xgboost as library
+
+        model.save_model(os.path.join(model_dir, model_file))
+    else:
+        import joblib
+        import sklearn as library
+
+        joblib.dump(model, os.path.join(model_dir, model_file))
+    meta = {"format_version": FORMAT_VERSION, "algorithm": args.algorithm,
+            "model_file": model_file, "features": features, "target": target,
+            "hyperparameters": hyperparameters(args), "metrics": {"validation": metrics},
+            "library": {"name": library.__name__, "version": library.__version__}}
+    with open(os.path.join(model_dir, MODEL_JSON), "w") as fh:
+        json.dump(meta, fh, indent=2)
+    steps = list(range(1, len(curve["validation-rmse"]) + 1))
+    extra = {"curve": dict(curve, step=steps), "feature_importance": importance,
+             "importance_type": kind, "fit_seconds": seconds}
+    with open(os.path.join(model_dir, TRAINING_JSON), "w") as fh:
+        json.dump(extra, fh)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        check(args)
+        if not args.model_dir:
+            raise BadInput("No model directory: pass --model_dir or set SM_MODEL_DIR.")
+        x_train, y_train = load_channel(args.train, "train", args.target_col)
+        x_val, y_val = load_channel(args.validation, "validation", args.target_col)
+        if list(x_val.columns) != list(x_train.columns):
+            raise BadInput("The train and validation channels have different columns.")
+        features, target = [str(c) for c in x_train.columns], str(y_train.name)
+        print(f"Training {args.algorithm} with {json.dumps(hyperparameters(args))}",
+              flush=True)
+        train = train_xgboost if args.algorithm == "xgboost" else train_forest
+        __import__("xgboost" if args.algorithm == "xgboost" else "sklearn.ensemble")
+        started = time.perf_counter()  # after the import: the fit time is the training alone
+        model, curve, importance, kind = train(args, x_train.to_numpy(float),
+                                               y_train.to_numpy(float), x_val.to_numpy(float),
+                                               y_val.to_numpy(float), features)
+        seconds = time.perf_counter() - started
+        predicted = predict_fn(x_val.to_numpy(float), (args.algorithm, features, model))
+        scores = regression_metrics(y_val, predicted)
+        print(f"Fit seconds: {seconds:.3f}", flush=True)
+        print("r-squared: {}".format(scores["r2"]), flush=True)
+        print("MSE: {}".format(scores["mse"]), flush=True)
+        save(args, model, args.model_dir, features, target,
+             {"mse": scores["mse"], "r2": scores["r2"]}, curve, importance, kind, seconds)
+        print(f"Saved the model to {args.model_dir}", flush=True)
+    except BadInput as exc:
+        print(f"ERROR: {exc}", flush=True)
+        return 1
+    except Exception as exc:  # a library error: keep the trace in the log
+        traceback.print_exc(file=sys.stdout)
+        print(f"ERROR: {type(exc).__name__}: {exc}", flush=True)
+        return 1
+    return 0
+
+
+def model_fn(model_dir):
+    """(algorithm, features, model) from a model folder; SageMaker serving calls this."""
+    with open(os.path.join(model_dir, MODEL_JSON)) as fh:
+        meta = json.load(fh)
+    path = os.path.join(model_dir, meta["model_file"])
+    if meta["algorithm"] == "xgboost":
+        import xgboost as xgb
+
+        model = xgb.Booster()
+        model.load_model(path)
+    else:
+        import joblib
+
+        model = joblib.load(path)
+    return meta["algorithm"], meta["features"], model
+
+
+def predict_fn(data, model):
+    """Predictions for rows of feature values in the model's feature order."""
+    algorithm, features, estimator = model
+    rows = np.asarray(data, dtype=float)
+    if rows.ndim == 1:
+        rows = rows.reshape(1, -1)
+    if rows.shape[1] != len(features):
+        raise ValueError("Each row needs {} values ({}), got {}.".format(
+            len(features), ", ".join(features), rows.shape[1]))
+    if algorithm == "xgboost":
+        import xgboost as xgb
+
+        return estimator.predict(xgb.DMatrix(rows, feature_names=features))
+    return estimator.predict(rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

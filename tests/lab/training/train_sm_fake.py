@@ -1,0 +1,224 @@
+"""What moto leaves out of SageMaker training and tuning, for the SageMaker twin's tests.
+
+Moto accepts CreateTrainingJob and CreateHyperParameterTuningJob and describes them back,
+but runs nothing, reports every job Completed at once, keeps its own MetricDefinitions,
+and has no ListTrainingJobsForHyperParameterTuningJob or Stop* calls. `FakeSageMaker`:
+
+- records each request as sent;
+- plays the container for a training job: downloads its channels and the uploaded source
+  (sourcedir.tar.gz) from moto's S3, runs the entry point with the hyperparameters decoded
+  as the framework containers decode them, uploads model.tar.gz where SageMaker would, and
+  stores the metric definitions' values in moto's job record (FinalMetricDataList);
+- plays the tuner: creates one training job per trial in moto (values picked from the
+  ranges, deterministically), runs each, and lists them as SageMaker would.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sagemaker.models import sagemaker_backends
+
+from lab.sagemaker import session as sm_session
+
+REGION, BUCKET = "us-east-1", "lab-train-bucket"
+ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/LabSageMakerRole"
+TELEMETRY_OPT_OUT = ("SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n"
+                     "      TelemetryOptOut: true\n")
+AWS_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN")
+
+
+def aws_environment(monkeypatch, tmp_path) -> None:
+    """The note's test environment, cut off from the machine's own AWS configuration."""
+    for name in AWS_VARS:
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "sagemaker-config.yaml"
+    config.write_text(TELEMETRY_OPT_OUT)
+    for name, value in {
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
+        "SAGEMAKER_SUPPRESS_V2_WARNING": "1", "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, key = uri[len("s3://"):].split("/", 1)
+    return bucket, key
+
+
+class FakeSageMaker:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.requests: dict[str, list[dict]] = {}
+        self.stop_calls: list[str] = []
+        self.status_after_create: str | None = None  # for a training job
+        self.failure_reason: str | None = None
+        self.failing_trials: set[int] = set()  # trial numbers whose container fails
+        self.trials: list[dict] = []  # the tuner's training job summaries
+        self.tuning_status: str = "Completed"
+        self.reveal: int | None = None  # list only this many trials (progressive tuning)
+        self.s3 = boto3.client("s3", region_name=REGION)
+        self.sm = boto3.client("sagemaker", region_name=REGION)
+
+    def install(self, monkeypatch) -> None:
+        real = sm_session.make_session
+
+        def make_session(settings):
+            boto_session, session = real(settings)
+            client = session.sagemaker_client
+            events = client.meta.events
+            for op in ("CreateTrainingJob", "CreateHyperParameterTuningJob"):
+                events.register(f"provide-client-params.sagemaker.{op}",
+                                lambda params, op=op, **kw: self.requests.setdefault(
+                                    op, []).append(copy.deepcopy(params)))
+            events.register("after-call.sagemaker.CreateTrainingJob", self._training_created)
+            events.register("after-call.sagemaker.CreateHyperParameterTuningJob",
+                            self._tuning_created)
+            monkeypatch.setattr(client, "stop_training_job", self._stop_training)
+            monkeypatch.setattr(client, "stop_hyper_parameter_tuning_job", self._stop_tuning)
+            monkeypatch.setattr(client, "list_training_jobs_for_hyper_parameter_tuning_job",
+                                self._list_trials)
+            real_describe = client.describe_hyper_parameter_tuning_job
+            monkeypatch.setattr(client, "describe_hyper_parameter_tuning_job",
+                                lambda **kw: {**real_describe(**kw),
+                                              "HyperParameterTuningJobStatus":
+                                                  self.tuning_status})
+            return boto_session, session
+
+        monkeypatch.setattr(sm_session, "make_session", make_session)
+
+    # Training jobs.
+    def training_job(self, name: str):
+        return sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].training_jobs[name]
+
+    def set_status(self, name: str, status: str, reason: str | None = None) -> None:
+        job = self.training_job(name)
+        job.training_job_status = status
+        if reason:
+            job.failure_reason = reason
+
+    def _training_created(self, parsed, **kwargs) -> None:
+        name = parsed["TrainingJobArn"].rsplit("/", 1)[-1]
+        request = self.requests["CreateTrainingJob"][-1]
+        if self.status_after_create:
+            self.set_status(name, self.status_after_create, self.failure_reason)
+            if self.status_after_create != "Completed":
+                return
+        self.container(name, request["HyperParameters"],
+                       request["AlgorithmSpecification"]["MetricDefinitions"])
+
+    def _stop_training(self, TrainingJobName: str) -> dict:  # noqa: N803 (boto3's name)
+        self.stop_calls.append(TrainingJobName)
+        self.set_status(TrainingJobName, "Stopped")
+        return {}
+
+    def container(self, name: str, hyperparameters: dict, definitions: list,
+                  fail: bool = False) -> bool:
+        """SageMaker's part of a training job; True when the script succeeded."""
+        desc = self.sm.describe_training_job(TrainingJobName=name)
+        root = self.workdir / name
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        for channel in desc["InputDataConfig"]:
+            bucket, prefix = _split(channel["DataSource"]["S3DataSource"]["S3Uri"])
+            target = root / "input" / "data" / channel["ChannelName"]
+            for obj in self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
+                target.mkdir(parents=True, exist_ok=True)
+                self.s3.download_file(bucket, obj["Key"],
+                                      str(target / obj["Key"].rsplit("/", 1)[-1]))
+            env[f"SM_CHANNEL_{channel['ChannelName'].upper()}"] = str(target)
+        decoded = {k: json.loads(v) for k, v in hyperparameters.items()}
+        code = root / "code"
+        code.mkdir(parents=True)
+        bucket, key = _split(decoded["sagemaker_submit_directory"])
+        self.s3.download_file(bucket, key, str(root / "sourcedir.tar.gz"))
+        with tarfile.open(root / "sourcedir.tar.gz") as tar:
+            tar.extractall(code, filter="data")
+        args = [item for k, v in decoded.items() if not k.startswith("sagemaker_")
+                for item in (f"--{k}", str(v))]
+        model_dir = root / "model"
+        model_dir.mkdir()
+        env["SM_MODEL_DIR"] = str(model_dir)
+        if fail:
+            args += ["--max_depth", "-1"]  # the script refuses it: a failed trial
+        proc = subprocess.run([sys.executable, str(code / decoded["sagemaker_program"]), *args],
+                              env=env, cwd=code, capture_output=True, text=True, timeout=120)
+        (root / "log.txt").write_text(proc.stdout + proc.stderr)
+        if proc.returncode != 0:
+            last = [ln for ln in proc.stdout.splitlines() if ln.startswith("ERROR: ")]
+            self.set_status(name, "Failed",
+                            "AlgorithmError: " + (last[-1] if last else "script failed"))
+            return False
+        metrics = []
+        for definition in definitions:
+            found = re.findall(definition["Regex"], proc.stdout)
+            if found:
+                metrics.append({"MetricName": definition["Name"], "Value": float(found[-1]),
+                                "Timestamp": datetime.now(UTC)})
+        self.training_job(name).final_metric_data_list = metrics
+        tar_path = root / "model.tar.gz"
+        with tarfile.open(tar_path, "w:gz") as tar:
+            for item in sorted(model_dir.iterdir()):
+                tar.add(item, arcname=item.name)
+        bucket, key = _split(desc["ModelArtifacts"]["S3ModelArtifacts"])
+        self.s3.upload_file(str(tar_path), bucket, key)
+        return True
+
+    # Tuning jobs.
+    def _tuning_created(self, parsed, **kwargs) -> None:
+        request = self.requests["CreateHyperParameterTuningJob"][-1]
+        config = request["HyperParameterTuningJobConfig"]
+        definition = request["TrainingJobDefinition"]
+        ranges = config["ParameterRanges"]
+        count = config["ResourceLimits"].get("MaxNumberOfTrainingJobs") or 2
+        for number in range(1, count + 1):
+            tuned = {}
+            for r in ranges["IntegerParameterRanges"]:
+                low, high = int(r["MinValue"]), int(r["MaxValue"])
+                tuned[r["Name"]] = str(low + (high - low) * (number - 1) // max(1, count - 1))
+            for r in ranges["CategoricalParameterRanges"]:
+                tuned[r["Name"]] = r["Values"][(number - 1) % len(r["Values"])]
+            for r in ranges["ContinuousParameterRanges"]:
+                tuned[r["Name"]] = r["MinValue"]
+            name = f"{request['HyperParameterTuningJobName']}-{number:03d}-abc"
+            # Tuned values go to the container as SageMaker sends them: integers plain ("7"),
+            # categorical values as the SDK encoded them ('"7"' for framework estimators).
+            hyperparameters = {**definition["StaticHyperParameters"], **tuned}
+            self.sm.create_training_job(
+                TrainingJobName=name, HyperParameters=hyperparameters,
+                AlgorithmSpecification=definition["AlgorithmSpecification"],
+                RoleArn=definition["RoleArn"], InputDataConfig=definition["InputDataConfig"],
+                OutputDataConfig=definition["OutputDataConfig"],
+                ResourceConfig=definition["HyperParameterTuningResourceConfig"],
+                StoppingCondition=definition["StoppingCondition"])
+            ok = self.container(name, hyperparameters,
+                                definition["AlgorithmSpecification"]["MetricDefinitions"],
+                                fail=number in self.failing_trials)
+            self.trials.append({"number": number, "name": name, "summary": {
+                "TrainingJobName": name, "TrainingJobStatus": "Completed" if ok else "Failed",
+                "TunedHyperParameters": tuned,
+                "CreationTime": datetime(2024, 1, 1, 0, 0, number, tzinfo=UTC),
+                **({} if ok else {"FailureReason": "AlgorithmError: max_depth -1"})}})
+
+    def _list_trials(self, **kwargs) -> dict:
+        shown = self.trials if self.reveal is None else self.trials[: self.reveal]
+        return {"TrainingJobSummaries": [t["summary"] for t in shown]}
+
+    def _stop_tuning(self, HyperParameterTuningJobName: str) -> dict:  # noqa: N803
+        self.stop_calls.append(HyperParameterTuningJobName)
+        self.tuning_status = "Stopped"
+        return {}
