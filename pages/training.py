@@ -17,8 +17,7 @@ from lab.training import (
     start_tuning_job,
     workshop_ranges,
 )
-from lab.training.diagram import TRAINING_DOT
-from pages._ui import open_page, settings, show_code, show_error
+from pages._ui import diagram, open_page, settings, show_code, show_error
 
 ws = open_page()
 st.title("Training & experiments")
@@ -31,7 +30,7 @@ st.write(
     "reproduced later. **Automatic model tuning** then runs many such jobs, each proposed "
     "from the results so far, and keeps the best model for the registry."
 )
-st.graphviz_chart(TRAINING_DOT, width="stretch")
+diagram("training")
 
 cfg = settings()
 store, experiments = JobStore(ws), Experiments(ws)
