@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._ui import sidebar
+from pages._ui import resume_local_endpoints, sidebar
 
 st.set_page_config(page_title="MLOps Lab", page_icon=":material/school:", layout="wide")
 
@@ -32,4 +32,5 @@ pages = {
 
 page = st.navigation(pages)
 sidebar()
+resume_local_endpoints()
 page.run()

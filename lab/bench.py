@@ -83,6 +83,12 @@ def _training(settings, runs):
     return bench_figures(settings, runs=runs or 3)
 
 
+def _serving(settings, runs):
+    from lab.serving.bench import bench_figures
+
+    return bench_figures(settings, runs=runs)
+
+
 PREP_IN_PROCESS = "prep in-process (10,000 rows)"
 PREP_JOB = "prep as a processing job (10,000 rows, incl. comparison)"
 HOME_RENDER = "Home page first render after server start (chromium)"
@@ -96,6 +102,9 @@ PROVIDERS = [
               "training: forest (depth 8, 80 trees) fit",
               "training: forest (depth 8, 80 trees), whole local job",
               "tuning: the workshop's job (4 trials, 2 at a time)"], _training),
+    Provider(["endpoint: deploy to InService (local)", "endpoint: one-row invoke over HTTP",
+              "endpoint: one-row requests/s, one client (higher is better)",
+              "endpoint: 1,000-row CSV invoke"], _serving),
     Provider([HOME_RENDER], _home_render),
 ]
 

@@ -9,6 +9,12 @@
     python -m lab train [--algorithm A] [--hp NAME=VALUE ...]   a training job + experiment run
     python -m lab tune  [--algorithm A] [--range NAME=LO:HI ...] [--max-jobs N]
                         [--max-parallel-jobs N] [--strategy S]   a tuning job
+    python -m lab register  [--run RUN_ID] [--group G]       register the best run (or RUN_ID)
+    python -m lab approve   --version N [--reject | --pending] [--comment TEXT]
+    python -m lab deploy    [--version N] [--endpoint NAME]  default: latest Approved version
+    python -m lab invoke    [--endpoint NAME] (--rows N | --record-id ID | --body CSV)
+    python -m lab endpoints [--delete NAME]
+    python -m lab serve     [--port N]                       the local runtime, in the foreground
     python -m lab run-all  [data options] [--json]    every step built so far, in lab order
     python -m lab bench    [--runs N] [--json]        speed figures (median and p99)
 
@@ -84,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--max-parallel-jobs", type=int, default=2)
     tune.add_argument("--strategy", default="Bayesian", help="Bayesian, Random or Grid")
     _common_options(tune)
+    from lab.serving.cli import add_commands
+
+    COMMANDS.update(add_commands(sub, _common_options))
     _data_options(sub.add_parser("run-all", help="run every built step in lab order"))
     bench = sub.add_parser("bench", help="measure the lab's speed figures")
     bench.add_argument("--runs", type=int, default=None, help="runs per figure")
@@ -251,6 +260,11 @@ def cmd_run_all(args, out: dict[str, Any]) -> None:
     _ingest(context[0], True, out)
     _train(context[0], out)
     _tune(context[0], out)  # the workshop's tuning job: 4 trials, 2 at a time
+    from lab.serving import run_all_step
+
+    started = time.perf_counter()  # register the best trial, approve, deploy, invoke
+    out.update(run_all_step(context[0], echo=_log))
+    out.setdefault("timings_s", {})["deploy"] = round(time.perf_counter() - started, 4)
 
 
 def cmd_bench(args, out: dict[str, Any]) -> None:

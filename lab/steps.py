@@ -31,6 +31,12 @@ def _prepared(ws: Workspace) -> bool:
     return (ws.processed_dir / "meta" / "prep.json").exists()
 
 
+def _deployed(ws: Workspace) -> bool:
+    from lab.serving import step_done
+
+    return step_done(ws)
+
+
 def _trained(ws: Workspace) -> bool:
     from lab.training.experiments import has_completed_run
 
@@ -67,7 +73,7 @@ STEPS: tuple[Step, ...] = (
          "Training jobs, experiment tracking, hyperparameter tuning.", True,
          lambda ws: _trained(ws)),
     Step("registry", "Registry & deployment", "Initial", "registry.py", ":material/rocket_launch:",
-         "Model registry with approval, real-time endpoint.", False),
+         "Model registry with approval, real-time endpoint.", True, lambda ws: _deployed(ws)),
     Step("pipelines", "Pipelines", "Repeatable", "pipelines.py", ":material/account_tree:",
          "One pipeline: process, train, evaluate, condition, register; step caching.", False),
 )

@@ -95,6 +95,22 @@ def sidebar() -> None:
             st.markdown(f"{mark} {step.title}" + ("" if step.built else " :gray[(not built yet)]"))
 
 
+def resume_local_endpoints() -> None:
+    """After an app restart, serve the workspace's InService endpoints again (local only).
+
+    Cheap when there is nothing to do; lab.serving is imported only when endpoints exist,
+    because it pulls in the feature store and scikit-learn.
+    """
+    s = settings()
+    if s.backend == "local" and (s.workspace / "endpoints.db").exists():
+        from lab.serving import resume_endpoints
+
+        try:
+            resume_endpoints(s)
+        except LabError as exc:
+            st.sidebar.warning(f"The local endpoints could not be served: {exc}")
+
+
 def markdown_asset(name: str) -> None:
     st.markdown((ASSETS / "stages" / f"{name}.md").read_text())
 

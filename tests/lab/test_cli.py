@@ -39,7 +39,7 @@ def test_run_all_on_the_workshop_csv(ws, house_csv):
     assert out["prep"]["dataset"] == "house_pricing"
     assert out["processing"]["status"] == "Completed"
     assert out["processing"]["match"] is True
-    assert set(out["timings_s"]) == {"prep", "processing", "ingest", "train", "tune"}
+    assert set(out["timings_s"]) == {"prep", "processing", "ingest", "train", "tune", "deploy"}
     assert "Starting pre-processing" in proc.stderr  # the job's log streams to stderr
     fs = out["feature_store"]
     assert fs["groups"] == {"train": "lab-train", "validation": "lab-validation",
@@ -69,6 +69,12 @@ def test_run_all_on_the_workshop_csv(ws, house_csv):
     assert tuning["trials"] == 4
     assert 6 <= tuning["best"]["hyperparameters"]["max_depth"] <= 10
     assert tuning["best"]["mse"] > 0
+    assert out["registry"]["version"] == 1 and out["registry"]["approval"] == "Approved"
+    endpoint = out["endpoint"]
+    assert endpoint["status"] == "InService" and endpoint["url"].startswith("http://127.0.0.1:")
+    assert len(endpoint["sample_predictions"]) == 5
+    for predicted, actual in zip(endpoint["sample_predictions"], endpoint["sample_actual"]):
+        assert abs(predicted - actual) < 0.1 * actual  # a model far better than the gate
 
 
 @pytest.fixture

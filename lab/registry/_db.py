@@ -1,0 +1,56 @@
+"""SQLite the way the lab's local twins use it: WAL, a busy timeout, one connection per call.
+
+Many Streamlit sessions, job threads and the runtime server read and write the same file;
+WAL lets readers run while one writer commits, and the busy timeout makes a second writer
+wait instead of failing. Connections are short-lived (opened per call, about 0.1 ms), so
+no connection is ever shared between threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+BUSY_TIMEOUT_MS = 15_000
+
+
+class Database:
+    def __init__(self, path: Path, schema: str) -> None:
+        self.path, self.schema = Path(path), schema
+        self._ready = False
+
+    def connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if not self._ready or not self.path.exists():
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(self.schema)
+            self._ready = True
+        return conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        conn = self.connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction holding the write lock from the start (no upgrade deadlocks)."""
+        conn = self.connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()

@@ -1,0 +1,118 @@
+"""The local twin of SageMaker real-time endpoints.
+
+create/update/describe/list/delete keep the endpoint's record in `endpoints.db` and have
+this process's runtime server load the model; `invoke` goes over HTTP, with boto3's own
+`sagemaker-runtime` client pointed at the server, exactly as a learner's code would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lab.registry import ModelVersion, check_name
+from lab.serving._client import Invocation, runtime_client, send
+from lab.serving._errors import InvocationError
+from lab.serving._records import (
+    FAILED,
+    IN_SERVICE,
+    SERVING,
+    UPDATING,
+    Endpoint,
+    EndpointRecords,
+    with_url,
+)
+from lab.serving._runtime import ensure_server, running_server, server_url, stop_server
+
+Progress = Callable[[float, str], None]
+
+
+def _quiet(fraction: float, message: str) -> None:
+    pass
+
+
+class LocalEndpoints:
+    backend = "local"
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.records = EndpointRecords(settings)
+
+    def create(self, name: str, version: ModelVersion, progress: Progress | None = None
+               ) -> Endpoint:
+        """Create the endpoint and wait until it is InService (Failed: raises)."""
+        report = progress or _quiet
+        check_name(name, "endpoint")
+        self.records.create(name, version.group, version.version)
+        report(0.2, f"Endpoint {name}: Creating (loading {version.label})")
+        try:
+            server = ensure_server(self.settings)
+            server.models.load(version.group, version.version)
+        except Exception as exc:
+            self.records.update(name, status=FAILED, failure=str(exc))
+            raise
+        self.records.update(name, status=IN_SERVICE, failure="")
+        server.models.refresh(name)
+        report(1.0, f"Endpoint {name}: InService at {server.url}")
+        return self.describe(name)
+
+    def update(self, name: str, version: ModelVersion, progress: Progress | None = None
+               ) -> Endpoint:
+        """Switch the endpoint to another version with no downtime: the new model is loaded
+        while the old one keeps answering, then requests move over at once."""
+        report = progress or _quiet
+        current = self.records.get(name)
+        self.records.update(name, status=UPDATING, pending_version=version.version,
+                            failure="")
+        report(0.2, f"Endpoint {name}: Updating from version {current.version} to "
+                    f"{version.version}")
+        try:
+            server = ensure_server(self.settings)
+            server.models.load(version.group, version.version)
+        except Exception as exc:  # SageMaker rolls back: the old version keeps serving
+            self.records.update(name, status=IN_SERVICE, pending_version=None,
+                                failure=f"Update to version {version.version} failed: {exc}")
+            raise
+        self.records.update(name, group=version.group, version=version.version,
+                            status=IN_SERVICE, pending_version=None)
+        server.models.refresh(name)
+        report(1.0, f"Endpoint {name}: InService, serving version {version.version}")
+        return self.describe(name)
+
+    def describe(self, name: str) -> Endpoint:
+        return with_url(self.records.get(name), self._url())
+
+    def list(self) -> list[Endpoint]:
+        url = self._url()
+        return [with_url(e, url) for e in self.records.list()]
+
+    def delete(self, name: str) -> None:
+        """Delete the endpoint; when it was the last one, the background server stops and
+        its port is free again."""
+        self.records.delete(name)
+        server = running_server(self.settings)
+        if server is not None:
+            server.models.forget(name)
+        if not self.records.list():
+            stop_server(self.settings)
+
+    def invoke(self, name: str, body: bytes | str, content_type: str = "text/csv",
+               accept: str = "application/json") -> Invocation:
+        url = self.url(start=True)
+        if url is None:  # nothing to serve: say why, and never fall back to AWS's runtime
+            endpoint = self.records.get(name)  # EndpointNotFoundError if there is none
+            raise InvocationError(f"Endpoint {endpoint.name} is {endpoint.status}"
+                                  + (f" ({endpoint.failure})" if endpoint.failure else "")
+                                  + ": it answers once it is InService.")
+        return send(runtime_client(url), name, body, content_type, accept)
+
+    def url(self, start: bool = False) -> str | None:
+        """The runtime's URL (boto3's endpoint_url); with `start`, start a server if none
+        runs and the workspace has an endpoint to serve."""
+        found = self._url()
+        if found is None and start and any(e.status in SERVING for e in self.records.list()):
+            found = ensure_server(self.settings).url
+        return found
+
+    def _url(self) -> str | None:
+        return server_url(self.settings)

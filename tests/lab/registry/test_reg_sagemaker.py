@@ -1,0 +1,172 @@
+"""The SageMaker registry under moto: the boto3 calls, what they carry, and the history."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import tarfile
+
+import pytest
+
+from tests.lab.registry.reg_helpers import (
+    BUCKET,
+    REGION,
+    ROLE,
+    fast_sdk_config,
+    run_artifacts,
+    set_aws_env,
+    skip_without_aws_packages,
+    trained_settings,
+)
+
+skip_without_aws_packages()
+
+from lab.errors import BackendError  # noqa: E402
+from lab.registry import (  # noqa: E402
+    APPROVED,
+    PENDING,
+    REJECTED,
+    ModelGroupNotFoundError,
+    VersionNotFoundError,
+    default_group,
+    open_registry,
+    register_model,
+    set_approval,
+)
+
+GROUP = "lab-housing-models-test"
+
+
+@pytest.fixture
+def aws(monkeypatch, tmp_path):
+    import boto3
+    import moto
+
+    set_aws_env(monkeypatch, tmp_path)
+    fast_sdk_config(monkeypatch)
+    from lab.sagemaker import registry as sm_registry
+
+    monkeypatch.setattr(sm_registry, "_sessions", {})  # sessions are made inside moto
+    with moto.mock_aws():
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+        yield
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return trained_settings(tmp_path, backend="sagemaker", sagemaker_role=ROLE,
+                            s3_bucket=BUCKET)
+
+
+@pytest.fixture
+def registry(aws, settings):
+    registry = open_registry(settings)
+    registry.requests = []
+    registry.client.meta.events.register(
+        "provide-client-params.sagemaker.*",
+        lambda params, model, **_: registry.requests.append((model.name, copy.deepcopy(params))))
+    return registry
+
+
+def test_register_creates_a_versioned_model_package(registry, settings):
+    import boto3
+
+    registry.create_group(GROUP, "housing")
+    artifact = run_artifacts(settings)["xgboost"]
+
+    version = registry.register(GROUP, artifact, source={"run_id": "r1"}, description="best")
+
+    assert (version.group, version.version, version.status) == (GROUP, 1, PENDING)
+    assert version.arn == f"arn:aws:sagemaker:{REGION}:123456789012:model-package/{GROUP}/1"
+    [sent] = [p for name, p in registry.requests if name == "CreateModelPackage"]
+    assert sent["ModelApprovalStatus"] == PENDING
+    spec = sent["InferenceSpecification"]
+    assert spec["SupportedContentTypes"] == ["text/csv"]
+    assert spec["SupportedResponseMIMETypes"] == ["application/json"]
+    [container] = spec["Containers"]
+    assert "sagemaker-xgboost:1.7-1" in container["Image"]
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "entry_point.py"
+    s3 = boto3.client("s3", region_name=REGION)
+
+    def read(uri):
+        bucket, key = uri[len("s3://"):].split("/", 1)
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    assert read(container["ModelDataUrl"]) == open(artifact, "rb").read()
+    with tarfile.open(fileobj=io.BytesIO(read(
+            container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"]))) as tar:
+        assert tar.getnames() == ["entry_point.py"]
+    report = json.loads(read(sent["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]))
+    assert report["regression_metrics"]["mse"]["value"] == version.metrics["test"]["mse"]
+    # What a describe call gives back is what the local twin records.
+    assert version.algorithm == "xgboost" and version.target == "PRICE"
+    assert len(version.features) == 8 and version.hyperparameters["max_depth"] == 3
+    assert set(version.metrics) == {"validation", "test"} and version.source == {"run_id": "r1"}
+    assert version.artifact == container["ModelDataUrl"] and version.description == "best"
+    assert [(h.status, h.comment) for h in version.history] == [(PENDING, "Registered")]
+
+
+def test_approval_goes_through_update_model_package_and_is_kept_as_history(registry, settings):
+    registry.create_group(GROUP)
+    registry.register(GROUP, run_artifacts(settings)["xgboost"])
+
+    registry.update_status(GROUP, 1, APPROVED, "beats the baseline")
+    version = registry.update_status(GROUP, 1, REJECTED, "x" * 400, by="bob")
+
+    updates = [p for name, p in registry.requests if name == "UpdateModelPackage"]
+    assert [u["ModelApprovalStatus"] for u in updates] == [APPROVED, REJECTED]
+    assert updates[0]["ApprovalDescription"] == "beats the baseline"
+    assert updates[1]["ApprovalDescription"] == "x" * 400  # the full text, on SageMaker
+    assert version.status == REJECTED
+    assert [h.status for h in version.history] == [PENDING, APPROVED, REJECTED]
+    assert version.history[1].comment == "beats the baseline"
+    assert version.history[2].by == "bob" and version.history[2].comment.startswith("xxx")
+    assert version.metrics["test"]  # the properties survive the update
+    # Another registry object (a restart) reads the same history from SageMaker.
+    again = open_registry(settings).describe_version(GROUP, 1)
+    assert [h.comment for h in again.history] == [h.comment for h in version.history]
+
+
+def test_versions_are_listed_in_order(registry, settings):
+    artifacts = run_artifacts(settings)
+    registry.create_group(GROUP)
+    for algorithm in ("xgboost", "random_forest"):
+        registry.register(GROUP, artifacts[algorithm])
+    assert [(v.version, v.algorithm) for v in registry.list_versions(GROUP)] == [
+        (1, "xgboost"), (2, "random_forest")]
+    assert registry.describe_group(GROUP).versions == 2
+    assert [g.name for g in registry.list_groups()] == [GROUP]
+
+
+def test_unknown_group_and_version(registry):
+    with pytest.raises(ModelGroupNotFoundError, match="AWS account and region"):
+        registry.describe_group(GROUP)
+    registry.create_group(GROUP)
+    with pytest.raises(VersionNotFoundError):
+        registry.describe_version(GROUP, 3)
+
+
+def test_the_workshop_steps_on_the_sagemaker_backend(registry, settings):
+    import boto3
+
+    version = register_model(settings)
+    assert version.group == default_group(settings) and version.status == PENDING
+    assert set_approval(settings, version.version, APPROVED, "ok").status == APPROVED
+    client = boto3.client("sagemaker", region_name=REGION)
+    arn = client.describe_model_package_group(
+        ModelPackageGroupName=version.group)["ModelPackageGroupArn"]
+    tags = client.list_tags(ResourceArn=arn)["Tags"]
+    assert {"Key": "mlops-lab-workspace", "Value": "ws"} in tags
+
+
+def test_aws_errors_become_backend_errors(registry, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    def refuse(**kwargs):
+        raise ClientError({"Error": {"Code": "AccessDeniedException",
+                                     "Message": "not allowed"}}, "CreateModelPackageGroup")
+
+    monkeypatch.setattr(registry.client, "describe_model_package_group", refuse)
+    with pytest.raises(BackendError, match="AccessDeniedException.*LAB_SAGEMAKER_ROLE"):
+        registry.create_group(GROUP)
