@@ -89,6 +89,12 @@ def _serving(settings, runs):
     return bench_figures(settings, runs=runs)
 
 
+def _pipelines(settings, runs):
+    from lab.pipelines.bench import bench_figures
+
+    return bench_figures(settings, runs=runs)
+
+
 PREP_IN_PROCESS = "prep in-process (10,000 rows)"
 PREP_JOB = "prep as a processing job (10,000 rows, incl. comparison)"
 HOME_RENDER = "Home page first render after server start (chromium)"
@@ -105,6 +111,8 @@ PROVIDERS = [
     Provider(["endpoint: deploy to InService (local)", "endpoint: one-row invoke over HTTP",
               "endpoint: one-row requests/s, one client (higher is better)",
               "endpoint: 1,000-row CSV invoke"], _serving),
+    Provider(["pipeline: cold run of the training pipeline",
+              "pipeline: second run, nothing changed (all cache hits)"], _pipelines),
     Provider([HOME_RENDER], _home_render),
 ]
 

@@ -15,6 +15,8 @@
     python -m lab invoke    [--endpoint NAME] (--rows N | --record-id ID | --body CSV)
     python -m lab endpoints [--delete NAME]
     python -m lab serve     [--port N]                       the local runtime, in the foreground
+    python -m lab pipeline run [--param K=V ...] [--deploy]  an execution (or of the deploy one)
+    python -m lab pipeline list | describe ID | definition [--backend sagemaker]
     python -m lab run-all  [data options] [--json]    every step built so far, in lab order
     python -m lab bench    [--runs N] [--json]        speed figures (median and p99)
 
@@ -93,6 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
     from lab.serving.cli import add_commands
 
     COMMANDS.update(add_commands(sub, _common_options))
+    pipe = sub.add_parser("pipeline", help="the workshop's pipeline: run, list, describe, "
+                          "definition")
+    pipe.add_argument("action", choices=("run", "list", "describe", "definition"))
+    pipe.add_argument("execution_id", nargs="?", help="for describe")
+    pipe.add_argument("--param", action="append", metavar="K=V",
+                      help="a pipeline parameter, e.g. MaxDepth=6 or MseThreshold=1e8")
+    pipe.add_argument("--deploy", action="store_true",
+                      help="the deployment pipeline instead of the training one")
+    pipe.add_argument("--data", metavar="CSV", help="a CSV to use (becomes the active dataset)")
+    pipe.add_argument("--target", metavar="COL", help="target column (default PRICE)")
+    _common_options(pipe)
     _data_options(sub.add_parser("run-all", help="run every built step in lab order"))
     bench = sub.add_parser("bench", help="measure the lab's speed figures")
     bench.add_argument("--runs", type=int, default=None, help="runs per figure")
@@ -250,6 +263,39 @@ def cmd_tune(args, out: dict[str, Any]) -> None:
          f"({args.objective} {best.get(args.objective)})")
 
 
+def cmd_pipeline(args, out: dict[str, Any]) -> None:
+    from lab import pipelines
+    from lab.settings import load_settings
+
+    settings = load_settings(args.workspace, args.backend)
+    name = pipelines.DEPLOY_PIPELINE.name if args.deploy else pipelines.TRAINING_PIPELINE.name
+    if args.action == "definition":
+        out["definition"] = pipelines.definition_json(settings, args.backend, name=name)
+        if not args.json:
+            print(json.dumps(out["definition"], indent=2))
+    elif args.action == "list":
+        out["executions"] = [e.to_json() for e in pipelines.list_executions(settings)]
+        if not args.json:
+            for e in out["executions"]:
+                print(f"{e['execution_id']}  {e['pipeline']:<24} {e['status']:<10} "
+                      f"{e['duration_s']:.1f} s")
+    elif args.action == "describe":
+        if not args.execution_id:
+            raise LabError("pipeline describe needs an execution id (see `pipeline list`).")
+        execution = pipelines.describe_execution(settings, args.execution_id)
+        out.update(pipelines.execution_json(execution))
+        if not args.json:
+            print(json.dumps(out, indent=2, default=str))
+    else:
+        if args.data or args.target:
+            args.train_size, args.val_size, args.test_size, args.random_state = .6, .2, .2, 42
+            _context(args)  # adopt the CSV / target, checked first, as run-all does
+        execution = pipelines.run_pipeline(settings, pipelines.parse_params(args.param),
+                                           name=name, echo=_quiet)
+        out.update(pipelines.execution_json(execution))
+        _log(json.dumps(pipelines.summary(execution)))
+
+
 def cmd_run_all(args, out: dict[str, Any]) -> None:
     context = _context(args)
     args.data = None  # already adopted by _context; the steps below use the active dataset
@@ -265,6 +311,11 @@ def cmd_run_all(args, out: dict[str, Any]) -> None:
     started = time.perf_counter()  # register the best trial, approve, deploy, invoke
     out.update(run_all_step(context[0], echo=_log))
     out.setdefault("timings_s", {})["deploy"] = round(time.perf_counter() - started, 4)
+    from lab.pipelines import run_pipeline, summary
+
+    execution = run_pipeline(context[0], echo=_quiet)  # the workshop's notebook 4
+    out["pipeline"] = summary(execution)
+    out["timings_s"]["pipeline"] = round(execution.duration_s, 4)
 
 
 def cmd_bench(args, out: dict[str, Any]) -> None:
@@ -274,7 +325,8 @@ def cmd_bench(args, out: dict[str, Any]) -> None:
 
 
 COMMANDS = {"prep": cmd_prep, "process": cmd_process, "features": cmd_features,
-            "train": cmd_train, "tune": cmd_tune, "run-all": cmd_run_all, "bench": cmd_bench}
+            "train": cmd_train, "tune": cmd_tune, "pipeline": cmd_pipeline,
+            "run-all": cmd_run_all, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

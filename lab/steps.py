@@ -31,6 +31,12 @@ def _prepared(ws: Workspace) -> bool:
     return (ws.processed_dir / "meta" / "prep.json").exists()
 
 
+def _pipeline_succeeded(ws: Workspace) -> bool:
+    from lab.pipelines import done
+
+    return done(ws)
+
+
 def _deployed(ws: Workspace) -> bool:
     from lab.serving import step_done
 
@@ -75,7 +81,8 @@ STEPS: tuple[Step, ...] = (
     Step("registry", "Registry & deployment", "Initial", "registry.py", ":material/rocket_launch:",
          "Model registry with approval, real-time endpoint.", True, lambda ws: _deployed(ws)),
     Step("pipelines", "Pipelines", "Repeatable", "pipelines.py", ":material/account_tree:",
-         "One pipeline: process, train, evaluate, condition, register; step caching.", False),
+         "One pipeline: process, train, evaluate, condition, register; step caching.", True,
+         lambda ws: _pipeline_succeeded(ws)),
 )
 
 

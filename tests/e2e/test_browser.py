@@ -60,6 +60,11 @@ def open_page(page, server, path, title):
 
 
 def shot(page, name):
+    # the script can be done before the front end has painted its widgets: wait for that
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0",
+        timeout=30_000)
+    page.wait_for_timeout(500)
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 

@@ -39,7 +39,12 @@ def test_run_all_on_the_workshop_csv(ws, house_csv):
     assert out["prep"]["dataset"] == "house_pricing"
     assert out["processing"]["status"] == "Completed"
     assert out["processing"]["match"] is True
-    assert set(out["timings_s"]) == {"prep", "processing", "ingest", "train", "tune", "deploy"}
+    assert set(out["timings_s"]) == {"prep", "processing", "ingest", "train", "tune", "deploy",
+                                     "pipeline"}
+    pipeline = out["pipeline"]
+    assert pipeline["status"] == "Succeeded"
+    assert pipeline["steps"]["RegisterModel"] == "Succeeded"
+    assert pipeline["registered_version"] == 2  # run-all's own registration was version 1
     assert "Starting pre-processing" in proc.stderr  # the job's log streams to stderr
     fs = out["feature_store"]
     assert fs["groups"] == {"train": "lab-train", "validation": "lab-validation",
@@ -141,6 +146,37 @@ def test_invalid_training_parameters_exit_2_before_anything_runs(ws, args, messa
     assert proc.returncode == 2
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (ws.root / "jobs").exists() or not any((ws.root / "jobs").iterdir())
+
+
+def test_pipeline_commands_cache_and_condition(ws):
+    assert lab("prep", ws=ws).returncode == 0
+    first = lab("pipeline", "run", "--param", "MaxDepth=3", "--json", ws=ws)
+    assert first.returncode == 0, first.stderr
+    first = json.loads(first.stdout)
+    assert first["status"] == "Succeeded" and first["cache_hits"] == 0
+    second = json.loads(lab("pipeline", "run", "--param", "MaxDepth=3", "--json", ws=ws).stdout)
+    assert second["cache_hits"] == 3
+    low = json.loads(lab("pipeline", "run", "--param", "MaxDepth=3", "--param",
+                         "MseThreshold=1", "--json", ws=ws).stdout)
+    assert low["status"] == "Succeeded"
+    assert "RegisterModel" not in low["summary"]["steps"]
+    assert low["summary"]["registered_version"] is None
+    listed = json.loads(lab("pipeline", "list", "--json", ws=ws).stdout)["executions"]
+    assert len(listed) == 3
+    proc = lab("pipeline", "run", "--param", "Bogus=1", ws=ws)
+    assert proc.returncode == 2 and "no parameter 'Bogus'" in proc.stderr
+
+
+def test_pipeline_definition_for_sagemaker_is_generated_offline(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "lab", "pipeline", "definition", "--backend", "sagemaker",
+         "--json", "--workspace", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
+        timeout=300, env={k: v for k, v in __import__("os").environ.items()
+                          if not k.startswith("AWS_")} | {"AWS_EC2_METADATA_DISABLED": "true"})
+    assert proc.returncode == 0, proc.stderr
+    definition = json.loads(proc.stdout)["definition"]
+    assert [s["Type"] for s in definition["Steps"]] == ["Processing", "Training", "Processing",
+                                                        "Condition"]
 
 
 def test_feature_store_commands_explain_what_is_missing(ws):

@@ -1,0 +1,112 @@
+"""The Pipelines page through AppTest: launch, live DAG, cache hits, definitions, deploy."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lab.pipelines import describe_execution, list_executions, run_pipeline
+from lab.settings import Settings
+from tests.conftest import REPO
+from tests.lab.pipelines.pipe_helpers import FAST, small_settings, wait_for
+
+APP = str(REPO / "streamlit_app.py")
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory):
+    """A workspace with two executions (cold, then all cached): run once, copied per test."""
+    settings = small_settings(tmp_path_factory.mktemp("pipepage"))
+    return settings, run_pipeline(settings, FAST), run_pipeline(settings, FAST)
+
+
+@pytest.fixture
+def page(tmp_path, monkeypatch):
+    settings = small_settings(tmp_path)
+    at = open_pipelines(settings, monkeypatch)
+    return at, settings
+
+
+def open_pipelines(settings, monkeypatch):
+    monkeypatch.setenv("LAB_WORKSPACE", str(settings.workspace))
+    monkeypatch.delenv("LAB_WORKSHOP", raising=False)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/pipelines.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def set_form(at, values):
+    for name, value in values.items():
+        at.number_input(key=f"pipe_form_{name}").set_value(value)
+
+
+def test_page_explains_and_draws_the_dag_before_any_run(page):
+    at, _ = page
+    assert at.title[0].value == "Pipelines"
+    assert "hand-off" in " ".join(m.value for m in at.markdown)
+    dot = at.get("graphviz_chart")[0].proto.spec
+    for step in ("PreprocessData", "TrainModel", "EvaluateModel", "CheckMSE", "RegisterModel"):
+        assert step in dot
+    assert "#e5e7eb" in dot  # grey: not started
+    assert "No execution yet" in " ".join(i.value for i in at.info)
+
+
+def copied(ran, tmp_path) -> Settings:
+    shutil.copytree(ran[0].workspace, tmp_path / "copy")
+    return Settings(workspace=tmp_path / "copy")
+
+
+def test_launch_from_the_form_runs_in_the_background_and_shows_the_result(ran, tmp_path,
+                                                                           monkeypatch):
+    settings = copied(ran, tmp_path)
+    at = open_pipelines(settings, monkeypatch)
+    set_form(at, FAST)
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception, [e.value for e in at.exception]
+    ex = list_executions(settings)[0]
+    assert ex.id not in (ran[1].id, ran[2].id)
+    wait_for(settings, ex.id)
+    at.run()
+    assert not at.exception
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "#86efac" in dot and "Succeeded" in dot
+    assert any("Succeeded" in m.value and ex.id in m.value for m in at.markdown)
+    gantt = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("Timeline of" in g and "TrainModel" in g for g in gantt)
+    assert at.dataframe  # the execution list
+
+
+def test_a_cache_hit_is_marked_and_its_source_named(ran, tmp_path, monkeypatch):
+    _, first, second = ran
+    at = open_pipelines(copied(ran, tmp_path), monkeypatch)
+    at.session_state["pipe_exec"] = second.id
+    at.run()
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "cached" in dot and "peripheries=2" in dot
+    at.selectbox(key="pipe_exec_step").select("TrainModel").run()
+    assert any(first.id in s.value for s in at.success)
+
+
+def test_bad_parameters_show_a_message_and_start_nothing(page):
+    at, settings = page
+    at.number_input(key="pipe_form_TrainSize").set_value(0.9)
+    at.button[0].click().run()
+    assert not at.exception
+    assert "must sum to 1" in at.error[0].value
+    assert list_executions(settings) == []
+
+
+def test_the_deployment_pipeline_reports_a_missing_approval(page):
+    at, settings = page
+    at.button(key="pipe_deploy").click().run()
+    assert not at.exception
+    deploy_id = at.session_state["pipe_deploy_exec"]
+    ex = wait_for(settings, deploy_id)
+    assert ex.status == "Failed" and "no Approved model version" in ex.failure
+    at.run()
+    assert any("no Approved model version" in e.value for e in at.error)
+    assert describe_execution(Settings(workspace=settings.workspace), deploy_id).steps
