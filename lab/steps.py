@@ -49,10 +49,11 @@ def _trained(ws: Workspace) -> bool:
     return has_completed_run(ws)
 
 
-def _job_completed(ws: Workspace, kind: str) -> bool:
-    from lab.jobs import COMPLETED, JobStore
-
-    return any(j.status == COMPLETED for j in JobStore(ws).list(kind))
+def _ingested(ws: Workspace) -> bool:
+    """Some feature group holds offline data (however it was ingested: page, CLI, training
+    page's shortcut)."""
+    offline = ws.root / "featurestore" / "offline"
+    return offline.is_dir() and any(p.is_dir() and any(p.iterdir()) for p in offline.iterdir())
 
 
 def _processing_job_matched(ws: Workspace) -> bool:
@@ -72,8 +73,7 @@ STEPS: tuple[Step, ...] = (
          "The same script as a job, checked against the in-process run.", True,
          _processing_job_matched),
     Step("features", "Feature Store", "Initial", "feature_store.py", ":material/database:",
-         "Offline (SQL) and online (low-latency) feature groups.", True,
-         lambda ws: _job_completed(ws, "feature-ingest")),
+         "Offline (SQL) and online (low-latency) feature groups.", True, lambda ws: _ingested(ws)),
     Step("training", "Training & experiments", "Initial", "training.py",
          ":material/model_training:",
          "Training jobs, experiment tracking, hyperparameter tuning.", True,

@@ -5,6 +5,7 @@ Screenshots of every page land in tests/e2e/screenshots/ (ignored by git) to loo
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,27 @@ def test_feature_store_ingest_and_online_lookup_in_the_browser(page, server):
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "feature-store-after-ingest")
+
+
+def test_train_a_model_and_see_its_charts_then_run_the_pipeline(page, server):
+    """The charts people come for, and the Repeatable stage's live DAG, in the browser."""
+    open_page(page, server, "training", "Training & experiments")
+    button = page.get_by_role("button", name="Prepare and ingest the data now")
+    if button.count():
+        button.click()
+        page.get_by_role("button", name="Train").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Test R²").wait_for(timeout=120_000)
+    page.wait_for_selector(DONE_SELECTOR, timeout=60_000)
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length >= 4",
+        timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "training-after-run")
+
+    open_page(page, server, "pipelines", "Pipelines")
+    page.get_by_role("button", name="Start lab-housing-pipeline").click()
+    page.get_by_text(re.compile(r"^pipeline-\S+: Succeeded in")).wait_for(timeout=120_000)
+    page.wait_for_selector(DONE_SELECTOR, timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "pipelines-after-run")
