@@ -7,6 +7,8 @@ says plainly that it is not built yet.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,22 +33,34 @@ def _prepared(ws: Workspace) -> bool:
     return (ws.processed_dir / "meta" / "prep.json").exists()
 
 
-def _pipeline_succeeded(ws: Workspace) -> bool:
-    from lab.pipelines import done
+# The sidebar computes progress on every page of every session, so these checks read the
+# steps' SQLite files directly (read-only) instead of importing lab.training, lab.serving or
+# lab.pipelines, which pull in scikit-learn and DuckDB (about 2.5 s on a first page load).
+def _any_row(ws: Workspace, db: str, sql: str, params: tuple = ()) -> bool:
+    path = ws.root / db
+    if not path.exists():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True,
+                                                timeout=2)) as conn:
+            return conn.execute(sql, params).fetchone() is not None
+    except sqlite3.Error:
+        return False
 
-    return done(ws)
+
+def _pipeline_succeeded(ws: Workspace) -> bool:
+    return _any_row(ws, "pipelines.db", "SELECT 1 FROM executions WHERE pipeline = ? AND "
+                    "status = 'Succeeded' LIMIT 1", ("lab-housing-pipeline",))
 
 
 def _deployed(ws: Workspace) -> bool:
-    from lab.serving import step_done
-
-    return step_done(ws)
+    return _any_row(ws, "endpoints.db", "SELECT 1 FROM endpoints WHERE status IN "
+                    "('InService', 'Updating') LIMIT 1")
 
 
 def _trained(ws: Workspace) -> bool:
-    from lab.training.experiments import has_completed_run
-
-    return has_completed_run(ws)
+    return _any_row(ws, "experiments.db", "SELECT 1 FROM runs WHERE status = 'Completed' "
+                    "LIMIT 1")
 
 
 def _ingested(ws: Workspace) -> bool:

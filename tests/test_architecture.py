@@ -51,3 +51,14 @@ def test_ruff_lint_is_clean():
         pytest.fail("ruff is not installed: install requirements-test.txt")
     proc = subprocess.run([ruff, "check", "."], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_sidebar_progress_check_imports_no_heavy_module(tmp_path):
+    """It runs on every page of every session: file and SQLite checks only."""
+    code = ("import sys; from lab.steps import progress; from lab.workspace import Workspace;"
+            f"progress(Workspace({str(tmp_path)!r}));"
+            "print(sorted(m for m in ('sklearn', 'xgboost', 'duckdb', 'pyarrow', 'boto3', "
+            "'optuna', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == "[]"

@@ -45,6 +45,9 @@ def test_run_all_on_the_workshop_csv(ws, house_csv):
     assert pipeline["status"] == "Succeeded"
     assert pipeline["steps"]["RegisterModel"] == "Succeeded"
     assert pipeline["registered_version"] == 2  # run-all's own registration was version 1
+    from lab.steps import progress
+
+    assert all(progress(ws).values()), progress(ws)  # the sidebar shows every step done
     assert "Starting pre-processing" in proc.stderr  # the job's log streams to stderr
     fs = out["feature_store"]
     assert fs["groups"] == {"train": "lab-train", "validation": "lab-validation",
