@@ -149,29 +149,9 @@ class FakeSageMaker:
                 s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(source)}")
 
 
-_VALIDATED: set[str] = set()
-
-
-def validate_once(validate):
-    """The SDK checks its config against a large JSON schema at every lookup (0.2 s each,
-    about 20 per job): check each distinct config once per test run, to keep tests fast."""
-
-    def validate_cached(sagemaker_config=None):
-        key = repr(sagemaker_config)
-        if key not in _VALIDATED:
-            validate(sagemaker_config)
-            _VALIDATED.add(key)
-
-    return validate_cached
-
-
 @pytest.fixture
 def fake(aws_env, monkeypatch, tmp_path):
-    sm_session.import_sagemaker()
-    for module in ("sagemaker.utils", "sagemaker.session", "sagemaker.config.config"):
-        validate = sys.modules[module].validate_sagemaker_config
-        monkeypatch.setattr(sys.modules[module], "validate_sagemaker_config",
-                            validate_once(validate))
+    sm_session.import_sagemaker()  # compiles the SDK's config schema once, as in use
     monkeypatch.setattr(sm_processing, "_sleep", lambda seconds: None)
     with moto.mock_aws():
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)

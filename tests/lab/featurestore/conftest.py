@@ -67,23 +67,11 @@ def aws(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def fast_sdk_config(aws, monkeypatch):
-    """With a user config file (the telemetry opt-out), the SDK validates it on every config
-    lookup and re-checks its JSON schema each time: ~0.7 s a lookup, ~6 s per
-    CreateFeatureGroup. Same validation here, with the schema checked once."""
+def fast_sdk_config(aws):
+    """The SDK, imported the way the backend imports it (its config schema compiled once)."""
     from lab.sagemaker.session import import_sagemaker
 
     import_sagemaker()
-    import jsonschema
-    import sagemaker.config.config as sdk_config
-    import sagemaker.session
-    import sagemaker.utils
-
-    schema = sdk_config.SAGEMAKER_PYTHON_SDK_CONFIG_SCHEMA
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    for module in (sdk_config, sagemaker.utils, sagemaker.session):
-        monkeypatch.setattr(module, "validate_sagemaker_config",
-                            lambda config=None: validator.validate(config))
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from tests.aws_helpers import skip_without_aws_packages  # noqa: F401 (re-exported)
+
 
 def small_frame(n: int = 5, event_time: float = 1_000.0, offset: int = 0) -> pd.DataFrame:
     """Every supported type: Integral, Fractional, String, plus id and event time."""
@@ -29,19 +31,3 @@ AWS_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_SESSION_TOK
 DEFINITIONS = [{"FeatureName": n, "FeatureType": t} for n, t in (
     ("record_id", "Integral"), ("event_time", "Fractional"), ("price", "Fractional"),
     ("rooms", "Integral"), ("city", "String"))]
-
-
-def skip_without_aws_packages() -> None:
-    """Skip the calling test module when moto, boto3 or the SDK v2 is missing."""
-    import importlib.metadata
-    import importlib.util
-
-    import pytest
-
-    for module, hint in (("moto", "requirements-test.txt"), ("boto3", "requirements.txt"),
-                         ("sagemaker", "requirements.txt")):
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{module} is not installed: pip install -r {hint}",
-                        allow_module_level=True)
-    if not importlib.metadata.version("sagemaker").startswith("2."):
-        pytest.skip("the SageMaker backend targets the SDK 2.x", allow_module_level=True)

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from lab.settings import Settings
+from tests.aws_helpers import skip_without_aws_packages  # noqa: F401 (re-exported)
 
 XGB = ("xgboost", {"n_estimators": 20, "max_depth": 3})
 FOREST = ("random_forest", {"n_estimators": 10, "max_depth": 4})
@@ -87,37 +88,3 @@ def set_aws_env(monkeypatch, tmp_path: Path) -> None:
         "SAGEMAKER_SUPPRESS_V2_WARNING": "1", "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
     }.items():
         monkeypatch.setenv(name, value)
-
-
-def skip_without_aws_packages() -> None:
-    """Skip the calling test module when moto, boto3 or the SDK v2 is missing."""
-    import importlib.metadata
-    import importlib.util
-
-    import pytest
-
-    for module, hint in (("moto", "requirements-test.txt"), ("boto3", "requirements.txt"),
-                         ("sagemaker", "requirements.txt")):
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{module} is not installed: pip install -r {hint}",
-                        allow_module_level=True)
-    if not importlib.metadata.version("sagemaker").startswith("2."):
-        pytest.skip("the SageMaker backend targets the SDK 2.x", allow_module_level=True)
-
-
-def fast_sdk_config(monkeypatch) -> None:
-    """The SDK re-checks its config against a JSON schema at every lookup (0.2-0.7 s each):
-    the same check with the schema compiled once (as lab.sagemaker.session does)."""
-    from lab.sagemaker.session import import_sagemaker
-
-    import_sagemaker()
-    import jsonschema
-    import sagemaker.config.config as sdk_config
-    import sagemaker.session
-    import sagemaker.utils
-
-    schema = sdk_config.SAGEMAKER_PYTHON_SDK_CONFIG_SCHEMA
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    for module in (sdk_config, sagemaker.utils, sagemaker.session):
-        monkeypatch.setattr(module, "validate_sagemaker_config",
-                            lambda config=None: validator.validate(config))

@@ -13,7 +13,6 @@ from tests.lab.registry.reg_helpers import (
     BUCKET,
     REGION,
     ROLE,
-    fast_sdk_config,
     run_artifacts,
     set_aws_env,
     skip_without_aws_packages,
@@ -44,7 +43,6 @@ def aws(monkeypatch, tmp_path):
     import moto
 
     set_aws_env(monkeypatch, tmp_path)
-    fast_sdk_config(monkeypatch)
     from lab.sagemaker import registry as sm_registry
 
     monkeypatch.setattr(sm_registry, "_sessions", {})  # sessions are made inside moto
