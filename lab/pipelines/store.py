@@ -7,13 +7,12 @@ transactions with a busy timeout, so two executions launched at once both record
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lab.db import Database
 from lab.workspace import Workspace
 
 EXECUTING, SUCCEEDED, FAILED, STOPPED = "Executing", "Succeeded", "Failed", "Stopped"
@@ -96,42 +95,29 @@ class PipelineStore:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.path = ws.path("pipelines.db")
-
-    @contextmanager
-    def _conn(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30)
-        conn.row_factory = sqlite3.Row
-        try:
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(_SCHEMA)
-            with conn:
-                yield conn
-        finally:
-            conn.close()
+        self.db = Database(self.path, _SCHEMA)
 
     def create_execution(self, pipeline: str, parameters: dict[str, Any]) -> Execution:
         ex = Execution(id=f"{pipeline.split('-')[-1]}-{time.strftime('%Y%m%d-%H%M%S')}-"
                           f"{uuid.uuid4().hex[:6]}", pipeline=pipeline, parameters=parameters,
                        status=EXECUTING, started=time.time())
-        with self._conn() as c:
+        with self.db.write() as c:
             c.execute("INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                       (ex.id, pipeline, json.dumps(parameters), ex.status, ex.started, None,
                        None, None))
         return ex
 
     def set_job(self, execution: str, job_id: str) -> None:
-        with self._conn() as c:
+        with self.db.write() as c:
             c.execute("UPDATE executions SET job_id = ? WHERE id = ?", (job_id, execution))
 
     def finish_execution(self, execution: str, status: str, failure: str | None = None) -> None:
-        with self._conn() as c:
+        with self.db.write() as c:
             c.execute("UPDATE executions SET status = ?, ended = ?, failure = ? WHERE id = ?",
                       (status, time.time(), failure, execution))
 
     def save_step(self, rec: StepRecord) -> None:
-        with self._conn() as c:
+        with self.db.write() as c:
             c.execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       (rec.execution, rec.name, rec.kind, rec.status, rec.started, rec.ended,
                        rec.cache_key, rec.cache_source, json.dumps(rec.inputs, default=str),
@@ -141,7 +127,7 @@ class PipelineStore:
     def cache_lookup(self, pipeline: str, step: str, key: str, expiry_s: float,
                      exclude: str) -> StepRecord | None:
         """The newest Succeeded run of `step` with `key` within the expiry (SageMaker's rule)."""
-        with self._conn() as c:
+        with self.db.read() as c:
             row = c.execute(
                 "SELECT s.* FROM steps s JOIN executions e ON e.id = s.execution "
                 "WHERE e.pipeline = ? AND s.name = ? AND s.cache_key = ? AND s.status = ? "
@@ -150,7 +136,7 @@ class PipelineStore:
         return _step(row) if row else None
 
     def get(self, execution: str) -> Execution | None:
-        with self._conn() as c:
+        with self.db.read() as c:
             row = c.execute("SELECT * FROM executions WHERE id = ?", (execution,)).fetchone()
             if row is None:
                 return None
@@ -163,7 +149,7 @@ class PipelineStore:
     def list(self, pipeline: str | None = None, limit: int = 50) -> list[Execution]:
         if not self.path.exists():
             return []
-        with self._conn() as c:
+        with self.db.read() as c:
             ids = [r[0] for r in c.execute(
                 "SELECT id FROM executions WHERE ? IS NULL OR pipeline = ? "
                 "ORDER BY started DESC LIMIT ?", (pipeline, pipeline, limit))]

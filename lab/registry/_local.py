@@ -17,8 +17,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from lab.db import Database
 from lab.registry._artifact import describe_artifact
-from lab.registry._db import Database
 from lab.registry._errors import (
     ModelGroupExistsError,
     ModelGroupNotFoundError,

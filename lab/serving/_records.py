@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from lab.registry._db import Database
+from lab.db import Database
 from lab.serving._errors import EndpointExistsError, EndpointNotFoundError
 from lab.workspace import Workspace
 

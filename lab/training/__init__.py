@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from lab.training.artifact import ARTIFACT_NAME, LoadedModel, load_model
 from lab.training.data import TrainingData, data_problem, read_training_data
-from lab.training.experiments import Experiments, Run, has_completed_run
+from lab.training.experiments import Experiments, Run
 from lab.training.params import (
     ALGORITHMS,
     DEFAULT_ALGORITHM,
@@ -44,7 +44,7 @@ __all__ = [
     "ALGORITHMS", "ARTIFACT_NAME", "DEFAULT_ALGORITHM", "DEFAULT_EXPERIMENT", "STRATEGIES",
     "TRAINING_KIND", "TUNING_KIND", "Experiments", "LoadedModel", "ParameterRange", "Run",
     "TrainingData", "TrainingRequest", "TuningSpec", "algorithm", "build_request",
-    "build_tuning_spec", "data_problem", "has_completed_run", "load_model", "read_training_data",
+    "build_tuning_spec", "data_problem", "load_model", "read_training_data",
     "run_training_job", "run_tuning_job", "start_training_job", "start_tuning_job",
     "training_result", "tuning_result", "workshop_ranges",
 ]

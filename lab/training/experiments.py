@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.db import Database
 from lab.workspace import Workspace
 
 IN_PROGRESS, COMPLETED, FAILED, STOPPED = "InProgress", "Completed", "Failed", "Stopped"
@@ -107,24 +107,14 @@ class Experiments:
     def __init__(self, ws: Workspace | str | Path) -> None:
         ws = ws if isinstance(ws, Workspace) else Workspace(ws)
         self.path = ws.path("experiments.db")
-        self._ready = False
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 30000")
-        if not self._ready:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(_SCHEMA)
-            self._ready = True
-        return conn
+        self.db = Database(self.path, _SCHEMA)
 
     def start(self, run_id: str, experiment: str, name: str, algorithm: str,
               params: dict[str, Any], **fields: Any) -> Run:
         run = Run(run_id=run_id, experiment=experiment, name=name, status=IN_PROGRESS,
                   algorithm=algorithm, params=dict(params), created=time.time(), **fields)
         row = _to_row(run)
-        with closing(self._connect()) as conn:
+        with self.db.write() as conn:
             conn.execute(f"INSERT OR REPLACE INTO runs ({', '.join(row)}) "
                          f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
         return run
@@ -135,7 +125,7 @@ class Experiments:
         if "log" in fields and fields["log"]:
             fields["log"] = "\n".join(str(fields["log"]).splitlines()[-LOG_TAIL_LINES:])
         row = {k: (json.dumps(v) if k in _JSON else v) for k, v in fields.items()}
-        with closing(self._connect()) as conn:
+        with self.db.write() as conn:
             conn.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in row)} "
                          "WHERE run_id = ?", [*row.values(), run_id])
         run = self.get(run_id)
@@ -143,8 +133,7 @@ class Experiments:
         return run
 
     def get(self, run_id: str) -> Run | None:
-        with closing(self._connect()) as conn:
-            conn.row_factory = sqlite3.Row
+        with self.db.read() as conn:
             row = conn.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).fetchone()
         return _from_row(row) if row else None
 
@@ -164,8 +153,7 @@ class Experiments:
         sql += " ORDER BY trial" if tuning_job is not None else " ORDER BY created DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        with closing(self._connect()) as conn:
-            conn.row_factory = sqlite3.Row
+        with self.db.read() as conn:
             return [_from_row(r) for r in conn.execute(sql, args).fetchall()]
 
     def mark_best(self, tuning_job: str, objective: str, direction: str) -> Run | None:
@@ -176,24 +164,11 @@ class Experiments:
             return None
         sign = 1 if direction == "Minimize" else -1
         best = min(trials, key=lambda r: (sign * r.validation[objective], r.trial or 0))
-        with closing(self._connect()) as conn:
+        with self.db.write() as conn:
             conn.execute("UPDATE runs SET best = (run_id = ?) WHERE tuning_job = ?",
                          [best.run_id, tuning_job])
         best.best = True
         return best
-
-
-def has_completed_run(ws: Workspace) -> bool:
-    """Whether this workspace trained a model (the lab's progress check: one cheap query)."""
-    path = ws.path("experiments.db")
-    if not path.exists():
-        return False
-    with closing(sqlite3.connect(path, timeout=5)) as conn:
-        try:
-            return conn.execute("SELECT 1 FROM runs WHERE status = ? LIMIT 1",
-                                [COMPLETED]).fetchone() is not None
-        except sqlite3.OperationalError:
-            return False
 
 
 def _to_row(run: Run) -> dict[str, Any]:

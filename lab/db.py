@@ -1,6 +1,9 @@
 """SQLite the way the lab's local twins use it: WAL, a busy timeout, one connection per call.
 
-Many Streamlit sessions, job threads and the runtime server read and write the same file;
+Used by the registry, the endpoints, the experiments and the pipeline executions. (The
+online feature store keeps its own per-thread connections: its reads are the lab's
+sub-millisecond hot path.) Many Streamlit sessions, job threads and the runtime server read
+and write the same file;
 WAL lets readers run while one writer commits, and the busy timeout makes a second writer
 wait instead of failing. Connections are short-lived (opened per call, about 0.1 ms), so
 no connection is ever shared between threads.
@@ -13,7 +16,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-BUSY_TIMEOUT_MS = 15_000
+BUSY_TIMEOUT_MS = 30_000
 
 
 class Database:
