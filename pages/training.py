@@ -17,7 +17,7 @@ from lab.training import (
     start_tuning_job,
     workshop_ranges,
 )
-from pages._ui import diagram, open_page, settings, show_code, show_error
+from pages._ui import diagram, job_panel, open_page, settings, show_code, show_error
 
 ws = open_page()
 st.title("Training & experiments")
@@ -93,24 +93,8 @@ if train:
     except LabError as exc:
         show_error(exc)
 
-train_id, train_job = job_of(TRAINING_KIND, "training_job")
-train_polling = train_job is not None and not train_job.finished
-
-
-@st.fragment(run_every=1.0 if train_polling else None)
-def training_panel() -> None:
-    current = store.get(train_id) if train_id else None
-    if current is None:
-        st.info("No training job yet: pick the hyperparameters and press **Train**.",
-                icon=":material/info:")
-        return
-    job_status(current, "training job", "stop_training")
-    st.code(store.log(current.job_id, tail=25) or "(no output yet)", language="log")
-    if train_polling and current.finished:
-        st.rerun()
-
-
-training_panel()
+job_panel(TRAINING_KIND, "training_job", lambda job: None,
+          "No training job yet: pick the hyperparameters and press **Train**.")
 
 runs = [r for r in experiments.list(limit=200) if r.status == "Completed"]
 if runs:

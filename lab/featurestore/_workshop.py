@@ -7,7 +7,6 @@ path>` on SageMaker, where names are shared by the whole account and region.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from lab.featurestore._errors import GroupNotFoundError, SchemaError
 from lab.featurestore._models import FeatureStore, Progress
 from lab.featurestore._schema import infer_definitions
 from lab.prep import SPLITS, load_prepared, read_meta
+from lab.settings import resource_name
 from lab.workspace import Workspace
 
 RECORD_ID, EVENT_TIME = "record_id", "event_time"
@@ -42,11 +42,7 @@ class PreparedIngest:
 
 
 def group_names(settings: Any) -> dict[str, str]:
-    suffix = ""
-    if getattr(settings, "backend", "local") != "local":
-        digest = hashlib.sha1(str(settings.workspace).encode()).hexdigest()[:8]
-        suffix = f"-{digest}"
-    return {split: f"lab-{split}{suffix}" for split in SPLITS}
+    return {split: resource_name(settings, f"lab-{split}") for split in SPLITS}
 
 
 def prepared_frames(settings: Any, event_time: float | None = None) -> dict[str, pd.DataFrame]:

@@ -7,11 +7,11 @@ group names are shared by the whole account and region (as the feature groups' a
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from lab.errors import InputError
 from lab.registry._models import APPROVED, ModelRegistry, ModelVersion, check_status
+from lab.settings import resource_name
 from lab.workspace import Workspace
 
 GROUP = "lab-housing-models"
@@ -20,9 +20,7 @@ NO_MODEL = ("There is no trained model yet: train one (or run a tuning job) on t
 
 
 def default_group(settings: Any) -> str:
-    if getattr(settings, "backend", "local") == "local":
-        return GROUP
-    return f"{GROUP}-{hashlib.sha1(str(settings.workspace).encode()).hexdigest()[:8]}"
+    return resource_name(settings, GROUP)
 
 
 def open_registry(settings: Any) -> ModelRegistry:

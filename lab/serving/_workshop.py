@@ -7,7 +7,6 @@ version. Deployment is a job: on SageMaker it takes minutes; locally about a sec
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from lab import jobs
@@ -21,6 +20,7 @@ from lab.registry import (
 )
 from lab.serving._errors import EndpointNotFoundError
 from lab.serving._records import Endpoint
+from lab.settings import resource_name
 from lab.workspace import Workspace
 
 DEPLOY_KIND = "deploy"
@@ -29,9 +29,7 @@ ENDPOINT = "lab-housing-endpoint"
 
 def default_endpoint(settings: Any) -> str:
     """Per workspace on SageMaker, where endpoint names are shared by the account."""
-    if getattr(settings, "backend", "local") == "local":
-        return ENDPOINT
-    return f"{ENDPOINT}-{hashlib.sha1(str(settings.workspace).encode()).hexdigest()[:8]}"
+    return resource_name(settings, ENDPOINT)
 
 
 def open_endpoints(settings: Any) -> Any:

@@ -46,3 +46,13 @@ def test_workshop_sessions_get_their_own_validated_workspace(tmp_path):
         with pytest.raises(InputError):
             valid_session_id(bad)
     assert Workspace(s.for_session("abcdefgh").workspace).root.parent.name == "sessions"
+
+
+def test_resource_names_are_per_workspace_on_sagemaker_only(tmp_path):
+    from lab.settings import resource_name
+
+    local = Settings(workspace=tmp_path / "a")
+    assert resource_name(local, "lab-train") == "lab-train"
+    a = resource_name(local.with_backend("sagemaker"), "lab-train")
+    b = resource_name(Settings(workspace=tmp_path / "b", backend="sagemaker"), "lab-train")
+    assert a.startswith("lab-train-") and len(a) == len("lab-train-") + 8 and a != b
