@@ -125,8 +125,10 @@ def _context(args):
 
     settings = load_settings(args.workspace, args.backend)
     ws = Workspace(settings.workspace)
-    params = PrepParams(args.train_size, args.val_size, args.test_size,
-                        args.random_state).validate()
+    # `pipeline run` has no split options of its own: its split sizes are pipeline parameters
+    given = {name: getattr(args, name) for name in ("train_size", "val_size", "test_size",
+                                                    "random_state") if hasattr(args, name)}
+    params = PrepParams(**given).validate()
     if args.data:
         from lab.dataset import DEFAULT_TARGET, read_csv_path
 
@@ -137,10 +139,10 @@ def _context(args):
     return settings, ws, params
 
 
-def cmd_prep(args, out: dict[str, Any]) -> None:
+def cmd_prep(args, out: dict[str, Any], context=None) -> None:
     from lab.prep import run_prep
 
-    _, ws, params = _context(args)
+    _, ws, params = context or _context(args)
     started = time.perf_counter()
     result = run_prep(ws, params)
     out["prep"] = result.to_json()
@@ -148,10 +150,10 @@ def cmd_prep(args, out: dict[str, Any]) -> None:
     _log(f"prep: {result.rows} rows written to {ws.processed_dir}")
 
 
-def cmd_process(args, out: dict[str, Any], settings_params=None) -> None:
+def cmd_process(args, out: dict[str, Any], context=None) -> None:
     from lab.processing import run_processing_job
 
-    settings, _, params = settings_params or _context(args)
+    settings, _, params = context or _context(args)
     job = run_processing_job(settings, params, getattr(args, "instance_count", 1), echo=_log)
     out["processing"] = {"job_id": job.job_id, "status": job.status,
                          **{k: v for k, v in (job.result or {}).items()}}
@@ -288,7 +290,6 @@ def cmd_pipeline(args, out: dict[str, Any]) -> None:
             print(json.dumps(out, indent=2, default=str))
     else:
         if args.data or args.target:
-            args.train_size, args.val_size, args.test_size, args.random_state = .6, .2, .2, 42
             _context(args)  # adopt the CSV / target, checked first, as run-all does
         execution = pipelines.run_pipeline(settings, pipelines.parse_params(args.param),
                                            name=name, echo=_quiet)
@@ -297,10 +298,8 @@ def cmd_pipeline(args, out: dict[str, Any]) -> None:
 
 
 def cmd_run_all(args, out: dict[str, Any]) -> None:
-    context = _context(args)
-    args.data = None  # already adopted by _context; the steps below use the active dataset
-    args.target = None
-    cmd_prep(args, out)
+    context = _context(args)  # adopts --data/--target once; every step uses the result
+    cmd_prep(args, out, context)
     cmd_process(args, out, context)
     # A run-all is a fresh start: groups made from another dataset are made again.
     _ingest(context[0], True, out)
