@@ -11,8 +11,20 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 HOUSE_CSV = SHARED / "datasets" / "house_pricing.csv"
 
-# No test may reach AWS or the EC2 metadata address, whatever the machine has set.
-os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+def _isolate_from_the_machine() -> None:
+    """Nothing the machine or its user set up reaches a test: no AWS profile, keys or
+    ~/.aws files, no EC2 metadata address, no LAB_* setting (a developer's LAB_BACKEND or
+    LAB_WORKSPACE would change what the tests run). Tests that need AWS-like settings set
+    them themselves, inside the test."""
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "LAB_", "SAGEMAKER_")):
+            del os.environ[name]
+    os.environ.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+                      AWS_EC2_METADATA_DISABLED="true")
+
+
+_isolate_from_the_machine()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-import shutil
+import importlib.util
 import subprocess
 import sys
 
@@ -46,10 +46,11 @@ def test_importing_the_page_modules_loads_no_cloud_sdk():
 
 
 def test_ruff_lint_is_clean():
-    ruff = shutil.which("ruff")
-    if ruff is None:
-        pytest.fail("ruff is not installed: install requirements-test.txt")
-    proc = subprocess.run([ruff, "check", "."], cwd=REPO, capture_output=True, text=True)
+    """ruff from the interpreter running the tests, never whatever ruff PATH holds."""
+    if importlib.util.find_spec("ruff") is None:
+        pytest.fail(f"ruff is not installed for {sys.executable}: install requirements-test.txt")
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=REPO,
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.archive import extract_tar
 from lab.errors import InputError
 from lab.training import entry_point
 
@@ -70,8 +71,7 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         raise InputError(f"There is no model artifact at {path}.")
     with tempfile.TemporaryDirectory(prefix="lab-model-") as tmp:
         try:
-            with tarfile.open(path, "r:gz") as tar:
-                tar.extractall(tmp, filter="data")  # refuses absolute paths and links out
+            extract_tar(path, tmp)  # refuses absolute paths, '..', links and devices
         except (tarfile.TarError, OSError) as exc:
             raise InputError(f"{path.name} is not a readable model.tar.gz ({exc}).") from None
         return _load_dir(Path(tmp))  # the model is in memory once loaded: tmp can go

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lab.archive import extract_tar
 from lab.errors import JobError
 from lab.sagemaker import session as sm_session
 from lab.sagemaker.processing import job_name_for, workspace_tag
@@ -83,8 +84,7 @@ def download_model(session: Any, s3_uri: str, model_dir: Path) -> None:
     tar_path = model_dir.parent / "downloaded-model.tar.gz"
     session.boto_session.client("s3").download_file(bucket, key, str(tar_path))
     try:
-        with tarfile.open(tar_path, "r:gz") as tar:
-            tar.extractall(model_dir, filter="data")
+        extract_tar(tar_path, model_dir)
     except tarfile.TarError as exc:
         raise JobError(f"The job's model artifact {s3_uri} is not a readable tar.gz "
                        f"({exc}).") from None

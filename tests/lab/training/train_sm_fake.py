@@ -29,6 +29,7 @@ import boto3
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
+from lab.archive import extract_tar
 from lab.sagemaker import session as sm_session
 
 REGION, BUCKET = "us-east-1", "lab-train-bucket"
@@ -146,8 +147,7 @@ class FakeSageMaker:
         code.mkdir(parents=True)
         bucket, key = _split(decoded["sagemaker_submit_directory"])
         self.s3.download_file(bucket, key, str(root / "sourcedir.tar.gz"))
-        with tarfile.open(root / "sourcedir.tar.gz") as tar:
-            tar.extractall(code, filter="data")
+        extract_tar(root / "sourcedir.tar.gz", code)
         args = [item for k, v in decoded.items() if not k.startswith("sagemaker_")
                 for item in (f"--{k}", str(v))]
         model_dir = root / "model"
