@@ -51,8 +51,8 @@ def _timed(fn: Callable[[], Any]) -> float:
 
 
 def _prep_figures(settings, runs):
-    from lab.prep import run_prep
-    from lab.processing import run_processing_job
+    from lab import jobs
+    from lab.processing import processing_job, run_prep
     from lab.workspace import Workspace
 
     ws = Workspace(settings.workspace)
@@ -60,7 +60,8 @@ def _prep_figures(settings, runs):
         {"name": PREP_IN_PROCESS, "unit": "s", "budget": None,
          "samples": repeat(lambda: _timed(lambda: run_prep(ws)), runs or 10)},
         {"name": PREP_JOB, "unit": "s", "budget": None,
-         "samples": repeat(lambda: run_processing_job(settings).duration_s, runs or 5)},
+         "samples": repeat(lambda: jobs.run(settings, processing_job(settings)).duration_s,
+                           runs or 5)},
     ]
 
 
@@ -81,6 +82,12 @@ def _training(settings, runs):
     from lab.training.bench import bench_figures
 
     return bench_figures(settings, runs=runs or 3)
+
+
+def _tuning(settings, runs):
+    from lab.tuning.bench import bench_figures
+
+    return bench_figures(settings, runs=runs or 2)
 
 
 def _serving(settings, runs):
@@ -106,8 +113,8 @@ PROVIDERS = [
              _feature_store),
     Provider(["training: default XGBoost fit", "training: default XGBoost, whole local job",
               "training: forest (depth 8, 80 trees) fit",
-              "training: forest (depth 8, 80 trees), whole local job",
-              "tuning: the workshop's job (4 trials, 2 at a time)"], _training),
+              "training: forest (depth 8, 80 trees), whole local job"], _training),
+    Provider(["tuning: the workshop's job (4 trials, 2 at a time)"], _tuning),
     Provider(["endpoint: deploy to InService (local)", "endpoint: one-row invoke over HTTP",
               "endpoint: one-row requests/s, one client (higher is better)",
               "endpoint: 1,000-row CSV invoke"], _serving),

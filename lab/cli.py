@@ -29,11 +29,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.settings import BACKENDS
 
 EXIT_USAGE = 2
 
@@ -51,7 +51,7 @@ def _data_options(p: argparse.ArgumentParser) -> None:
 def _common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", metavar="DIR", help="workspace folder (default: "
                    "$LAB_WORKSPACE or ./workspace)")
-    p.add_argument("--backend", choices=("local", "sagemaker"), help="default: $LAB_BACKEND "
+    p.add_argument("--backend", choices=BACKENDS, help="default: $LAB_BACKEND "
                    "or local")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
@@ -118,12 +118,24 @@ def _log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _context(args):
-    from lab.prep import PrepParams, choose_target, use_dataset
+def _quiet(line: str) -> None:
+    """Job logs on stderr, without the per-round curve lines of training."""
+    if not line.startswith("["):
+        _log(line)
+
+
+def _settings(args):
     from lab.settings import load_settings
+
+    return load_settings(args.workspace, args.backend)
+
+
+def _adopt_dataset(args, settings) -> Any:
+    """--data / --target: make that CSV (or column) the active dataset, checked first with
+    the split options, as the page's upload does. Returns the checked PrepParams."""
+    from lab.processing import PrepParams, choose_target, use_dataset
     from lab.workspace import Workspace
 
-    settings = load_settings(args.workspace, args.backend)
     ws = Workspace(settings.workspace)
     # `pipeline run` has no split options of its own: its split sizes are pipeline parameters
     given = {name: getattr(args, name) for name in ("train_size", "val_size", "test_size",
@@ -136,46 +148,40 @@ def _context(args):
         use_dataset(ws, df, Path(args.data).name, args.target or DEFAULT_TARGET, "file", params)
     elif args.target:
         choose_target(ws, args.target, params)
-    return settings, ws, params
+    return params
 
 
-def cmd_prep(args, out: dict[str, Any], context=None) -> None:
-    from lab.prep import run_prep
-
-    _, ws, params = context or _context(args)
-    started = time.perf_counter()
-    result = run_prep(ws, params)
-    out["prep"] = result.to_json()
-    out.setdefault("timings_s", {})["prep"] = round(time.perf_counter() - started, 4)
-    _log(f"prep: {result.rows} rows written to {ws.processed_dir}")
+def _merge(out: dict[str, Any], part: dict[str, Any]) -> None:
+    out.setdefault("timings_s", {}).update(part.pop("timings_s", {}))
+    out.update(part)
 
 
-def cmd_process(args, out: dict[str, Any], context=None) -> None:
-    from lab.processing import run_processing_job
+def cmd_prep(args, out: dict[str, Any]) -> None:
+    from lab.processing import run_all_prep
 
-    settings, _, params = context or _context(args)
-    job = run_processing_job(settings, params, getattr(args, "instance_count", 1), echo=_log)
-    out["processing"] = {"job_id": job.job_id, "status": job.status,
-                         **{k: v for k, v in (job.result or {}).items()}}
-    out.setdefault("timings_s", {})["processing"] = round(job.duration_s, 4)
-    if job.error:
-        raise LabError(f"processing job {job.job_id} {job.status.lower()}: {job.error}")
-    _log(f"processing: job {job.job_id} {job.status}, outputs match in-process: "
-         f"{job.result['match']}")
+    settings = _settings(args)
+    _merge(out, run_all_prep(settings, {"prep_params": _adopt_dataset(args, settings)}, _log))
+
+
+def cmd_process(args, out: dict[str, Any]) -> None:
+    from lab.processing import run_all_processing
+
+    settings = _settings(args)
+    _merge(out, run_all_processing(settings, {"prep_params": _adopt_dataset(args, settings),
+                                              "instance_count": args.instance_count}, _log))
 
 
 def cmd_features(args, out: dict[str, Any]) -> None:
-    from lab.settings import load_settings
+    from lab.featurestore import group_names, open_featurestore, run_all_step, workshop_query
 
-    settings = load_settings(args.workspace, args.backend)
+    settings = _settings(args)
     if args.action == "ingest":
-        _ingest(settings, getattr(args, "recreate", False), out)
+        _merge(out, run_all_step(settings, {"recreate": args.recreate}, _log))
         return
-    from lab.featurestore import group_names, open_store, workshop_query
-    from lab.prep import read_meta
+    from lab.processing import read_meta
     from lab.workspace import Workspace
 
-    store, names = open_store(settings), group_names(settings)
+    store, names = open_featurestore(settings), group_names(settings)
     if args.action == "query":
         sql = args.sql
         if not sql:
@@ -197,82 +203,39 @@ def cmd_features(args, out: dict[str, Any]) -> None:
             _log(f"lookup took {record.seconds * 1000:.2f} ms")
 
 
-def _ingest(settings, recreate: bool, out: dict[str, Any]) -> None:
-    from lab.featurestore import run_ingest_job
-
-    job = run_ingest_job(settings, recreate, echo=_log)
-    if job.error:
-        raise LabError(f"feature store ingest {job.status.lower()}: {job.error}")
-    result = job.result
-    out["feature_store"] = {k: result[k] for k in ("groups", "offline_rows", "online_rows",
-                                                   "ingested_rows", "columns")}
-    out.setdefault("timings_s", {})["ingest"] = round(result["seconds"], 4)
-
-
-def _quiet(line: str) -> None:
-    """Job logs on stderr, without the per-round curve lines of training."""
-    if not line.startswith("["):
-        _log(line)
-
-
-def _finished(job, what: str) -> dict[str, Any]:
-    if job.error:
-        raise LabError(f"{what} {job.job_id} {job.status.lower()}: {job.error}")
-    return job.result
-
-
-def _train(settings, out: dict[str, Any], algorithm: str = "xgboost",
-           hyperparameters=None, experiment=None) -> None:
-    from lab.training import run_training_job
-
-    job = run_training_job(settings, algorithm, hyperparameters, experiment, echo=_quiet)
-    out["training"] = _finished(job, "training job")
-    out.setdefault("timings_s", {})["train"] = round(job.duration_s, 4)
-
-
-def _tune(settings, out: dict[str, Any], **spec) -> None:
-    from lab.training import run_tuning_job
-
-    job = run_tuning_job(settings, echo=_quiet, **spec)
-    out["tuning"] = _finished(job, "tuning job")
-    out.setdefault("timings_s", {})["tune"] = round(job.duration_s, 4)
-
-
 def cmd_train(args, out: dict[str, Any]) -> None:
-    from lab.settings import load_settings
-    from lab.training.cli_args import parse_hyperparameters
+    from lab.training import parse_hyperparameters, run_all_step
 
-    settings = load_settings(args.workspace, args.backend)
-    _train(settings, out, args.algorithm, parse_hyperparameters(args.hp) or None,
-           args.experiment)
+    options = {"algorithm": args.algorithm,
+               "hyperparameters": parse_hyperparameters(args.hp) or None,
+               "experiment": args.experiment}
+    _merge(out, run_all_step(_settings(args), options, _quiet))
     t = out["training"]
     _log(f"training: run {t['run_id']}: test mse {t['metrics']['mse']:.4g}, "
          f"r2 {t['metrics']['r2']:.4f}; artifact {t['artifact']}")
 
 
 def cmd_tune(args, out: dict[str, Any]) -> None:
-    from lab.settings import load_settings
-    from lab.training.cli_args import parse_hyperparameters, parse_ranges
+    from lab.training import parse_hyperparameters
+    from lab.tuning import parse_ranges, run_all_step
 
-    settings = load_settings(args.workspace, args.backend)
-    _tune(settings, out, algorithm_key=args.algorithm,
-          ranges=parse_ranges(args.algorithm, args.range),
-          static=parse_hyperparameters(args.hp) or None, objective=args.objective,
-          max_jobs=args.max_jobs, max_parallel_jobs=args.max_parallel_jobs,
-          strategy=args.strategy)
+    spec = dict(algorithm_key=args.algorithm, ranges=parse_ranges(args.algorithm, args.range),
+                static=parse_hyperparameters(args.hp) or None, objective=args.objective,
+                max_jobs=args.max_jobs, max_parallel_jobs=args.max_parallel_jobs,
+                strategy=args.strategy)
+    _merge(out, run_all_step(_settings(args), {"tuning": spec}, _quiet))
     best = out["tuning"]["best"]
     _log(f"tuning: {out['tuning']['trials']} trials; best {best['hyperparameters']} "
          f"({args.objective} {best.get(args.objective)})")
 
 
 def cmd_pipeline(args, out: dict[str, Any]) -> None:
-    from lab import pipelines
-    from lab.settings import load_settings
+    from lab import jobs, pipelines
 
-    settings = load_settings(args.workspace, args.backend)
+    settings = _settings(args)
     name = pipelines.DEPLOY_PIPELINE.name if args.deploy else pipelines.TRAINING_PIPELINE.name
     if args.action == "definition":
-        out["definition"] = pipelines.definition_json(settings, args.backend, name=name)
+        out["definition"] = pipelines.definition_json(settings, name)
         if not args.json:
             print(json.dumps(out["definition"], indent=2))
     elif args.action == "list":
@@ -290,31 +253,23 @@ def cmd_pipeline(args, out: dict[str, Any]) -> None:
             print(json.dumps(out, indent=2, default=str))
     else:
         if args.data or args.target:
-            _context(args)  # adopt the CSV / target, checked first, as run-all does
-        execution = pipelines.run_pipeline(settings, pipelines.parse_params(args.param),
-                                           name=name, echo=_quiet)
+            _adopt_dataset(args, settings)  # the CSV / target, checked first, as run-all does
+        spec = pipelines.pipeline_job(settings, pipelines.parse_params(args.param), name=name)
+        job = jobs.run(settings, spec, _quiet)
+        execution = pipelines.execution_of(settings, job)
+        if execution is None:
+            job.outcome("pipeline job")
+            raise LabError("The pipeline job left no execution.")
         out.update(pipelines.execution_json(execution))
         _log(json.dumps(pipelines.summary(execution)))
 
 
 def cmd_run_all(args, out: dict[str, Any]) -> None:
-    context = _context(args)  # adopts --data/--target once; every step uses the result
-    cmd_prep(args, out, context)
-    cmd_process(args, out, context)
-    # A run-all is a fresh start: groups made from another dataset are made again.
-    _ingest(context[0], True, out)
-    _train(context[0], out)
-    _tune(context[0], out)  # the workshop's tuning job: 4 trials, 2 at a time
-    from lab.serving import run_all_step
+    from lab.steps import run_all
 
-    started = time.perf_counter()  # register the best trial, approve, deploy, invoke
-    out.update(run_all_step(context[0], echo=_log))
-    out.setdefault("timings_s", {})["deploy"] = round(time.perf_counter() - started, 4)
-    from lab.pipelines import run_pipeline, summary
-
-    execution = run_pipeline(context[0], echo=_quiet)  # the workshop's notebook 4
-    out["pipeline"] = summary(execution)
-    out["timings_s"]["pipeline"] = round(execution.duration_s, 4)
+    settings = _settings(args)
+    options = {"prep_params": _adopt_dataset(args, settings)}  # adopted once, used by all
+    _merge(out, run_all(settings, options, _quiet))
 
 
 def cmd_bench(args, out: dict[str, Any]) -> None:

@@ -51,6 +51,13 @@ class Job:
     def duration_s(self) -> float:
         return (self.ended or time.time()) - self.created
 
+    def outcome(self, what: str | None = None) -> dict[str, Any]:
+        """The result of a Completed job; JobError saying how it ended otherwise."""
+        if self.status != COMPLETED or self.error:
+            raise JobError(f"{what or self.kind} {self.job_id} {self.status.lower()}: "
+                           f"{self.error or 'no result'}")
+        return self.result or {}
+
 
 class JobCancelled(JobError):
     """Raised inside a job when the user asked it to stop."""
@@ -197,19 +204,42 @@ def execute(store: JobStore, job: Job, fn: JobFn,
     return job
 
 
+@dataclass(frozen=True)
+class JobSpec:
+    """A job ready to run: its kind, the parameters it records, and what it does.
+
+    Each capability has one function that checks a request and returns its JobSpec
+    (refusing bad input before any job exists); `start` runs it in the background (the
+    page's way) and `run` in the calling thread (the CLI's way).
+    """
+
+    kind: str
+    params: dict[str, Any]
+    fn: JobFn
+
+
 _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="lab-job")
 
 
-def submit(ws: Workspace, kind: str, params: dict[str, Any], fn: JobFn) -> str:
-    """Start `fn` in the background and return the job id at once."""
-    store = JobStore(ws)
-    job = store.create(kind, params)
-    _POOL.submit(execute, store, job, fn)
+def _workspace(where: Any) -> Workspace:
+    return where if isinstance(where, Workspace) else Workspace(getattr(where, "workspace", where))
+
+
+def start(where: Any, spec: JobSpec) -> str:
+    """Start the job in the background; the job id at once. `where`: settings or workspace."""
+    store = JobStore(_workspace(where))
+    job = store.create(spec.kind, spec.params)
+    _POOL.submit(execute, store, job, spec.fn)
     return job.job_id
 
 
-def run_now(ws: Workspace, kind: str, params: dict[str, Any], fn: JobFn,
-            echo: Callable[[str], None] | None = None) -> Job:
-    """Run a job in the calling thread (the CLI's way), recorded like a background one."""
-    store = JobStore(ws)
-    return execute(store, store.create(kind, params), fn, echo)
+def run(where: Any, spec: JobSpec, echo: Callable[[str], None] | None = None) -> Job:
+    """Run the job to its end in the calling thread, recorded like a background one."""
+    store = JobStore(_workspace(where))
+    return execute(store, store.create(spec.kind, spec.params), spec.fn, echo)
+
+
+def latest(where: Any, kind: str) -> Job | None:
+    """The newest job of `kind` in the workspace (what a page shows after a reload)."""
+    found = JobStore(_workspace(where)).list(kind)
+    return found[0] if found else None

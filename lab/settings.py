@@ -11,7 +11,6 @@ Everything comes from explicit arguments first, then environment variables:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass, replace
@@ -43,18 +42,6 @@ class Settings:
     def for_session(self, session_id: str) -> Settings:
         """The settings of one browser session in workshop mode: its own sub-workspace."""
         return replace(self, workspace=self.workspace / "sessions" / valid_session_id(session_id))
-
-
-def resource_name(settings: Settings, base: str) -> str:
-    """The name of a resource the lab creates (feature group, model group, endpoint).
-
-    Locally each workspace has its own stores, so `base` is enough. On SageMaker, names are
-    shared by the whole account and region: `base-<8 hex of the workspace path>` keeps two
-    workspaces (two learners, or two clones) from using each other's resources.
-    """
-    if getattr(settings, "backend", "local") == "local":
-        return base
-    return f"{base}-{hashlib.sha1(str(settings.workspace).encode()).hexdigest()[:8]}"
 
 
 def valid_session_id(session_id: str) -> str:

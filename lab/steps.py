@@ -1,20 +1,29 @@
-"""The lab's map: stages of MLOps adoption and the steps under each.
+"""The step registry: every step of the lab, declared once.
 
-The app's navigation, the Home page's map and the sidebar's progress all read this one
-list, so a step added here shows up everywhere. `built` is False for steps whose page
-says plainly that it is not built yet.
+A step says where it belongs (stage, page), what it is called and what it does (title,
+icon, summary), how to tell from the workspace that a learner has done it (`done`: cheap
+file and SQLite checks, safe on every rerun of every page), what `python -m lab run-all`
+runs for it (`run`), and which functions "the code that ran" shows (`code`: asked of the
+backend's implementation). The router, Home's map, the sidebar's progress, `run-all` and
+the tests' page lists all read `STEPS`: adding a step is one entry here plus its page.
+
+`run` and `code` name functions as "module:function" text, imported when called, so
+reading the registry imports no capability (the sidebar runs it on every page).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from lab.workspace import Workspace
 
 STAGES = ("Initial", "Repeatable", "Reliable", "Scalable")
+HOME = "home.py"
 
 
 @dataclass(frozen=True)
@@ -22,20 +31,26 @@ class Step:
     key: str
     title: str
     stage: str
-    page: str  # file under pages/
+    page: str  # file under pages/ (steps may share a page: the first one names it)
     icon: str
     summary: str
-    built: bool
-    done: Callable[[Workspace], bool] = lambda ws: False
+    done: Callable[[Workspace], bool]
+    run: tuple[str, ...] = ()  # run-all: "module:function"(settings, options, echo) -> dict
+    code: str | None = None  # "module:function"(settings) -> the functions that run it
+    built: bool = True
 
 
-def _prepared(ws: Workspace) -> bool:
-    return (ws.processed_dir / "meta" / "prep.json").exists()
+@dataclass(frozen=True)
+class Page:
+    file: str  # under pages/
+    title: str
+    icon: str
+    stage: str | None  # None: Home
 
 
 # The sidebar computes progress on every page of every session, so these checks read the
-# steps' SQLite files directly (read-only) instead of importing lab.training, lab.serving or
-# lab.pipelines, which pull in scikit-learn and DuckDB (about 2.5 s on a first page load).
+# steps' files and SQLite databases directly (read-only) instead of importing the
+# capabilities, which pull in scikit-learn and DuckDB (about 2.5 s on a first page load).
 def _any_row(ws: Workspace, db: str, sql: str, params: tuple = ()) -> bool:
     path = ws.root / db
     if not path.exists():
@@ -48,26 +63,12 @@ def _any_row(ws: Workspace, db: str, sql: str, params: tuple = ()) -> bool:
         return False
 
 
-def _pipeline_succeeded(ws: Workspace) -> bool:
-    return _any_row(ws, "pipelines.db", "SELECT 1 FROM executions WHERE pipeline = ? AND "
-                    "status = 'Succeeded' LIMIT 1", ("lab-housing-pipeline",))
+def _explored(ws: Workspace) -> bool:
+    return (ws.raw_dir / "datasets.json").exists()
 
 
-def _deployed(ws: Workspace) -> bool:
-    return _any_row(ws, "endpoints.db", "SELECT 1 FROM endpoints WHERE status IN "
-                    "('InService', 'Updating') LIMIT 1")
-
-
-def _trained(ws: Workspace) -> bool:
-    return _any_row(ws, "experiments.db", "SELECT 1 FROM runs WHERE status = 'Completed' "
-                    "LIMIT 1")
-
-
-def _ingested(ws: Workspace) -> bool:
-    """Some feature group holds offline data (however it was ingested: page, CLI, training
-    page's shortcut)."""
-    offline = ws.root / "featurestore" / "offline"
-    return offline.is_dir() and any(p.is_dir() and any(p.iterdir()) for p in offline.iterdir())
+def _prepared(ws: Workspace) -> bool:
+    return (ws.processed_dir / "meta" / "prep.json").exists()
 
 
 def _processing_job_matched(ws: Workspace) -> bool:
@@ -77,26 +78,52 @@ def _processing_job_matched(ws: Workspace) -> bool:
                for j in JobStore(ws).list("processing"))
 
 
+def _ingested(ws: Workspace) -> bool:
+    """Some feature group holds offline data (however it was ingested)."""
+    offline = ws.root / "featurestore" / "offline"
+    return offline.is_dir() and any(p.is_dir() and any(p.iterdir()) for p in offline.iterdir())
+
+
+def _trained(ws: Workspace) -> bool:
+    return _any_row(ws, "experiments.db", "SELECT 1 FROM runs WHERE status = 'Completed' "
+                    "LIMIT 1")
+
+
+def _deployed(ws: Workspace) -> bool:
+    return _any_row(ws, "endpoints.db", "SELECT 1 FROM endpoints WHERE status IN "
+                    "('InService', 'Updating') LIMIT 1")
+
+
+def _pipeline_succeeded(ws: Workspace) -> bool:
+    return _any_row(ws, "pipelines.db", "SELECT 1 FROM executions WHERE pipeline = ? AND "
+                    "status = 'Succeeded' LIMIT 1", ("lab-housing-pipeline",))
+
+
 STEPS: tuple[Step, ...] = (
     Step("data", "Explore the data", "Initial", "data.py", ":material/table_chart:",
-         "The housing dataset (or your own CSV): table, statistics, distributions.", True,
-         lambda ws: (ws.raw_dir / "datasets.json").exists()),
+         "The housing dataset (or your own CSV): table, statistics, distributions.",
+         _explored),
     Step("prep", "Prepare the data", "Initial", "prep.py", ":material/tune:",
-         "Split 60/20/20 and scale, in-process and as a processing job.", True, _prepared),
+         "Split 60/20/20 and scale, in-process and as a processing job.", _prepared,
+         run=("lab.processing:run_all_prep",), code="lab.processing:code"),
     Step("processing", "Processing job", "Initial", "prep.py", ":material/memory:",
-         "The same script as a job, checked against the in-process run.", True,
-         _processing_job_matched),
+         "The same script as a job, checked against the in-process run.",
+         _processing_job_matched, run=("lab.processing:run_all_processing",),
+         code="lab.processing:code"),
     Step("features", "Feature Store", "Initial", "feature_store.py", ":material/database:",
-         "Offline (SQL) and online (low-latency) feature groups.", True, lambda ws: _ingested(ws)),
+         "Offline (SQL) and online (low-latency) feature groups.", _ingested,
+         run=("lab.featurestore:run_all_step",), code="lab.featurestore:code"),
     Step("training", "Training & experiments", "Initial", "training.py",
          ":material/model_training:",
-         "Training jobs, experiment tracking, hyperparameter tuning.", True,
-         lambda ws: _trained(ws)),
-    Step("registry", "Registry & deployment", "Initial", "registry.py", ":material/rocket_launch:",
-         "Model registry with approval, real-time endpoint.", True, lambda ws: _deployed(ws)),
+         "Training jobs, experiment tracking, hyperparameter tuning.", _trained,
+         run=("lab.training:run_all_step", "lab.tuning:run_all_step"),
+         code="lab.training:code"),
+    Step("registry", "Registry & deployment", "Initial", "registry.py",
+         ":material/rocket_launch:", "Model registry with approval, real-time endpoint.",
+         _deployed, run=("lab.serving:run_all_step",), code="lab.serving:code"),
     Step("pipelines", "Pipelines", "Repeatable", "pipelines.py", ":material/account_tree:",
-         "One pipeline: process, train, evaluate, condition, register; step caching.", True,
-         lambda ws: _pipeline_succeeded(ws)),
+         "One pipeline: process, train, evaluate, condition, register; step caching.",
+         _pipeline_succeeded, run=("lab.pipelines:run_all_step",), code="lab.pipelines:code"),
 )
 
 
@@ -104,9 +131,54 @@ def steps_of(stage: str) -> list[Step]:
     return [s for s in STEPS if s.stage == stage]
 
 
+def step(key: str) -> Step:
+    for s in STEPS:
+        if s.key == key:
+            return s
+    raise KeyError(key)
+
+
+def pages() -> list[Page]:
+    """Every page of the app in navigation order: Home, then per stage its own page and
+    its steps' pages (a page shared by several steps once, named by its first step)."""
+    out = [Page(HOME, "Home", ":material/home:", None)]
+    for stage in STAGES:
+        out.append(Page(f"stage_{stage.lower()}.py", f"The {stage} stage", ":material/flag:",
+                        stage))
+        seen = set()
+        for s in steps_of(stage):
+            if s.page not in seen:
+                seen.add(s.page)
+                out.append(Page(s.page, s.title, s.icon, stage))
+    return out
+
+
 def progress(ws: Workspace) -> dict[str, bool]:
     """Which steps this workspace has done (cheap file checks, safe on every rerun)."""
     return {s.key: bool(s.built and s.done(ws)) for s in STEPS}
+
+
+def _function(dotted: str) -> Callable[..., Any]:
+    module, _, name = dotted.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def run_all(settings: Any, options: dict[str, Any], echo: Callable[[str], None]
+            ) -> dict[str, Any]:
+    """Every built step's run-all part, in lab order; their outputs merged, with timings."""
+    out: dict[str, Any] = {"timings_s": {}}
+    for s in STEPS:
+        for dotted in s.run if s.built else ():
+            part = _function(dotted)(settings, options, echo)
+            out["timings_s"].update(part.pop("timings_s", {}))
+            out.update(part)
+    return out
+
+
+def code_of(key: str, settings: Any) -> list[Callable[..., Any]]:
+    """The functions that run step `key` on the settings' backend."""
+    dotted = step(key).code
+    return _function(dotted)(settings) if dotted else []
 
 
 _STAGE_COLOURS = {"Initial": "#dbeafe", "Repeatable": "#dcfce7", "Reliable": "#fef9c3",

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from lab.backends import LABELS, backend_problem
 from lab.errors import InputError, LabError
-from lab.settings import Settings, load_settings, valid_session_id
-from lab.steps import STEPS, progress
+from lab.settings import BACKENDS, Settings, load_settings, valid_session_id
+from lab.steps import STEPS, code_of, progress
 from lab.workspace import Workspace
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -69,16 +70,12 @@ def sidebar() -> None:
     s = settings()
     with st.sidebar:
         st.caption("Backend")
-        choice = st.radio("Backend", ["local", "sagemaker"], key="backend",
-                          index=["local", "sagemaker"].index(s.backend), horizontal=True,
-                          label_visibility="collapsed",
-                          format_func={"local": "Local", "sagemaker": "SageMaker"}.get)
-        if choice == "sagemaker":
-            from lab.backends import backend_problem
-
-            problem = backend_problem(s)
-            if problem:
-                st.warning(f"SageMaker is not usable here: {problem}", icon=":material/cloud_off:")
+        st.radio("Backend", list(BACKENDS), key="backend", index=BACKENDS.index(s.backend),
+                 horizontal=True, label_visibility="collapsed", format_func=LABELS.get)
+        problem = backend_problem(settings())
+        if problem:
+            st.warning(f"{LABELS[settings().backend]} is not usable here: {problem}",
+                       icon=":material/cloud_off:")
         st.caption("Workspace")
         st.code(str(s.workspace), language=None, wrap_lines=True)
         done = progress(Workspace(s.workspace))
@@ -95,20 +92,15 @@ def sidebar() -> None:
             st.markdown(f"{mark} {step.title}" + ("" if step.built else " :gray[(not built yet)]"))
 
 
-def resume_local_endpoints() -> None:
-    """After an app restart, serve the workspace's InService endpoints again (local only).
+def resume_endpoints() -> None:
+    """After an app restart, serve the workspace's endpoints again where that is the lab's
+    job (the local backend); cheap when there is nothing to do."""
+    from lab.serving import resume_endpoints as resume
 
-    Cheap when there is nothing to do; lab.serving is imported only when endpoints exist,
-    because it pulls in the feature store and scikit-learn.
-    """
-    s = settings()
-    if s.backend == "local" and (s.workspace / "endpoints.db").exists():
-        from lab.serving import resume_endpoints
-
-        try:
-            resume_endpoints(s)
-        except LabError as exc:
-            st.sidebar.warning(f"The local endpoints could not be served: {exc}")
+    try:
+        resume(settings())
+    except LabError as exc:
+        st.sidebar.warning(f"The endpoints could not be served: {exc}")
 
 
 def markdown_asset(name: str) -> None:
@@ -129,6 +121,18 @@ def show_code(*functions, title: str = "The code that ran") -> None:
     with st.expander(title, icon=":material/code:"):
         for fn in functions:
             st.code(inspect.getsource(fn), language="python")
+
+
+def show_step_code(step_key: str, title: str = "The code that ran") -> None:
+    """The functions that run `step_key` on this session's backend (the step registry asks
+    the backend's implementation)."""
+    show_code(*code_of(step_key, settings()), title=title)
+
+
+def backend_note(implementation) -> None:
+    """What a learner should know about running this step on the chosen backend."""
+    if implementation.note:
+        st.caption(f"{implementation.label} backend: {implementation.note}")
 
 
 def not_built(step_key: str) -> None:
@@ -163,12 +167,18 @@ def stage_page(stage: str) -> None:
                 st.caption(step.summary)
 
 
-def job_panel(kind: str, session_key: str, render_result, empty_text: str) -> None:
-    """Status, progress, stop button and live log of the latest job of `kind`.
+def job_panel(kind: str, session_key: str, empty_text: str, *, render_result=None,
+              render_live=None, log_title: str | None = None, stop_key: str | None = None,
+              log_lines: int = 40) -> None:
+    """Status, progress, stop button, live view and log of the latest job of `kind`: the one
+    panel every long task uses.
 
     The page keeps only the job id (in session state, or the latest job of that kind in the
-    workspace after a reload); the panel polls once a second only while the job runs, and
-    reruns the whole page when it ends so everything else shows the new results.
+    workspace after a reload). While the job runs the panel polls once a second and calls
+    `render_live(job)` (trials as they finish, the pipeline's DAG); once it has Completed it
+    calls `render_result(job)`, and it reruns the whole page when the job ends so everything
+    else shows the new results. A job that failed or stopped shows why. The log is shown
+    under the panel, or folded in an expander named `log_title`.
     """
     from lab.jobs import COMPLETED, JobStore
 
@@ -189,13 +199,21 @@ def job_panel(kind: str, session_key: str, render_result, empty_text: str) -> No
         st.markdown(f"**{current.job_id}**: {current.status} ({current.duration_s:.1f} s)")
         if not current.finished:
             st.progress(current.progress, text=current.message)
-            if st.button("Stop the job", icon=":material/stop:", key=f"stop_{kind}"):
+            if st.button("Stop the job", icon=":material/stop:",
+                         key=stop_key or f"stop_{kind}"):
                 store.request_cancel(current.job_id)
-        elif current.status == COMPLETED:
-            render_result(current)
-        else:
+        elif current.status != COMPLETED:
             st.error(f"The job {current.status.lower()}: {current.error}", icon=":material/error:")
-        st.code(store.log(current.job_id, tail=40) or "(no output yet)", language="log")
+        if render_live is not None:
+            render_live(current)
+        if current.status == COMPLETED and render_result is not None:
+            render_result(current)
+        log = store.log(current.job_id, tail=log_lines) or "(no output yet)"
+        if log_title:
+            with st.expander(log_title):
+                st.code(log, language="log")
+        else:
+            st.code(log, language="log")
         if polling and current.finished:
             st.rerun()
 

@@ -10,7 +10,7 @@ from lab.dataset import (
     set_active,
 )
 from lab.errors import LabError
-from lab.prep import choose_target, use_dataset
+from lab.processing import choose_target, use_dataset
 from pages._ui import open_page, show_error
 
 ws = open_page()

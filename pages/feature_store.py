@@ -2,20 +2,20 @@ import time
 
 import streamlit as st
 
-from lab import charts
+from lab import charts, jobs
 from lab.errors import LabError
 from lab.featurestore import (
     INGEST_KIND,
     GroupNotFoundError,
+    distribution_check,
     group_names,
+    ingest_job,
     offline_wait_left,
-    open_store,
-    start_ingest_job,
+    open_featurestore,
     workshop_query,
 )
-from lab.featurestore import _workshop as workshop_code
-from lab.prep import load_prepared, read_meta
-from pages._ui import diagram, job_panel, open_page, settings, show_code, show_error
+from lab.processing import read_meta
+from pages._ui import diagram, job_panel, open_page, settings, show_error, show_step_code
 
 ws = open_page()
 s = settings()
@@ -48,7 +48,7 @@ recreate = right.checkbox("Recreate the groups first (deletes their records; nee
 if left.button("Create groups and ingest", type="primary", icon=":material/upload:",
                key="fs_ingest"):
     try:
-        st.session_state["fs_job"] = start_ingest_job(s, recreate)
+        st.session_state["fs_job"] = jobs.start(s, ingest_job(s, recreate))
     except LabError as exc:
         show_error(exc)
 
@@ -59,10 +59,10 @@ def show_ingest_result(job) -> None:
                f"{job.result['seconds']:.2f} s.", icon=":material/check_circle:")
 
 
-job_panel(INGEST_KIND, "fs_job", show_ingest_result,
-          "Nothing ingested yet: press **Create groups and ingest**.")
+job_panel(INGEST_KIND, "fs_job", "Nothing ingested yet: press **Create groups and ingest**.",
+          render_result=show_ingest_result)
 
-store = open_store(s)
+store = open_featurestore(s)
 names = group_names(s)
 infos = {}
 for split, name in names.items():
@@ -89,9 +89,8 @@ with st.expander("Feature definitions (inferred from the data, as SageMaker's "
                  hide_index=True)
 
 st.header("3. Query the offline store")
-if s.backend == "sagemaker":
-    st.warning("On SageMaker, the offline store is written to S3 in the background: new data "
-               "can take **up to 15 minutes** to show in Athena.", icon=":material/schedule:")
+if store.offline_delay_s:
+    st.warning(store.note, icon=":material/schedule:")
 query_group = names["train"] if "train" in infos else next(iter(infos.values())).name
 sql = st.text_area("SQL (the workshop's query is pre-filled)", height=130, key="fs_sql",
                    value=workshop_query(query_group, meta["columns"]))
@@ -108,7 +107,8 @@ if answer is not None:
     st.caption(f"{len(answer['frame']):,} rows in {answer['seconds'] * 1000:.0f} ms")
     st.dataframe(answer["frame"].head(1000), hide_index=True)
     ingested_at = first.created
-    if s.backend == "sagemaker" and answer["frame"].empty and offline_wait_left(ingested_at):
+    wait_left = offline_wait_left(ingested_at, store.offline_delay_s)
+    if answer["frame"].empty and wait_left:
 
         @st.fragment(run_every=1.0)
         def countdown() -> None:
@@ -119,7 +119,8 @@ if answer is not None:
                 st.session_state["fs_query"]["frame"] = store.query(sql).frame
                 st.rerun()
             st.info(f"No rows yet: the offline store may still be filling. Querying again in "
-                    f"{due - now:.0f} s, for at most {offline_wait_left(ingested_at) / 60:.0f} "
+                    f"{due - now:.0f} s, for at most "
+                    f"{offline_wait_left(ingested_at, store.offline_delay_s) / 60:.0f} "
                     "more minutes.", icon=":material/hourglass_top:")
 
         countdown()
@@ -143,22 +144,16 @@ st.header("5. Is the distribution intact?")
 st.write("The workshop's last check: the data read back from the offline store has the same "
          "distribution as the data that was written.")
 column = st.selectbox("Column", meta["columns"], key="fs_compare_column")
-if "train" in infos and (s.backend == "local" or st.button("Compare", key="fs_compare")):
+# A query that costs nothing runs on every rerun; one that is billed (Athena) on request.
+if "train" in infos and (store.runs_locally or st.button("Compare", key="fs_compare")):
     try:
-        back = store.query(workshop_query(names["train"], [column], latest=True)).frame
-        written = load_prepared(ws.processed_dir)["train"][column]
-        read_back = back[column] if column in back else back[column.lower()]
-        st.plotly_chart(charts.distribution_compare(written, read_back, column),
+        check = distribution_check(s, column, store)
+        st.plotly_chart(charts.distribution_compare(check.written, check.read_back, column),
                         key="fs_compare_chart")
-        same = len(written) == len(read_back) and sorted(written) == sorted(read_back)
-        (st.success if same else st.warning)(
-            f"{len(read_back):,} values read back; "
-            + ("identical to the written ones." if same else "they differ from what was "
-               "written (was the data prepared again after the ingest?)."))
+        (st.success if check.same else st.warning)(check.message)
     except LabError as exc:
         show_error(exc)
 
-show_code(workshop_code.ingest_prepared, workshop_code.workshop_query,
-          title="The code that ran (lab/featurestore)")
+show_step_code("features", title="The code that ran (lab/featurestore)")
 st.page_link("pages/training.py", label="Next: training & experiments",
              icon=":material/arrow_forward:")

@@ -1,12 +1,29 @@
 import streamlit as st
 
-from lab import charts, preprocess
+from lab import charts, jobs
 from lab.dataset import active_dataset
 from lab.errors import LabError
-from lab.jobs import JobStore
-from lab.prep import PrepParams, last_result, load_prepared, read_meta, run_prep
-from lab.processing import KIND, build_request, start_processing_job
-from pages._ui import diagram, job_panel, open_page, settings, show_code, show_error
+from lab.processing import (
+    KIND,
+    PrepParams,
+    build_request,
+    last_result,
+    load_prepared,
+    open_processing,
+    processing_job,
+    read_meta,
+    run_prep,
+    sdk_code,
+)
+from pages._ui import (
+    backend_note,
+    diagram,
+    job_panel,
+    open_page,
+    settings,
+    show_error,
+    show_step_code,
+)
 
 ws = open_page()
 st.title("Prepare the data")
@@ -48,8 +65,8 @@ if run_local:
         show_error(exc)
 if run_job:
     try:
-        st.session_state["processing_job"] = start_processing_job(settings(), params,
-                                                                  int(instance_count))
+        spec = processing_job(settings(), params, int(instance_count))
+        st.session_state["processing_job"] = jobs.start(settings(), spec)
     except LabError as exc:
         show_error(exc)
 
@@ -62,17 +79,7 @@ else:
     for col, split in zip(cols, ("train", "validation", "test")):
         col.metric(f"{split.capitalize()} rows", f"{result.rows[split]:,}")
     cols[3].metric("Features", len(result.features))
-    cleaning = result.cleaning
-    notes = []
-    if cleaning.get("dropped_missing_target"):
-        notes.append(f"dropped {cleaning['dropped_missing_target']} rows with no target value")
-    for col, fill in cleaning.get("filled_with_median", {}).items():
-        notes.append(f"filled {fill['count']} missing values of {col} with the train median "
-                     f"({fill['median']:g})")
-    for col, values in cleaning.get("one_hot", {}).items():
-        notes.append(f"one-hot encoded {col} ({len(values)} values)")
-    for col, why in cleaning.get("ignored", {}).items():
-        notes.append(f"ignored {col}: {why}")
+    notes = result.cleaning_notes()
     if notes:
         st.warning("Cleaning of your data: " + "; ".join(notes) + ".", icon=":material/rule:")
     left, right = st.columns([1, 2])
@@ -98,25 +105,20 @@ def show_processing_result(job) -> None:
         st.error("The job's outputs differ from the in-process preparation: " + details)
 
 
-job_panel(KIND, "processing_job", show_processing_result,
-          "No processing job yet: press **Run as a processing job**.")
+backend_note(open_processing(settings()))
+job_panel(KIND, "processing_job", "No processing job yet: press **Run as a processing job**.",
+          render_result=show_processing_result)
 
-store = JobStore(ws)
-history = store.list(KIND)
+history = jobs.JobStore(ws).list(KIND)
 if len(history) > 1:
     with st.expander(f"Job history ({len(history)})"):
         st.dataframe([{"job": j.job_id, "status": j.status, "seconds": round(j.duration_s, 1),
                        "match": (j.result or {}).get("match")} for j in history],
                      hide_index=True)
 
-show_code(preprocess.split_dataset, preprocess.scale_dataset,
-          title="The code that ran (lab/preprocess.py, the job's script)")
+show_step_code("processing")
 with st.expander("The processing job on SageMaker (SDK v2)", icon=":material/cloud:"):
-    from lab.sagemaker.processing import sdk_code
-
-    if settings().backend != "sagemaker":
-        st.caption("What the SageMaker backend runs for the parameters above; the local "
-                   "backend runs the same script in a subprocess instead.")
+    st.caption("What the SageMaker backend runs for the parameters above.")
     try:
         st.code(sdk_code(build_request(ws, params, int(instance_count))), language="python")
     except LabError as exc:

@@ -2,6 +2,7 @@ import time
 
 import streamlit as st
 
+from lab import jobs
 from lab.errors import LabError
 from lab.registry import (
     APPROVED,
@@ -10,6 +11,7 @@ from lab.registry import (
     ModelGroupNotFoundError,
     best_run,
     candidate_runs,
+    compare_versions,
     default_group,
     open_registry,
     register_model,
@@ -22,15 +24,22 @@ from lab.serving import (
     boto3_code,
     default_endpoint,
     delete_endpoint,
+    deploy_job,
     open_endpoints,
-    payload_from_record,
     predict_offline,
     predict_online,
-    resume_endpoints,
+    rows_of_payload,
     sdk_code,
-    start_deploy_job,
 )
-from pages._ui import diagram, job_panel, open_page, settings, show_code, show_error
+from pages._ui import (
+    backend_note,
+    diagram,
+    job_panel,
+    open_page,
+    settings,
+    show_error,
+    show_step_code,
+)
 
 ws = open_page()
 s = settings()
@@ -125,21 +134,11 @@ if len(versions) > 1:
         c1, c2 = st.columns(2)
         a = by_number[c1.selectbox("Version A", numbers, index=len(numbers) - 2, key="reg_a")]
         b = by_number[c2.selectbox("Version B", numbers, index=len(numbers) - 1, key="reg_b")]
-        rows = [{"": f"test {k}", f"v{a.version}": a.test_metrics.get(k),
-                 f"v{b.version}": b.test_metrics.get(k),
-                 "B - A": (b.test_metrics[k] - a.test_metrics[k])
-                 if k in a.test_metrics and k in b.test_metrics else None}
-                for k in sorted({*a.test_metrics, *b.test_metrics})]
-        rows += [{"": k, f"v{a.version}": str(a.hyperparameters.get(k, "")),
-                  f"v{b.version}": str(b.hyperparameters.get(k, "")), "B - A": None}
-                 for k in sorted({*a.hyperparameters, *b.hyperparameters})]
-        rows.append({"": "algorithm", f"v{a.version}": a.algorithm,
-                     f"v{b.version}": b.algorithm, "B - A": None})
-        st.dataframe(rows, hide_index=True, key="reg_compare")
+        st.dataframe(compare_versions(a, b), hide_index=True, key="reg_compare")
 
 st.header("3. Deploy an approved version")
 endpoints = open_endpoints(s)
-resume_endpoints(s)  # local: the app serves its endpoints again after a restart
+endpoints.resume()  # local: the app serves its endpoints again after a restart
 approved = [v.version for v in versions if v.status == APPROVED]
 c1, c2, c3 = st.columns([1, 2, 1])
 to_deploy = c1.selectbox("Version", numbers, key="dep_version",
@@ -147,12 +146,10 @@ to_deploy = c1.selectbox("Version", numbers, key="dep_version",
 name = c2.text_input("Endpoint name", value=default_endpoint(s), key="dep_name")
 if c3.button("Deploy", type="primary", icon=":material/rocket_launch:", key="dep_deploy"):
     try:
-        st.session_state["deploy_job"] = start_deploy_job(s, to_deploy, name.strip())
+        st.session_state["deploy_job"] = jobs.start(s, deploy_job(s, to_deploy, name.strip()))
     except LabError as exc:
         show_error(exc)
-if s.backend == "sagemaker":
-    st.caption("On SageMaker a deployment takes 5-10 minutes and the endpoint is billed per "
-               "hour while it runs: delete it when you are done.")
+backend_note(endpoints)
 
 
 def show_deploy_result(job) -> None:
@@ -161,8 +158,9 @@ def show_deploy_result(job) -> None:
                f"version {result.get('version')}.", icon=":material/check_circle:")
 
 
-job_panel(DEPLOY_KIND, "deploy_job", show_deploy_result,
-          "No deployment yet: pick an approved version and press **Deploy**.")
+job_panel(DEPLOY_KIND, "deploy_job",
+          "No deployment yet: pick an approved version and press **Deploy**.",
+          render_result=show_deploy_result)
 try:
     deployed = endpoints.list()
 except LabError as exc:
@@ -231,7 +229,7 @@ if not features:
         features = endpoint_model(s, target)[1].features
     except LabError:
         features = []
-url = endpoint.url if s.backend == "local" else None
+url = endpoints.client_url(endpoint)
 sample = int(st.session_state.get("inf_record_id", 0))
 if url:
     st.caption(f"Runs as printed against the lab's local runtime at {url} (no AWS account).")
@@ -240,8 +238,6 @@ with boto3_tab:
     st.code(boto3_code(target, result.group if result else "lab-test", sample, features,
                        result.target if result else "PRICE", url), language="python")
 with sdk_tab:
-    rows = [[float(v) for v in line.split(",")] for line in
-            (result.payload.splitlines()[:3] if result else [])] or [[0.0] * len(features)]
+    rows = (rows_of_payload(result.payload) if result else []) or [[0.0] * len(features)]
     st.code(sdk_code(target, rows, url), language="python")
-show_code(predict_online, payload_from_record, predict_offline,
-          title="The code that ran (lab/serving)")
+show_step_code("registry", title="The code that ran (lab/serving)")

@@ -1,23 +1,18 @@
 import streamlit as st
 
+from lab import jobs, training, tuning
 from lab.errors import LabError
-from lab.jobs import JobStore
-from lab.training import (
-    ALGORITHMS,
-    STRATEGIES,
-    TRAINING_KIND,
-    TUNING_KIND,
-    Experiments,
-    build_request,
-    build_tuning_spec,
-    charts,
-    data_problem,
-    entry_point,
-    start_training_job,
-    start_tuning_job,
-    workshop_ranges,
+from lab.training import ALGORITHMS, Experiments, build_request, charts, data_problem
+from lab.tuning import STRATEGIES, build_tuning_spec, ranges_from_form, workshop_ranges
+from pages._ui import (
+    backend_note,
+    diagram,
+    job_panel,
+    open_page,
+    settings,
+    show_error,
+    show_step_code,
 )
-from pages._ui import diagram, job_panel, open_page, settings, show_code, show_error
 
 ws = open_page()
 st.title("Training & experiments")
@@ -33,7 +28,7 @@ st.write(
 diagram("training")
 
 cfg = settings()
-store, experiments = JobStore(ws), Experiments(ws)
+experiments = Experiments(ws)
 problem = data_problem(cfg)
 if problem:
     st.info(problem, icon=":material/database:")
@@ -41,35 +36,14 @@ if problem:
                  icon=":material/arrow_forward:")
     if st.button("Prepare and ingest the data now", key="ingest_now",
                  icon=":material/download:"):
-        from lab.featurestore import ingest_prepared
-        from lab.prep import last_result, run_prep
+        from lab.featurestore import prepare_and_ingest
 
         try:
-            if last_result(ws) is None:
-                run_prep(ws)
-            ingest_prepared(cfg)
+            prepare_and_ingest(cfg)
             st.rerun()
         except LabError as exc:
             show_error(exc)
     st.stop()
-
-
-def job_of(kind: str, key: str):
-    job_id = st.session_state.get(key)
-    if job_id is None:
-        latest = store.list(kind)
-        job_id = latest[0].job_id if latest else None
-    return job_id, (store.get(job_id) if job_id else None)
-
-
-def job_status(job, what: str, stop_key: str) -> None:
-    st.markdown(f"**{job.job_id}**: {job.status} ({job.duration_s:.1f} s)")
-    if not job.finished:
-        st.progress(job.progress, text=job.message)
-        if st.button(f"Stop the {what}", icon=":material/stop:", key=stop_key):
-            store.request_cancel(job.job_id)
-    elif job.status != "Completed":
-        st.error(f"The {what} {job.status.lower()}: {job.error}", icon=":material/error:")
 
 
 # Training.
@@ -88,12 +62,14 @@ with st.form("train_form"):
                                   key="train")
 if train:
     try:
-        st.session_state["training_job"] = start_training_job(cfg, algo_key, values)
+        st.session_state["training_job"] = jobs.start(cfg, training.training_job(cfg, algo_key,
+                                                                                 values))
         st.session_state["show_run"] = st.session_state["training_job"]  # its run, once done
     except LabError as exc:
         show_error(exc)
 
-job_panel(TRAINING_KIND, "training_job", lambda job: None,
+backend_note(training.open_training(cfg))
+job_panel(training.KIND, "training_job",
           "No training job yet: pick the hyperparameters and press **Train**.")
 
 runs = [r for r in experiments.list(limit=200) if r.status == "Completed"]
@@ -145,7 +121,7 @@ st.write(f"Tunes **{algo.label}** (the algorithm above) with the ranges below. T
          "every combination (SageMaker sets max_jobs itself for Grid).")
 workshop = {r.name: r for r in workshop_ranges()}
 with st.form("tune_form"):
-    ranges = []
+    form_rows = []
     for hp in (h for h in algo.hyperparameters if h.tunable):
         c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
         default = workshop.get(hp.name)
@@ -158,12 +134,8 @@ with st.form("tune_form"):
                                else hp.default, format=shown, key=f"max_{algo_key}_{hp.name}")
         listed = c4.text_input(f"{hp.name} values (optional: makes it categorical)",
                                key=f"values_{algo_key}_{hp.name}", placeholder="e.g. 6, 8, 10")
-        if tune and listed.strip():
-            ranges.append({"name": hp.name, "kind": "Categorical",
-                           "values": tuple(v.strip() for v in listed.split(",") if v.strip())})
-        elif tune:
-            ranges.append({"name": hp.name, "kind": "Integer" if hp.kind is int
-                           else "Continuous", "min_value": low, "max_value": high})
+        form_rows.append({"name": hp.name, "tune": tune, "low": low, "high": high,
+                          "values": listed})
     c1, c2, c3, c4 = st.columns(4)
     strategy = c1.selectbox("Strategy", STRATEGIES, key="strategy")
     objective = c2.selectbox("Objective", ["mse", "r2"], key="objective",
@@ -172,60 +144,43 @@ with st.form("tune_form"):
     max_parallel = c4.number_input("max_parallel_jobs", value=2, step=1, key="max_parallel")
     tune_clicked = st.form_submit_button("Start the tuning job", type="primary",
                                          icon=":material/tune:", key="tune")
-spec_args = dict(algorithm_key=algo_key, ranges=ranges, static=values, objective=objective,
+spec_args = dict(algorithm_key=algo_key, ranges=ranges_from_form(algo_key, form_rows),
+                 static=values, objective=objective,
                  max_jobs=max_jobs, max_parallel_jobs=max_parallel, strategy=strategy)
 if tune_clicked:
     try:
-        st.session_state["tuning_job"] = start_tuning_job(cfg, **spec_args)
+        st.session_state["tuning_job"] = jobs.start(cfg, tuning.tuning_job(cfg, **spec_args))
     except LabError as exc:
         show_error(exc)
 
-tune_id, tune_job = job_of(TUNING_KIND, "tuning_job")
-tune_polling = tune_job is not None and not tune_job.finished
 
 
-@st.fragment(run_every=1.0 if tune_polling else None)
-def tuning_panel() -> None:
-    current = store.get(tune_id) if tune_id else None
-    if current is None:
-        st.info("No tuning job yet: set the ranges and press **Start the tuning job**.",
-                icon=":material/info:")
-        return
-    job_status(current, "tuning job", "stop_tuning")
-    goal, direction = current.params.get("objective", "mse"), current.params.get("direction",
-                                                                                 "Minimize")
-    trials = experiments.list(tuning_job=current.job_id)
-    for trial in trials:  # a job whose process died leaves its running trials behind
-        if current.finished and trial.status == "InProgress":
-            trial.status, trial.failure = "Interrupted", current.error
+def show_trials(job) -> None:
+    """The trials as they finish: table, objective by trial, parallel coordinates."""
+    goal = job.params.get("objective", "mse")
+    direction = job.params.get("direction", "Minimize")
+    trials = tuning.trials_of(ws, job)
     if trials:
         st.dataframe(charts.trials_table(trials, goal, direction), hide_index=True,
                      key="trials_table")
         left, right = st.columns(2)
         left.plotly_chart(charts.objective_over_trials(trials, goal, direction),
                           key="objective_chart")
-        names = [r["name"] for r in current.params.get("ranges", [])]
+        names = [r["name"] for r in job.params.get("ranges", [])]
         right.plotly_chart(charts.parallel_coordinates(trials, names, goal), key="parcoords")
-    with st.expander("Tuning job log"):
-        st.code(store.log(current.job_id, tail=40) or "(no output yet)", language="log")
-    if tune_polling and current.finished:
-        st.rerun()
 
 
-tuning_panel()
+backend_note(tuning.open_tuning(cfg))
+job_panel(tuning.KIND, "tuning_job",
+          "No tuning job yet: set the ranges and press **Start the tuning job**.",
+          render_live=show_trials, log_title="Tuning job log")
 
-train_fn = entry_point.train_xgboost if algo_key == "xgboost" else entry_point.train_forest
-show_code(entry_point.main, train_fn, entry_point.regression_metrics,
-          title="The code that ran (lab/training/entry_point.py, the training script)")
+show_step_code("training")
 with st.expander("The training and tuning jobs on SageMaker (SDK v2)", icon=":material/cloud:"):
-    from lab.training.sagemaker_code import sdk_code, tuning_sdk_code
-
-    if cfg.backend != "sagemaker":
-        st.caption("What the SageMaker backend runs for the settings above; the local backend "
-                   "runs the same script in a subprocess, and Optuna for tuning.")
+    st.caption("What the SageMaker backend runs for the settings above.")
     try:
-        st.code(sdk_code(build_request(algo_key, values)), language="python")
-        st.code(tuning_sdk_code(build_tuning_spec(**spec_args)), language="python")
+        st.code(training.sdk_code(build_request(algo_key, values)), language="python")
+        st.code(tuning.sdk_code(build_tuning_spec(**spec_args)), language="python")
     except LabError as exc:  # the form above already says what to change
         st.caption(f"No SDK code for these settings: {exc}")
 st.page_link("pages/registry.py", label="Next: Registry & deployment",

@@ -1,70 +1,48 @@
 """Feature Store: feature groups with an offline store (SQL) and an online store (by id).
 
-    store = open_store(settings)              # the backend the settings name
+    store = open_featurestore(settings)       # the backend the settings name
     store.create_group("lab-train", df)       # types inferred: Integral, Fractional, String
     store.ingest("lab-train", df)
     store.query('SELECT * FROM "lab-train"')  # the offline store, as Athena would run it
     store.get_record("lab-train", 42)         # the online store, newest event time wins
 
-Two implementations of one interface: `LocalFeatureStore` (Parquet + DuckDB offline,
-SQLite online, under the workspace) and `SageMakerFeatureStore` (SDK v2 FeatureGroup,
-Athena, and the sagemaker-featurestore-runtime client). Neither imports boto3 or the
-SageMaker SDK until a SageMaker store is opened.
+Two implementations of one interface (`FeatureStore`, in `_api.py`): `LocalFeatureStore`
+(Parquet + DuckDB offline, SQLite online, under the workspace) and `SageMakerFeatureStore`
+(SDK v2 FeatureGroup, Athena, and the sagemaker-featurestore-runtime client). The
+workshop's use of them (one group per prepared split, the ingest job, the read-back query)
+is `_workshop.py`. Nothing here imports boto3 or the SDK until SageMaker is called.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lab.featurestore._errors import (
-    GroupExistsError,
-    GroupNotFoundError,
-    IngestionError,
-    InvalidNameError,
-    QueryError,
-    RecordNotFoundError,
-    SchemaError,
-)
-from lab.featurestore._local import LocalFeatureStore
-from lab.featurestore._models import (
-    OFFLINE,
-    ONLINE,
-    BatchRecords,
-    FeatureGroupInfo,
-    FeatureStore,
-    IngestResult,
-    Progress,
-    QueryResult,
-    Record,
-)
-from lab.featurestore._sagemaker import SageMakerFeatureStore
-from lab.featurestore._schema import check_name, infer_definitions
-from lab.featurestore._workshop import (
-    INGEST_KIND,
-    PreparedIngest,
-    group_names,
-    ingest_prepared,
-    offline_wait_left,
-    prepared_frames,
-    run_ingest_job,
-    start_ingest_job,
-    workshop_query,
-)
+from lab.lazy import exports
+from lab.twins import open_twin
 
-STORES: dict[str, type] = {"local": LocalFeatureStore, "sagemaker": SageMakerFeatureStore}
+IMPLEMENTATIONS = {"local": "lab.featurestore._local:LocalFeatureStore",
+                   "sagemaker": "lab.featurestore._sagemaker:SageMakerFeatureStore"}
 
 
-def open_store(settings: Any, **options: Any) -> FeatureStore:
-    """The feature store of the settings' backend; `options` go to its constructor."""
-    return STORES[settings.backend](settings, **options)
+def open_featurestore(settings: Any, **options: Any) -> Any:
+    """The feature store (a `FeatureStore`) of the settings' backend; `options` go to its
+    constructor (tests hand the SageMaker twin a session or a runtime client)."""
+    return open_twin(IMPLEMENTATIONS, settings, **options)
 
 
-__all__ = [
-    "INGEST_KIND", "offline_wait_left", "run_ingest_job", "start_ingest_job",
-    "OFFLINE", "ONLINE", "STORES", "BatchRecords", "FeatureGroupInfo", "FeatureStore",
-    "GroupExistsError", "GroupNotFoundError", "IngestResult", "IngestionError",
-    "InvalidNameError", "LocalFeatureStore", "PreparedIngest", "Progress", "QueryError",
-    "QueryResult", "Record", "RecordNotFoundError", "SageMakerFeatureStore", "SchemaError",
-    "check_name", "group_names", "infer_definitions", "ingest_prepared", "open_store",
-    "prepared_frames", "workshop_query",
-]
+__getattr__, __dir__, _lazy = exports(__name__, {
+    **dict.fromkeys(["OFFLINE", "ONLINE", "BatchRecords", "FeatureGroupInfo", "FeatureStore",
+                     "IngestResult", "Progress", "QueryResult", "Record"], "_api"),
+    **dict.fromkeys(["GroupExistsError", "GroupNotFoundError", "IngestionError",
+                     "InvalidNameError", "QueryError", "RecordNotFoundError", "SchemaError"],
+                    "_errors"),
+    **dict.fromkeys(["check_name", "decode", "infer_definitions"], "_schema"),
+    "decode_record": "_runtime",
+    **dict.fromkeys(["EVENT_TIME", "INGEST_KIND", "RECORD_ID", "DistributionCheck", "code",
+                     "run_all_step",
+                     "PreparedIngest", "distribution_check", "group_names", "ingest_job",
+                     "ingest_prepared", "offline_wait_left", "prepare_and_ingest",
+                     "prepared_frames", "workshop_query"], "_workshop"),
+    "LocalFeatureStore": "_local", "SageMakerFeatureStore": "_sagemaker",
+})
+__all__ = ["IMPLEMENTATIONS", "open_featurestore", *_lazy]

@@ -20,13 +20,7 @@ import pandas as pd
 
 from lab.errors import InputError
 from lab.featurestore import _offline, _online
-from lab.featurestore._errors import (
-    GroupExistsError,
-    GroupNotFoundError,
-    RecordNotFoundError,
-    SchemaError,
-)
-from lab.featurestore._models import (
+from lab.featurestore._api import (
     OFFLINE,
     ONLINE,
     BatchRecords,
@@ -35,6 +29,12 @@ from lab.featurestore._models import (
     Progress,
     QueryResult,
     Record,
+)
+from lab.featurestore._errors import (
+    GroupExistsError,
+    GroupNotFoundError,
+    RecordNotFoundError,
+    SchemaError,
 )
 from lab.featurestore._schema import (
     check_features,
@@ -45,16 +45,21 @@ from lab.featurestore._schema import (
     infer_definitions,
     record_key,
 )
+from lab.twins import Twin
 from lab.workspace import Workspace
 
 MAX_BATCH_GET = 100
 
 
-class LocalFeatureStore:
-    backend = "local"
+class LocalFeatureStore(Twin):
+    offline_delay_s = 0.0
+    runs_locally = True  # catalog and queries: files on this machine
+    note = ("The offline store is Parquet files queried with DuckDB and the online store is "
+            "SQLite, both in the workspace: ingested rows can be queried at once.")
 
     def __init__(self, settings: Any) -> None:
         """`settings` (lab.settings.Settings), or a Workspace, or a workspace folder."""
+        super().__init__(settings)
         if isinstance(settings, Workspace):
             workspace = settings
         else:

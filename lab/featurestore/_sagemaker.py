@@ -1,9 +1,10 @@
 """The SageMaker twin: SDK v2 `FeatureGroup` for the control plane and Athena, and the
 backend's own `sagemaker-featurestore-runtime` client for reads and writes.
 
-Nothing here imports boto3 or the SDK at module load; opening the store does. Feature
-group names are shared by the whole account and region, so the workshop's groups carry a
-workspace suffix (see `group_names`), and every group is tagged with the workspace.
+Nothing here imports boto3 or the SDK at module load, nor when the store is opened: the
+first AWS call does. Feature group names are shared by the whole account and region, so
+the workshop's groups carry a workspace suffix (`resource_name`), and every group is
+tagged with the workspace.
 """
 
 from __future__ import annotations
@@ -16,16 +17,13 @@ from typing import Any
 
 import pandas as pd
 
+from lab.aws import names, polling
+from lab.aws.errors import translate
+from lab.aws.session import import_sagemaker, sdk_logging_guard
+from lab.aws.twin import SageMakerTwin
 from lab.errors import BackendError, InputError
-from lab.featurestore import _aws, _runtime
-from lab.featurestore._errors import (
-    GroupNotFoundError,
-    IngestionError,
-    QueryError,
-    RecordNotFoundError,
-    SchemaError,
-)
-from lab.featurestore._models import (
+from lab.featurestore import _runtime
+from lab.featurestore._api import (
     OFFLINE,
     ONLINE,
     BatchRecords,
@@ -34,6 +32,14 @@ from lab.featurestore._models import (
     Progress,
     QueryResult,
     Record,
+)
+from lab.featurestore._errors import (
+    GroupExistsError,
+    GroupNotFoundError,
+    IngestionError,
+    QueryError,
+    RecordNotFoundError,
+    SchemaError,
 )
 from lab.featurestore._schema import (
     check_features,
@@ -45,46 +51,56 @@ from lab.featurestore._schema import (
 )
 
 MAX_BATCH_GET = 100
+OFFLINE_DELAY_S = 15 * 60  # AWS: offline data appears "within 15 minutes"
 _FROM = re.compile(r'(?i)\b(from|join)(\s+)("?)([A-Za-z0-9][A-Za-z0-9_-]*)\3(?![\w.-])')
 _READ_ONLY = re.compile(r"(?is)^\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*(select|with)\b")
 
 
-class SageMakerFeatureStore:
-    backend = "sagemaker"
+class SageMakerFeatureStore(SageMakerTwin):
+    offline_delay_s = float(OFFLINE_DELAY_S)
+    runs_locally = False  # catalog and queries: AWS calls (Athena is billed per query)
+    note = ("On SageMaker, the offline store is written to S3 in the background: new data "
+            "can take up to 15 minutes to show in Athena.")
 
-    def __init__(self, settings: Any, *, sagemaker_session: Any = None,
-                 runtime_client: Any = None, max_workers: int = 8, batch_size: int = 250,
-                 poll_seconds: float = 5.0, create_timeout_s: float = 600.0) -> None:
-        from lab.sagemaker.processing import PREFIX, workspace_tag
-        from lab.sagemaker.session import import_sagemaker, make_session, sdk_logging_guard
-
-        import_sagemaker()
-        with sdk_logging_guard():
-            from sagemaker.feature_store import feature_definition, feature_group
-        self._fg, self._fd, self._guard = feature_group, feature_definition, sdk_logging_guard
-        if sagemaker_session is None:
-            _, sagemaker_session = make_session(settings)
-        self.session = sagemaker_session
-        self.settings, self.max_workers, self.batch_size = settings, max_workers, batch_size
+    def __init__(self, settings: Any, *, session: Any = None, runtime_client: Any = None,
+                 max_workers: int = 8, batch_size: int = 250, poll_seconds: float = 5.0,
+                 create_timeout_s: float = 600.0) -> None:
+        super().__init__(settings, session=session)
+        self.max_workers, self.batch_size = max_workers, batch_size
         self.poll_seconds, self.create_timeout_s = poll_seconds, create_timeout_s
-        self.prefix, self.tags = f"{PREFIX}/featurestore", [workspace_tag(settings)]
-        if runtime_client is None:
-            from botocore.config import Config
-
-            runtime_client = sagemaker_session.boto_session.client(
-                "sagemaker-featurestore-runtime", config=Config(
-                    max_pool_connections=max_workers,
-                    retries={"mode": "standard", "max_attempts": 5}))
-        self.runtime = runtime_client
+        self.prefix = f"{names.PREFIX}/featurestore"
+        self._runtime = runtime_client
         self._infos: dict[str, FeatureGroupInfo] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"SageMakerFeatureStore(region={self.session.boto_region_name!r})"
+        return "SageMakerFeatureStore()"
 
     @property
-    def bucket(self) -> str:
-        return self.settings.s3_bucket or self._call(self.session.default_bucket)
+    def runtime(self) -> Any:
+        """The `sagemaker-featurestore-runtime` client (made on first use)."""
+        if self._runtime is None:
+            from botocore.config import Config
+
+            self._runtime = self.boto_session.client(
+                "sagemaker-featurestore-runtime", config=Config(
+                    max_pool_connections=self.max_workers,
+                    retries={"mode": "standard", "max_attempts": 5}))
+        return self._runtime
+
+    @property
+    def _fg(self) -> Any:
+        import_sagemaker()
+        with sdk_logging_guard():
+            from sagemaker.feature_store import feature_group
+        return feature_group
+
+    @property
+    def _fd(self) -> Any:
+        import_sagemaker()
+        with sdk_logging_guard():
+            from sagemaker.feature_store import feature_definition
+        return feature_definition
 
     # Groups.
     def create_group(self, name: str, frame: pd.DataFrame, record_identifier: str = "record_id",
@@ -104,12 +120,16 @@ class SageMakerFeatureStore:
                    enable_online_store=online, description=description or None,
                    tags=self.tags)
         self._infos.pop(name, None)
-        deadline = time.monotonic() + self.create_timeout_s
-        while (info := self.describe_group(name)).status == "Creating":
-            if time.monotonic() > deadline:
-                raise BackendError(f"The feature group {name!r} is still being created: "
-                                   "look again in a minute.")
-            time.sleep(self.poll_seconds)
+        latest: list[FeatureGroupInfo] = []
+
+        def describe() -> dict[str, Any]:
+            latest[:] = [self.describe_group(name)]
+            return {"status": latest[0].status}
+
+        polling.wait_for(describe, lambda d: d["status"], ("Created", "CreateFailed"),
+                         poll_s=self.poll_seconds, timeout_s=self.create_timeout_s,
+                         what=f"The feature group {name!r}")
+        info = latest[0]
         if info.status != "Created":
             raise BackendError(f"The feature group {name!r} could not be created "
                                f"({info.status}): {info.description}")
@@ -122,7 +142,7 @@ class SageMakerFeatureStore:
         while response.get("NextToken"):
             response = self._call(group.describe, response["NextToken"], name=name)
             features += response.get("FeatureDefinitions", [])
-        info = _aws.group_info(response, features)
+        info = group_info(response, features)
         if info.status == "Created":
             with self._lock:
                 self._infos[name] = info
@@ -275,10 +295,14 @@ class SageMakerFeatureStore:
     def _call(self, fn: Any, *args: Any, name: str | None = None, **kwargs: Any) -> Any:
         """Call the SDK or boto3, turning AWS errors into the lab's errors."""
         try:
-            with self._guard():
+            with sdk_logging_guard():
                 return fn(*args, **kwargs)
         except Exception as exc:
-            error = _aws.translate(exc, name)
+            error = translate(
+                exc, not_found=GroupNotFoundError(f"There is no feature group {name!r} in this "
+                                                  "AWS account and region."),
+                exists=GroupExistsError(f"A feature group named {name!r} already exists: pick "
+                                        "another name, or delete that group first."))
             if error is None:
                 raise
             if isinstance(error, GroupNotFoundError):
@@ -290,3 +314,19 @@ def _feature_names(info: FeatureGroupInfo, features: Sequence[str] | None) -> di
     if features is None:
         return {}
     return {"FeatureNames": check_features(info.definitions, info.name, features)}
+
+
+def group_info(response: dict[str, Any], features: list[dict[str, Any]]) -> FeatureGroupInfo:
+    offline = response.get("OfflineStoreConfig") or {}
+    created = response.get("CreationTime")
+    return FeatureGroupInfo(
+        name=response["FeatureGroupName"],
+        record_identifier=response["RecordIdentifierFeatureName"],
+        event_time=response["EventTimeFeatureName"],
+        definitions={f["FeatureName"]: f["FeatureType"] for f in features},
+        created=created.timestamp() if hasattr(created, "timestamp") else float(created or 0),
+        table_name=(offline.get("DataCatalogConfig") or {}).get("TableName", ""),
+        online_enabled=bool((response.get("OnlineStoreConfig") or {}).get("EnableOnlineStore")),
+        offline_location=(offline.get("S3StorageConfig") or {}).get("ResolvedOutputS3Uri", ""),
+        status=response.get("FeatureGroupStatus", ""),
+        description=response.get("Description") or response.get("FailureReason") or "")

@@ -15,12 +15,14 @@ from typing import Any
 
 import pandas as pd
 
+from lab import jobs
 from lab.errors import InputError
+from lab.featurestore import IMPLEMENTATIONS, open_featurestore
+from lab.featurestore._api import FeatureStore, Progress
 from lab.featurestore._errors import GroupNotFoundError, SchemaError
-from lab.featurestore._models import FeatureStore, Progress
 from lab.featurestore._schema import infer_definitions
-from lab.prep import SPLITS, load_prepared, read_meta
-from lab.settings import resource_name
+from lab.processing import SPLITS, last_result, load_prepared, read_meta, run_prep
+from lab.twins import twin_class
 from lab.workspace import Workspace
 
 RECORD_ID, EVENT_TIME = "record_id", "event_time"
@@ -42,7 +44,9 @@ class PreparedIngest:
 
 
 def group_names(settings: Any) -> dict[str, str]:
-    return {split: resource_name(settings, f"lab-{split}") for split in SPLITS}
+    """The workshop's group of each split, named by the backend's rule."""
+    twin = twin_class(IMPLEMENTATIONS, settings.backend)
+    return {split: twin.resource_name(settings, f"lab-{split}") for split in SPLITS}
 
 
 def prepared_frames(settings: Any, event_time: float | None = None) -> dict[str, pd.DataFrame]:
@@ -70,12 +74,10 @@ def ingest_prepared(settings: Any, progress: Progress | None = None, *,
     A group that exists with other columns (the data was prepared from another dataset)
     is refused, unless `recreate` is set: then it is deleted and created again.
     """
-    from lab.featurestore import open_store
-
     report = progress or (lambda fraction, message: None)
     started = time.perf_counter()
     frames = prepared_frames(settings, event_time)
-    store = store or open_store(settings)
+    store = store or open_featurestore(settings)
     names = group_names(settings)
     ingested, offline, online = {}, {}, {}
     share = 1 / len(SPLITS)
@@ -136,11 +138,14 @@ def _ident(name: str) -> str:
 # --- the step as a job (the page's button and `python -m lab features ingest`) ------------
 
 INGEST_KIND = "feature-ingest"
-OFFLINE_DELAY_S = 15 * 60  # SageMaker: offline data appears "within 15 minutes"
 
 
-def _ingest_fn(settings: Any, recreate: bool):
-    def run(ctx) -> dict[str, Any]:
+def ingest_job(settings: Any, recreate: bool = False) -> jobs.JobSpec:
+    """Create the groups and ingest the prepared splits; refused at once without them."""
+    if read_meta(Workspace(settings.workspace).processed_dir) is None:
+        raise InputError("There is no prepared data yet: run the data preparation first.")
+
+    def run(ctx: jobs.JobContext) -> dict[str, Any]:
         ctx.log(f"Ingesting the prepared splits into the {settings.backend} feature store")
 
         def progress(fraction: float, message: str) -> None:
@@ -154,32 +159,69 @@ def _ingest_fn(settings: Any, recreate: bool):
                     f"{result.online_rows[split]}, offline {result.offline_rows[split]}")
         return result.to_json()
 
-    return run
+    return jobs.JobSpec(INGEST_KIND, {"recreate": recreate}, run)
 
 
-def _check_prepared(settings: Any) -> None:
-    if read_meta(Workspace(settings.workspace).processed_dir) is None:
+def prepare_and_ingest(settings: Any) -> PreparedIngest:
+    """The shortcut of later pages: prepare the active dataset if nothing is prepared yet,
+    then create the groups and ingest (in the caller's thread: a second or two locally)."""
+    ws = Workspace(settings.workspace)
+    if last_result(ws) is None:
+        run_prep(ws)
+    return ingest_prepared(settings)
+
+
+def offline_wait_left(ingested_at: float, delay_s: float, now: float | None = None) -> float:
+    """Seconds until the offline store is sure to show an ingest made at `ingested_at`
+    (0 when due; `delay_s` is the store's `offline_delay_s`)."""
+    return max(0.0, delay_s - ((now or time.time()) - ingested_at))
+
+
+@dataclass(frozen=True)
+class DistributionCheck:
+    """The workshop's last check: the values read back from the offline store against the
+    values written, for one column of the train split."""
+
+    column: str
+    written: Any  # pandas Series
+    read_back: Any  # pandas Series
+    same: bool
+
+    @property
+    def message(self) -> str:
+        if self.same:
+            return f"{len(self.read_back):,} values read back; identical to the written ones."
+        return (f"{len(self.read_back):,} values read back; they differ from what was written "
+                "(was the data prepared again after the ingest?).")
+
+
+def distribution_check(settings: Any, column: str, store: FeatureStore | None = None
+                       ) -> DistributionCheck:
+    """Read `column` of the train group back (each record's newest version) and compare
+    it with the prepared train split."""
+    frames = load_prepared(Workspace(settings.workspace).processed_dir)
+    if frames is None:
         raise InputError("There is no prepared data yet: run the data preparation first.")
+    if column not in frames["train"].columns:
+        raise InputError(f"The prepared data has no column {column!r}.")
+    store = store or open_featurestore(settings)
+    back = store.query(workshop_query(group_names(settings)["train"], [column],
+                                      latest=True)).frame
+    read_back = back[column] if column in back else back[column.lower()]
+    written = frames["train"][column]
+    same = len(written) == len(read_back) and sorted(written) == sorted(read_back)
+    return DistributionCheck(column, written, read_back, same)
 
 
-def start_ingest_job(settings: Any, recreate: bool = False) -> str:
-    """Create the groups and ingest in the background; returns the job id."""
-    from lab import jobs
-
-    _check_prepared(settings)
-    return jobs.submit(Workspace(settings.workspace), INGEST_KIND, {"recreate": recreate},
-                       _ingest_fn(settings, recreate))
-
-
-def run_ingest_job(settings: Any, recreate: bool = False, echo=None):
-    """The same, to the end, in this thread (the CLI's way)."""
-    from lab import jobs
-
-    _check_prepared(settings)
-    return jobs.run_now(Workspace(settings.workspace), INGEST_KIND, {"recreate": recreate},
-                        _ingest_fn(settings, recreate), echo)
+def run_all_step(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
+    """Create the groups and ingest (run-all recreates them: a fresh start)."""
+    job = jobs.run(settings, ingest_job(settings, options.get("recreate", True)), echo)
+    result = job.outcome("feature store ingest")
+    return {"feature_store": {k: result[k] for k in ("groups", "offline_rows", "online_rows",
+                                                     "ingested_rows", "columns")},
+            "timings_s": {"ingest": round(result["seconds"], 4)}}
 
 
-def offline_wait_left(ingested_at: float, now: float | None = None) -> float:
-    """Seconds until SageMaker's offline store is sure to show an ingest (0 when due)."""
-    return max(0.0, OFFLINE_DELAY_S - ((now or time.time()) - ingested_at))
+def code(settings: Any) -> list:
+    """The functions of the feature store step (the workshop's use of a store)."""
+    return [ingest_prepared, workshop_query]

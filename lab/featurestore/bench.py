@@ -16,9 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lab.featurestore._local import LocalFeatureStore
-from lab.featurestore._workshop import ingest_prepared, prepared_frames
-from lab.prep import load_prepared, run_prep
+from lab.featurestore import LocalFeatureStore, ingest_prepared, prepared_frames
+from lab.processing import load_prepared, run_prep
 from lab.settings import Settings
 from lab.workspace import Workspace
 

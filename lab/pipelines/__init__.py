@@ -1,84 +1,46 @@
 """Pipelines (the workshop's notebook 4): one definition, a local DAG executor, a compiler.
 
-    execution_id = start_pipeline(settings, {"MaxDepth": 6})    # the page's way (a job)
-    execution = run_pipeline(settings)                          # the CLI's way
+    job = jobs.run(settings, pipeline_job(settings, {"MaxDepth": 6}))
+    execution = execution_of(settings, job)   # its steps, statuses, cache hits, metrics
     summary(execution)        # {"execution_id", "status", "steps", "cache_hits", ...}
-    run_pipeline(settings, name=DEPLOY_PIPELINE.name)           # deploy the latest approved
-    definition_json(settings, "sagemaker")                      # SDK v2 definition, offline
+    pipeline_job(settings, name=DEPLOY_PIPELINE.name)    # deploy the latest approved
+    definition_json(settings)                 # the lab's definition, or SageMaker's (SDK v2)
 
-The definition is data (`definition.py`); the local executor runs it with SageMaker's step
-caching (`executor.py`, state in `<workspace>/pipelines.db`); `lab.sagemaker.pipeline`
-compiles it into an SDK v2 Pipeline. Nothing here imports boto3 or sagemaker at load.
+The definition is data (`definition.py`). Two twins run it: `LocalPipelines` (a DAG
+executor with SageMaker's step caching; state in `<workspace>/pipelines.db`) and
+`SageMakerPipelines` (which compiles it into an SDK v2 Pipeline). Nothing here imports
+boto3 or sagemaker at load.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lab.pipelines.api import (
-    KIND,
-    describe_execution,
-    execution_json,
-    list_executions,
-    parse_params,
-    run_pipeline,
-    start_pipeline,
-    step_log,
-    summary,
-)
-from lab.pipelines.definition import (
-    CACHE_EXPIRY,
-    DEPLOY_PIPELINE,
-    MSE_THRESHOLD,
-    PIPELINES,
-    TRAINING_PIPELINE,
-    ConditionStep,
-    JsonGet,
-    Param,
-    Parameter,
-    PipelineDef,
-    Prop,
-    Step,
-    pipeline,
-    topological,
-)
-from lab.pipelines.store import (
-    EXECUTING,
-    FAILED,
-    STOPPED,
-    SUCCEEDED,
-    Execution,
-    PipelineStore,
-    StepRecord,
-)
+from lab.lazy import exports
+from lab.twins import open_twin
+
+IMPLEMENTATIONS = {"local": "lab.pipelines._local:LocalPipelines",
+                   "sagemaker": "lab.pipelines._sagemaker:SageMakerPipelines"}
 
 
-def definition_json(settings: Any, backend: str | None = None,
-                    parameters: dict[str, Any] | None = None,
-                    name: str = TRAINING_PIPELINE.name) -> dict[str, Any]:
-    """The pipeline definition: the lab's own (local) or SageMaker's, generated offline."""
-    import json
-
-    defn = pipeline(name)
-    if (backend or settings.backend) == "sagemaker":
-        from lab.sagemaker.pipeline import offline_definition
-
-        return json.loads(offline_definition(settings, defn, parameters))
-    return defn.to_json()
+def open_pipelines(settings: Any, **options: Any) -> Any:
+    """The pipelines engine (a `Pipelines`) of the settings' backend."""
+    return open_twin(IMPLEMENTATIONS, settings, **options)
 
 
-def done(ws: Any) -> bool:
-    """The step's done-check: some training pipeline execution succeeded."""
-    if not ws.path("pipelines.db").exists():
-        return False
-    return any(e.status == SUCCEEDED for e in PipelineStore(ws).list(TRAINING_PIPELINE.name))
-
-
-__all__ = [
-    "CACHE_EXPIRY", "DEPLOY_PIPELINE", "EXECUTING", "FAILED", "KIND", "MSE_THRESHOLD",
-    "PIPELINES", "STOPPED", "SUCCEEDED", "TRAINING_PIPELINE", "ConditionStep", "Execution",
-    "JsonGet", "Param", "Parameter", "PipelineDef", "PipelineStore", "Prop", "Step",
-    "StepRecord", "definition_json", "describe_execution", "done", "execution_json",
-    "list_executions", "parse_params", "pipeline", "run_pipeline", "start_pipeline",
-    "step_log", "summary", "topological",
-]
+__getattr__, __dir__, _lazy = exports(__name__, {
+    "KIND": "_api", "Pipelines": "_api", "job_kind": "_api",
+    **dict.fromkeys(["changed_parameters", "code", "definition_json", "describe_execution",
+                     "run_all_step",
+                     "execution_json", "execution_of", "list_executions", "parse_params",
+                     "pipeline_job", "step_log", "summary", "training_pipeline_succeeded"],
+                    "_job"),
+    **dict.fromkeys(["CACHE_EXPIRY", "DEPLOY_PIPELINE", "MSE_THRESHOLD", "PIPELINES",
+                     "TRAINING_PIPELINE", "ConditionStep", "JsonGet", "Param", "Parameter",
+                     "PipelineDef", "Prop", "Step", "pipeline", "topological"], "definition"),
+    **dict.fromkeys(["EXECUTING", "FAILED", "STOPPED", "SUCCEEDED", "Execution",
+                     "PipelineStore", "StepRecord"], "_store"),
+    **dict.fromkeys(["dag_dot", "gantt"], "charts"),
+    "sagemaker_definition": "_sagemaker",
+})
+__all__ = ["IMPLEMENTATIONS", "open_pipelines", *_lazy]

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lab import jobs
 from lab.settings import Settings
 from lab.workspace import Workspace
 
@@ -34,7 +35,10 @@ def _scratch(source: Workspace, root: Path) -> Settings:
 
 def bench_figures(settings: Any, runs: int | None = None) -> list[dict[str, Any]]:
     """[{"name", "unit", "samples", "budget"}] for a cold and an all-cached execution."""
-    from lab.pipelines.api import run_pipeline
+    from lab.pipelines import execution_of, pipeline_job
+
+    def run_pipeline(scratch: Settings):
+        return execution_of(scratch, jobs.run(scratch, pipeline_job(scratch)))
 
     runs = runs or 2
     source = Workspace(settings.workspace)

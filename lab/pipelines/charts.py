@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lab.pipelines._store import Execution
 from lab.pipelines.definition import ConditionStep, PipelineDef
-from lab.pipelines.store import Execution
 
 FILL = {"NotStarted": "#e5e7eb", "Executing": "#93c5fd", "Succeeded": "#86efac",
         "Failed": "#fca5a5", "Stopped": "#fcd34d"}

@@ -1,7 +1,7 @@
 """The lab's pipelines declared as data: parameters, steps, properties, a condition, caching.
 
 Both executors read these declarations: the local one (`executor.py`) runs them as a DAG,
-the SageMaker compiler (`lab.sagemaker.pipeline`) turns them into an SDK v2 `Pipeline`.
+the SageMaker compiler (`_sagemaker.py`) turns them into an SDK v2 `Pipeline`.
 A step input is a literal, a `Param("Name")` (resolved at launch) or a `Prop("Step", "key")`
 (an output of an earlier step), the way SageMaker passes `properties` between steps.
 """
@@ -197,7 +197,8 @@ TRAINING_PIPELINE = PipelineDef(
                   "status of a registered version"),
     ),
     steps=(
-        Step("PreprocessData", "processing", description="lab/preprocess.py: clean, split, scale",
+        Step("PreprocessData", "processing",
+             description="lab/processing/preprocess.py: clean, split, scale",
              inputs={"input_data": Param("InputData"), "train_size": Param("TrainSize"),
                      "val_size": Param("ValSize"), "test_size": Param("TestSize"),
                      "instance_count": Param("ProcessingInstanceCount")}),

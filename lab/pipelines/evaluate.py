@@ -6,8 +6,9 @@ pipeline's condition reads (SageMaker's PropertyFile "EvaluationReport" + JsonGe
     python -m lab.pipelines.evaluate --model model.tar.gz --test DIR --output-dir DIR
 
 The test CSV is the processing output (no header, target first). The local executor calls
-`evaluate()` in its own process (as lab.prep calls the processing script's functions): the
-model libraries are then imported once per process, not once per execution.
+`evaluate()` in its own process (as the in-process preparation calls the processing
+script's functions): the model libraries are then imported once per process, not once per
+execution.
 """
 
 from __future__ import annotations

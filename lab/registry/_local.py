@@ -18,13 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.db import Database
-from lab.registry._artifact import describe_artifact
-from lab.registry._errors import (
-    ModelGroupExistsError,
-    ModelGroupNotFoundError,
-    VersionNotFoundError,
-)
-from lab.registry._models import (
+from lab.registry._api import (
     CONTENT_TYPES,
     PENDING,
     RESPONSE_TYPES,
@@ -35,6 +29,13 @@ from lab.registry._models import (
     check_status,
     current_user,
 )
+from lab.registry._artifact import describe_artifact
+from lab.registry._errors import (
+    ModelGroupExistsError,
+    ModelGroupNotFoundError,
+    VersionNotFoundError,
+)
+from lab.twins import Twin
 from lab.workspace import Workspace
 
 ACCOUNT, REGION = "000000000000", "local"
@@ -77,11 +78,13 @@ CREATE INDEX IF NOT EXISTS history_by_version ON status_history (name_key, versi
 _JSON = ("features", "hyperparameters", "metrics", "source", "content_types", "response_types")
 
 
-class LocalRegistry:
-    backend = "local"
+class LocalRegistry(Twin):
+    note = ("The registry is a SQLite database in the workspace, with a copy of each "
+            "registered model.tar.gz.")
 
     def __init__(self, settings: Any) -> None:
         """`settings` (lab.settings.Settings), or a Workspace, or a workspace folder."""
+        super().__init__(settings)
         ws = settings if isinstance(settings, Workspace) else Workspace(
             getattr(settings, "workspace", settings))
         self.ws = ws

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from lab.errors import InputError
-from lab.registry._models import APPROVED, ModelRegistry, ModelVersion, check_status
-from lab.settings import resource_name
+from lab.registry import IMPLEMENTATIONS, open_registry
+from lab.registry._api import APPROVED, ModelRegistry, ModelVersion, check_status
+from lab.twins import twin_class
 from lab.workspace import Workspace
 
 GROUP = "lab-housing-models"
@@ -20,18 +21,8 @@ NO_MODEL = ("There is no trained model yet: train one (or run a tuning job) on t
 
 
 def default_group(settings: Any) -> str:
-    return resource_name(settings, GROUP)
-
-
-def open_registry(settings: Any) -> ModelRegistry:
-    """The registry of the settings' backend."""
-    if getattr(settings, "backend", "local") == "sagemaker":
-        from lab.sagemaker.registry import SageMakerRegistry
-
-        return SageMakerRegistry(settings)
-    from lab.registry._local import LocalRegistry
-
-    return LocalRegistry(settings)
+    """The workspace's model package group, named by the backend's rule."""
+    return twin_class(IMPLEMENTATIONS, settings.backend).resource_name(settings, GROUP)
 
 
 def candidate_runs(settings: Any) -> list:
@@ -94,3 +85,16 @@ def registry_summary(version: ModelVersion) -> dict[str, Any]:
     return {"group": version.group, "version": version.version, "approval": version.status,
             "arn": version.arn, "algorithm": version.algorithm,
             "metrics": version.test_metrics}
+
+
+def compare_versions(a: ModelVersion, b: ModelVersion) -> list[dict[str, Any]]:
+    """Two versions side by side: test metrics (with B - A), hyperparameters, algorithm."""
+    va, vb = f"v{a.version}", f"v{b.version}"
+    rows = [{"": f"test {k}", va: a.test_metrics.get(k), vb: b.test_metrics.get(k),
+             "B - A": (b.test_metrics[k] - a.test_metrics[k])
+             if k in a.test_metrics and k in b.test_metrics else None}
+            for k in sorted({*a.test_metrics, *b.test_metrics})]
+    rows += [{"": k, va: str(a.hyperparameters.get(k, "")), vb: str(b.hyperparameters.get(k, "")),
+              "B - A": None} for k in sorted({*a.hyperparameters, *b.hyperparameters})]
+    rows.append({"": "algorithm", va: a.algorithm, vb: b.algorithm, "B - A": None})
+    return rows

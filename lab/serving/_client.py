@@ -10,27 +10,15 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass
 from typing import Any
 
+from lab.serving._api import Invocation
 from lab.serving._errors import InvocationError
 from lab.serving._payload import parse_predictions
 
 LOCAL_REGION = "us-east-1"  # any region: botocore needs one to build a client
 _clients: dict[tuple[str, str], Any] = {}
 _lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Invocation:
-    endpoint: str
-    predictions: list[float]
-    latency_s: float  # the whole call, as the client sees it
-    content_type: str
-    payload: str  # what was sent (the CSV rows)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _client(service: str, url: str | None, session: Any = None) -> Any:

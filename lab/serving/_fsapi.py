@@ -24,8 +24,8 @@ from lab.featurestore import (
     GroupNotFoundError,
     LocalFeatureStore,
     RecordNotFoundError,
+    decode,
 )
-from lab.featurestore._schema import decode
 from lab.serving._errors import InvocationError
 
 MAX_IDENTIFIERS = 100

@@ -8,15 +8,17 @@ that record in the model's feature order (target, record id and event time left 
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lab import jobs
 from lab.errors import InputError
-from lab.featurestore import group_names, open_store, workshop_query
-from lab.featurestore._workshop import RECORD_ID
+from lab.featurestore import RECORD_ID, group_names, open_featurestore, workshop_query
 from lab.registry import open_registry
+from lab.serving import open_endpoints
 from lab.serving._payload import to_csv
-from lab.serving._workshop import default_endpoint, open_endpoints
+from lab.serving._workshop import default_endpoint, deploy_job
 
 MAX_ROWS = 1000
 
@@ -61,7 +63,7 @@ def predict_offline(settings: Any, rows: int = 5, endpoint: str | None = None,
     found, model = endpoint_model(settings, endpoint)
     group = _group(settings, split)
     sql = offline_query(group, model.features, model.target, int(rows))
-    frame = _named(open_store(settings).query(sql).frame,
+    frame = _named(open_featurestore(settings).query(sql).frame,
                    [RECORD_ID, model.target, *model.features])
     if frame.empty:
         raise InputError(f"The offline store of {group} returned no rows: ingest the prepared "
@@ -78,7 +80,7 @@ def predict_online(settings: Any, record_id: Any, endpoint: str | None = None,
     """One record from the online store by id, its features sent to the endpoint."""
     found, model = endpoint_model(settings, endpoint)
     group = _group(settings, split)
-    record = open_store(settings).get_record(group, record_id)
+    record = open_featurestore(settings).get_record(group, record_id)
     payload = payload_from_record(record.values, model.features)
     answer = open_endpoints(settings).invoke(found.name, payload)
     actual = record.values.get(model.target)
@@ -121,18 +123,15 @@ def _prediction(endpoint: str, source: str, group: str, model: Any, payload: str
                       actual=list(actual), latency_s=answer.latency_s, rows=rows, **extra)
 
 
-def run_all_step(settings: Any, echo=None, rows: int = 5) -> dict[str, Any]:
-    """`python -m lab run-all`'s last step: register the best run, approve it, deploy it
-    (creating or updating the endpoint) and send the first test rows of the offline store."""
-    from lab.errors import LabError
+def register_deploy_and_predict(settings: Any, echo=None, rows: int = 5) -> dict[str, Any]:
+    """`python -m lab run-all`'s registry step: register the best run, approve it, deploy
+    it (creating or updating the endpoint) and send the first test rows of the offline
+    store."""
     from lab.registry import APPROVED, register_model, registry_summary, set_approval
-    from lab.serving._workshop import run_deploy_job
 
     version = register_model(settings)
     version = set_approval(settings, version.version, APPROVED, "Approved by run-all")
-    job = run_deploy_job(settings, version.version, echo=echo)
-    if job.error:
-        raise LabError(f"deploy job {job.job_id} {job.status.lower()}: {job.error}")
+    jobs.run(settings, deploy_job(settings, version.version), echo).outcome("deploy job")
     prediction = predict_offline(settings, rows)
     endpoint = open_endpoints(settings).describe(prediction.endpoint)
     return {"registry": registry_summary(version),
@@ -144,11 +143,20 @@ def run_all_step(settings: Any, echo=None, rows: int = 5) -> dict[str, Any]:
                          "latency_ms": round(prediction.latency_s * 1000, 3)}}
 
 
-def step_done(ws: Any) -> bool:
-    """The step's done-check (cheap, no server, no AWS): an endpoint is InService."""
-    from lab.serving._records import SERVING, EndpointRecords
+def rows_of_payload(payload: str, limit: int = 3) -> list[list[float]]:
+    """The first rows of a CSV payload as numbers (for the SDK snippet's example)."""
+    return [[float(v) for v in line.split(",")] for line in payload.splitlines()[:limit]
+            if line.strip()]
 
-    path = ws.path("endpoints.db") if hasattr(ws, "path") else None
-    if path is None or not path.exists():
-        return False
-    return any(e.status in SERVING for e in EndpointRecords(ws).list())
+
+def run_all_step(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
+    """Register the best run, approve it, deploy it and send it the first test rows."""
+    started = time.perf_counter()
+    out = register_deploy_and_predict(settings, echo)
+    out["timings_s"] = {"deploy": round(time.perf_counter() - started, 4)}
+    return out
+
+
+def code(settings: Any) -> list:
+    """What the registry step runs: the workshop's inference, on either backend."""
+    return [predict_online, payload_from_record, predict_offline]

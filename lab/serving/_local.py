@@ -7,35 +7,35 @@ this process's runtime server load the model; `invoke` goes over HTTP, with boto
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from lab.registry import ModelVersion, check_name
-from lab.serving._client import Invocation, runtime_client, send
-from lab.serving._errors import InvocationError
-from lab.serving._records import (
+from lab.serving._api import (
     FAILED,
     IN_SERVICE,
     SERVING,
     UPDATING,
     Endpoint,
-    EndpointRecords,
-    with_url,
+    Invocation,
+    Progress,
 )
+from lab.serving._client import runtime_client, send
+from lab.serving._errors import InvocationError
+from lab.serving._records import EndpointRecords, with_url
 from lab.serving._runtime import ensure_server, running_server, server_url, stop_server
-
-Progress = Callable[[float, str], None]
+from lab.twins import Twin
 
 
 def _quiet(fraction: float, message: str) -> None:
     pass
 
 
-class LocalEndpoints:
-    backend = "local"
+class LocalEndpoints(Twin):
+    note = ("The endpoint is served by the lab's runtime server on 127.0.0.1 (deployed in "
+            "about a second); boto3's sagemaker-runtime client works against it unchanged.")
 
     def __init__(self, settings: Any) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.records = EndpointRecords(settings)
 
     def create(self, name: str, version: ModelVersion, progress: Progress | None = None
@@ -116,3 +116,19 @@ class LocalEndpoints:
 
     def _url(self) -> str | None:
         return server_url(self.settings)
+
+    def client_url(self, endpoint: Endpoint) -> str | None:
+        return endpoint.url
+
+    def resume(self) -> str | None:
+        """After an app restart, serve the workspace's InService endpoints again. Cheap
+        when the server already runs or the workspace has no endpoint (a dict lookup, a
+        file check)."""
+        if not self.records.db.path.exists():
+            return None
+        return self.url(start=True)
+
+    def code(self) -> list:
+        from lab.serving import _server
+
+        return [LocalEndpoints.create, LocalEndpoints.update, _server.RuntimeServer]

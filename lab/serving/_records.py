@@ -9,15 +9,13 @@ endpoint survives a page reload and comes back after an app restart.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from lab.db import Database
+from lab.serving._api import CREATING, LOCAL_ACCOUNT, SERVING, Endpoint
 from lab.serving._errors import EndpointExistsError, EndpointNotFoundError
 from lab.workspace import Workspace
-
-CREATING, IN_SERVICE, UPDATING, FAILED = "Creating", "InService", "Updating", "Failed"
-SERVING = (IN_SERVICE, UPDATING)  # an endpoint being updated keeps serving its old version
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS endpoints (
@@ -32,28 +30,6 @@ CREATE TABLE IF NOT EXISTS endpoints (
     updated REAL NOT NULL
 );
 """
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    name: str
-    group: str
-    version: int
-    status: str
-    created: float
-    updated: float
-    backend: str = "local"
-    failure: str = ""
-    pending_version: int | None = None
-    url: str | None = None  # the runtime's base URL: boto3's endpoint_url (None: not served)
-    arn: str = ""
-
-    @property
-    def invocation_url(self) -> str | None:
-        return f"{self.url}/endpoints/{self.name}/invocations" if self.url else None
-
-    def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "invocation_url": self.invocation_url}
 
 
 class EndpointRecords:
@@ -127,4 +103,4 @@ def _endpoint(row) -> Endpoint:
     return Endpoint(name=row["name"], group=row["model_group"], version=row["version"],
                     status=row["status"], created=row["created"], updated=row["updated"],
                     failure=row["failure"], pending_version=row["pending_version"],
-                    arn=f"arn:aws:sagemaker:local:000000000000:endpoint/{row['name_key']}")
+                    arn=f"arn:aws:sagemaker:local:{LOCAL_ACCOUNT}:endpoint/{row['name_key']}")

@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, unquote
 from lab.errors import InputError
 from lab.serving._errors import InvocationError
 from lab.serving._fsapi import FeatureStoreAPI
-from lab.serving._models import ModelCache
+from lab.serving._model_cache import ModelCache
 from lab.serving._payload import (
     CSV,
     JSON,

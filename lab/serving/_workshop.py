@@ -10,37 +10,28 @@ from __future__ import annotations
 from typing import Any
 
 from lab import jobs
+from lab.errors import InputError
 from lab.registry import (
     APPROVED,
+    ModelGroupNotFoundError,
     ModelVersion,
     NotApprovedError,
     check_name,
     default_group,
     open_registry,
 )
+from lab.serving import IMPLEMENTATIONS, open_endpoints
+from lab.serving._api import Endpoint
 from lab.serving._errors import EndpointNotFoundError
-from lab.serving._records import Endpoint
-from lab.settings import resource_name
-from lab.workspace import Workspace
+from lab.twins import twin_class
 
 DEPLOY_KIND = "deploy"
 ENDPOINT = "lab-housing-endpoint"
 
 
 def default_endpoint(settings: Any) -> str:
-    """Per workspace on SageMaker, where endpoint names are shared by the account."""
-    return resource_name(settings, ENDPOINT)
-
-
-def open_endpoints(settings: Any) -> Any:
-    """The endpoints of the settings' backend (LocalEndpoints or SageMakerEndpoints)."""
-    if getattr(settings, "backend", "local") == "sagemaker":
-        from lab.sagemaker.endpoints import SageMakerEndpoints
-
-        return SageMakerEndpoints(settings)
-    from lab.serving._local import LocalEndpoints
-
-    return LocalEndpoints(settings)
+    """The workspace's endpoint, named by the backend's rule (SageMaker: per workspace)."""
+    return twin_class(IMPLEMENTATIONS, settings.backend).resource_name(settings, ENDPOINT)
 
 
 def approved_version(settings: Any, version: int, group: str | None = None) -> ModelVersion:
@@ -51,6 +42,20 @@ def approved_version(settings: Any, version: int, group: str | None = None) -> M
             f"Version {found.version} of {found.group} is {found.status}: only an Approved "
             "version may be deployed. Review its metrics and approve it first.")
     return found
+
+
+def latest_approved(settings: Any, group: str | None = None) -> ModelVersion:
+    """The newest Approved version of the group (what the deployment pipeline deploys)."""
+    group = group or default_group(settings)
+    try:
+        versions = open_registry(settings).list_versions(group)
+    except ModelGroupNotFoundError:
+        versions = []
+    approved = [v for v in versions if v.status == APPROVED]
+    if not approved:
+        raise InputError(f"No version of {group} is Approved: approve one in the registry "
+                         "first (`python -m lab approve --version N`).")
+    return max(approved, key=lambda v: v.version)
 
 
 def deploy_model(settings: Any, version: int, endpoint: str | None = None,
@@ -68,9 +73,15 @@ def deploy_model(settings: Any, version: int, endpoint: str | None = None,
     return endpoints.update(name, model, progress)
 
 
-def _deploy_fn(settings: Any, version: int, endpoint: str, group: str | None):
+def deploy_job(settings: Any, version: int, endpoint: str | None = None,
+               group: str | None = None) -> jobs.JobSpec:
+    """Deploy as a job; an unapproved version or a bad name is refused before it exists."""
+    approved_version(settings, version, group)
+    name = endpoint or default_endpoint(settings)
+    check_name(name, "endpoint")
+
     def run(ctx: jobs.JobContext) -> dict[str, Any]:
-        ctx.log(f"Deploying version {version} to the endpoint {endpoint} "
+        ctx.log(f"Deploying version {version} to the endpoint {name} "
                 f"({settings.backend} backend)")
 
         def progress(fraction: float, message: str) -> None:
@@ -78,37 +89,13 @@ def _deploy_fn(settings: Any, version: int, endpoint: str, group: str | None):
             ctx.progress(fraction, message)
             ctx.log(message)
 
-        deployed = deploy_model(settings, version, endpoint, group, progress)
+        deployed = deploy_model(settings, version, name, group, progress)
         ctx.log(f"{deployed.name}: {deployed.status}, serving {deployed.group}/"
                 f"{deployed.version}" + (f" at {deployed.url}" if deployed.url else ""))
         return deployed.to_json()
 
-    return run
-
-
-def _job_params(settings: Any, version: int, endpoint: str | None, group: str | None
-                ) -> tuple[dict[str, Any], str]:
-    approved_version(settings, version, group)  # refused before any job exists
-    name = endpoint or default_endpoint(settings)
-    check_name(name, "endpoint")
-    return {"version": version, "endpoint": name,
-            "group": group or default_group(settings)}, name
-
-
-def start_deploy_job(settings: Any, version: int, endpoint: str | None = None,
-                     group: str | None = None) -> str:
-    """Deploy in the background (the page's way); returns the job id."""
-    params, name = _job_params(settings, version, endpoint, group)
-    return jobs.submit(Workspace(settings.workspace), DEPLOY_KIND, params,
-                       _deploy_fn(settings, version, name, group))
-
-
-def run_deploy_job(settings: Any, version: int, endpoint: str | None = None,
-                   group: str | None = None, echo=None) -> jobs.Job:
-    """The same, to the end, in this thread (the CLI's way)."""
-    params, name = _job_params(settings, version, endpoint, group)
-    return jobs.run_now(Workspace(settings.workspace), DEPLOY_KIND, params,
-                        _deploy_fn(settings, version, name, group), echo)
+    return jobs.JobSpec(DEPLOY_KIND, {"version": version, "endpoint": name,
+                                      "group": group or default_group(settings)}, run)
 
 
 def list_endpoints(settings: Any) -> list[Endpoint]:
@@ -131,9 +118,17 @@ def invoke_endpoint(settings: Any, name: str | None, body: bytes | str,
 
 
 def resume_endpoints(settings: Any) -> str | None:
-    """Local backend: make sure the workspace's InService endpoints are served (after an
-    app restart); returns the runtime URL, None when there is nothing to serve. Cheap when
-    the server already runs or the workspace has no endpoint (a dict lookup, a file check)."""
-    if getattr(settings, "backend", "local") != "local":
-        return None
-    return open_endpoints(settings).url(start=True)
+    """Make sure the workspace's endpoints are served after an app restart, where that is
+    the lab's job (locally); the runtime URL, or None when there is nothing to serve."""
+    return open_endpoints(settings).resume()
+
+
+def endpoint_done(ws: Any) -> bool:
+    """The step's done-check (cheap, no server, no AWS): an endpoint is InService."""
+    from lab.serving._api import SERVING
+    from lab.serving._records import EndpointRecords
+
+    path = ws.path("endpoints.db")
+    if not path.exists():
+        return False
+    return any(e.status in SERVING for e in EndpointRecords(ws).list())

@@ -61,7 +61,7 @@ print(json.dumps(out))
 def bench_figures(settings: Any, runs: int | None = None) -> list[dict[str, Any]]:
     """[{"name", "unit", "samples", "budget"}] for deploy, one-row latency and throughput,
     and a 1,000-row invoke."""
-    from lab.serving._runtime import running_server, stop_server
+    from lab.serving import running_server, stop_server
 
     deploys = runs or 5
     with tempfile.TemporaryDirectory(prefix="lab-serving-bench-") as tmp:
@@ -98,9 +98,9 @@ _ENDPOINT = "lab-bench-endpoint"
 
 def _prepare(settings: Any, scratch: Settings) -> tuple[int, list[str]]:
     """An approved version in the scratch registry, and test rows as CSV lines."""
-    from lab.prep import load_prepared, run_prep
+    from lab.processing import load_prepared, run_prep
     from lab.registry import APPROVED, best_run, default_group, open_registry
-    from lab.serving._payload import to_csv
+    from lab.serving import to_csv
 
     source = Workspace(settings.workspace)
     if load_prepared(source.processed_dir) is None:
@@ -121,11 +121,12 @@ def _prepare(settings: Any, scratch: Settings) -> tuple[int, list[str]]:
 
 
 def _train(scratch: Settings) -> str:
+    from lab import jobs
     from lab.featurestore import ingest_prepared
-    from lab.training import run_training_job
+    from lab.training import training_job
 
     ingest_prepared(scratch)
-    job = run_training_job(scratch, "xgboost")
+    job = jobs.run(scratch, training_job(scratch, "xgboost"))
     if job.error:
         raise RuntimeError(f"the bench could not train a model: {job.error}")
     return job.result["artifact"]
@@ -134,7 +135,7 @@ def _train(scratch: Settings) -> str:
 def _deploy_times(scratch: Settings, version: int, runs: int) -> list[float]:
     """Each deploy from nothing: the last endpoint's deletion stopped the server, so every
     run starts the server and loads the model again. One warm-up deploy first."""
-    from lab.serving._workshop import delete_endpoint, deploy_model
+    from lab.serving import delete_endpoint, deploy_model
 
     samples = []
     for i in range(runs + 1):

@@ -19,8 +19,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from lab.errors import LabError
-
 Command = Callable[[argparse.Namespace, dict[str, Any]], None]
 
 
@@ -89,28 +87,20 @@ def cmd_approve(args: argparse.Namespace, out: dict[str, Any]) -> None:
 
 
 def cmd_deploy(args: argparse.Namespace, out: dict[str, Any]) -> None:
-    from lab.registry import APPROVED, default_group, open_registry
-    from lab.serving._workshop import run_deploy_job
+    from lab import jobs
+    from lab.serving import deploy_job, latest_approved
 
     settings = _settings(args)
     version = args.version
     if version is None:
-        group = args.group or default_group(settings)
-        approved = [v.version for v in open_registry(settings).list_versions(group)
-                    if v.status == APPROVED]
-        if not approved:
-            raise LabError(f"No version of {group} is Approved: approve one first "
-                           "(`python -m lab approve --version N`).")
-        version = approved[-1]
-    job = run_deploy_job(settings, version, args.endpoint, args.group, echo=_log)
+        version = latest_approved(settings, args.group).version
+    job = jobs.run(settings, deploy_job(settings, version, args.endpoint, args.group), _log)
     out["deploy"] = {"job_id": job.job_id, "status": job.status, **(job.result or {})}
-    if job.error:
-        raise LabError(f"deploy job {job.job_id} {job.status.lower()}: {job.error}")
+    job.outcome("deploy job")
 
 
 def cmd_invoke(args: argparse.Namespace, out: dict[str, Any]) -> None:
-    from lab.serving._inference import predict_offline, predict_online
-    from lab.serving._workshop import invoke_endpoint
+    from lab.serving import invoke_endpoint, predict_offline, predict_online
 
     settings = _settings(args)
     if args.body is not None:
@@ -131,7 +121,7 @@ def cmd_invoke(args: argparse.Namespace, out: dict[str, Any]) -> None:
 
 
 def cmd_endpoints(args: argparse.Namespace, out: dict[str, Any]) -> None:
-    from lab.serving._workshop import delete_endpoint, list_endpoints
+    from lab.serving import delete_endpoint, list_endpoints
 
     settings = _settings(args)
     if args.delete:
@@ -148,6 +138,6 @@ def cmd_endpoints(args: argparse.Namespace, out: dict[str, Any]) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, out: dict[str, Any]) -> None:
-    from lab.serving._runtime import serve_forever
+    from lab.serving import serve_forever
 
     serve_forever(_settings(args), args.port, lambda line: print(line, flush=True))

@@ -1,50 +1,42 @@
-"""Training, experiment tracking and automatic model tuning (the workshop's notebook 2).
+"""Training jobs and experiment tracking (the workshop's notebook 2).
 
-    job_id = start_training_job(settings, "xgboost", {"max_depth": 5})  # the page's way
-    job = run_training_job(settings, "random_forest", {"max_depth": 8, "n_estimators": 80})
-    job = run_tuning_job(settings)            # the workshop's tuning job: 4 trials, 2 at once
+    jobs.start(settings, training_job(settings, "xgboost", {"max_depth": 5}))
     Experiments(ws).list()                    # every run: params, metrics, curve, artifact
     load_model("…/model.tar.gz").predict(rows)  # the artifact contract (artifact.py)
 
-Training data is read from the Feature Store's offline store. Each capability has a local
-twin (the entry point in a subprocess; Optuna for tuning; SQLite for experiments) and a
-SageMaker one (SDK v2 estimator, HyperparameterTuner, SageMaker Experiments), imported
-only when that backend runs. Nothing here imports boto3, sagemaker, xgboost or optuna at
-module load.
+Training data is read from the Feature Store's offline store. The entry point
+(`entry_point.py`) is one self-contained script that both twins run: `LocalTraining` in a
+process of its own (started warm by `worker.py`) and `SageMakerTraining` in the workshop's
+framework estimator. Runs are recorded in the workspace's experiments database on either
+backend (and in SageMaker Experiments on SageMaker). Tuning is the `lab.tuning` package.
 """
 
 from __future__ import annotations
 
-from lab.training.artifact import ARTIFACT_NAME, LoadedModel, load_model
-from lab.training.data import TrainingData, data_problem, read_training_data
-from lab.training.experiments import Experiments, Run
-from lab.training.params import (
-    ALGORITHMS,
-    DEFAULT_ALGORITHM,
-    DEFAULT_EXPERIMENT,
-    TrainingRequest,
-    algorithm,
-    build_request,
-)
-from lab.training.train import KIND as TRAINING_KIND
-from lab.training.train import result_json as training_result
-from lab.training.train import run_training_job, start_training_job
-from lab.training.tuning import KIND as TUNING_KIND
-from lab.training.tuning import result_json as tuning_result
-from lab.training.tuning import run_tuning_job, start_tuning_job
-from lab.training.tuning_spec import (
-    STRATEGIES,
-    ParameterRange,
-    TuningSpec,
-    build_tuning_spec,
-    workshop_ranges,
-)
+from typing import Any
 
-__all__ = [
-    "ALGORITHMS", "ARTIFACT_NAME", "DEFAULT_ALGORITHM", "DEFAULT_EXPERIMENT", "STRATEGIES",
-    "TRAINING_KIND", "TUNING_KIND", "Experiments", "LoadedModel", "ParameterRange", "Run",
-    "TrainingData", "TrainingRequest", "TuningSpec", "algorithm", "build_request",
-    "build_tuning_spec", "data_problem", "load_model", "read_training_data",
-    "run_training_job", "run_tuning_job", "start_training_job", "start_tuning_job",
-    "training_result", "tuning_result", "workshop_ranges",
-]
+from lab.lazy import exports
+from lab.twins import open_twin
+
+IMPLEMENTATIONS = {"local": "lab.training._local:LocalTraining",
+                   "sagemaker": "lab.training._sagemaker:SageMakerTraining"}
+
+
+def open_training(settings: Any, **options: Any) -> Any:
+    """The training engine (a `Training`) of the settings' backend."""
+    return open_twin(IMPLEMENTATIONS, settings, **options)
+
+
+__getattr__, __dir__, _lazy = exports(__name__, {
+    **dict.fromkeys(["ALGORITHMS", "DEFAULT_ALGORITHM", "DEFAULT_EXPERIMENT", "KIND",
+                     "Algorithm", "Finish", "Hyperparameter", "Training", "TrainingRequest",
+                     "algorithm", "build_request"], "_api"),
+    **dict.fromkeys(["code", "ensure_data", "evaluate", "execute_run", "prep_scaler",
+                     "result_json", "run_all_step", "training_job"], "_job"),
+    **dict.fromkeys(["ARTIFACT_NAME", "LoadedModel", "load_model"], "artifact"),
+    **dict.fromkeys(["TrainingData", "data_problem", "read_training_data"], "data"),
+    **dict.fromkeys(["Experiments", "Run"], "experiments"),
+    **dict.fromkeys(["estimator_code", "sdk_code"], "_sagemaker"),
+    **dict.fromkeys(["parse_hyperparameters"], "cli_args"),
+})
+__all__ = ["IMPLEMENTATIONS", "open_training", *_lazy]

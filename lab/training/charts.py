@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lab.training._api import ALGORITHMS
 from lab.training.experiments import COMPLETED, Run
-from lab.training.params import ALGORITHMS
 
 _LAYOUT = dict(height=380, margin=dict(t=50, b=10, l=10, r=10))
 

@@ -17,14 +17,11 @@ import pandas as pd
 
 from lab.errors import InputError
 
-SPLITS = ("train", "validation", "test")  # lab.prep's splits (not imported: it loads sklearn)
+SPLITS = ("train", "validation", "test")  # the processing step's splits
 
 _NOT_INGESTED = ("The Feature Store holds no training data yet: ingest the prepared data "
                  "on the Feature Store page first (training reads its splits from there).")
 
-# AWS documents that ingested records reach the offline store "within 15 minutes".
-_OFFLINE_DELAY = {"sagemaker": " On SageMaker, records reach the offline store (and Athena) "
-                                "up to 15 minutes after ingestion: try again later."}
 
 
 @dataclass
@@ -58,8 +55,7 @@ class TrainingData:
 
 
 def _columns(store: Any, group: str) -> list[str]:
-    from lab.featurestore import GroupNotFoundError
-    from lab.featurestore._workshop import EVENT_TIME, RECORD_ID
+    from lab.featurestore import EVENT_TIME, RECORD_ID, GroupNotFoundError
 
     try:
         info = store.describe_group(group)
@@ -69,19 +65,20 @@ def _columns(store: Any, group: str) -> list[str]:
 
 
 def data_problem(settings: Any) -> str | None:
-    """None when the local feature store has the three splits; else what to do first.
+    """None when the feature store has the three splits; else what to do first.
 
-    Cheap (SQLite) on the local backend. On SageMaker it would be AWS calls on every page
-    load, so there the check happens when a job reads the data.
+    Only where the store's catalog is a local file (cheap, on every page load); on
+    SageMaker it would be AWS calls, so there the check happens when a job reads the data.
     """
-    if settings.backend != "local":
-        return None
-    from lab.featurestore import LocalFeatureStore, group_names
+    from lab.featurestore import IMPLEMENTATIONS, group_names, open_featurestore
+    from lab.twins import twin_class
     from lab.workspace import Workspace
 
+    if not twin_class(IMPLEMENTATIONS, settings.backend).runs_locally:
+        return None
     if not Workspace(settings.workspace).path("featurestore", "online.db").exists():
         return _NOT_INGESTED  # checked first: opening a store would create an empty one
-    store = LocalFeatureStore(settings)
+    store = open_featurestore(settings)
     try:
         for group in group_names(settings).values():
             info = _describe(store, group)
@@ -103,11 +100,11 @@ def _describe(store: Any, group: str):
 
 def read_training_data(settings: Any, progress=None, store: Any = None) -> TrainingData:
     """The three splits from the offline store; InputError when they are not there."""
-    from lab.featurestore import group_names, open_store, workshop_query
+    from lab.featurestore import group_names, open_featurestore, workshop_query
 
     report = progress or (lambda fraction, message: None)
     own = store is None
-    store = store or open_store(settings)
+    store = store or open_featurestore(settings)
     try:
         groups = group_names(settings)
         columns = _columns(store, groups["train"])
@@ -121,9 +118,12 @@ def read_training_data(settings: Any, progress=None, store: Any = None) -> Train
             queries[split] = workshop_query(groups[split], columns, latest=True)
             frame = store.query(queries[split]).frame
             if frame.empty:
+                delay = getattr(store, "offline_delay_s", 0)
                 raise InputError(f"The feature group {groups[split]} returned no rows: ingest "
                                  "the prepared data on the Feature Store page."
-                                 + _OFFLINE_DELAY.get(settings.backend, ""))
+                                 + (f" Records reach the offline store up to {delay / 60:.0f} "
+                                    "minutes after ingestion: try again later." if delay
+                                    else ""))
             frames[split] = frame[columns].reset_index(drop=True)
     finally:
         if own:

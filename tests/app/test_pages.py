@@ -8,23 +8,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab.jobs import JobStore
-from tests.conftest import REPO, snapshot
+from lab.steps import HOME, pages
+from tests.workspaces import REPO, snapshot
 
 APP = str(REPO / "streamlit_app.py")
+HOME_TITLE = "MLOps Lab"  # Home is "Home" in the navigation, "MLOps Lab" on the page
 
-PAGES = {
-    "pages/home.py": "MLOps Lab",
-    "pages/stage_initial.py": "The Initial stage",
-    "pages/data.py": "Explore the data",
-    "pages/prep.py": "Prepare the data",
-    "pages/feature_store.py": "Feature Store",
-    "pages/training.py": "Training & experiments",
-    "pages/registry.py": "Registry & deployment",
-    "pages/stage_repeatable.py": "The Repeatable stage",
-    "pages/pipelines.py": "Pipelines",
-    "pages/stage_reliable.py": "The Reliable stage",
-    "pages/stage_scalable.py": "The Scalable stage",
-}
+# page file -> the title it shows, from the step registry (the router reads it too)
+PAGES = {f"pages/{p.file}": HOME_TITLE if p.file == HOME else p.title for p in pages()}
 
 
 @pytest.fixture
@@ -54,6 +45,13 @@ def test_every_page_renders(app, page):
     assert at.title[0].value == PAGES[page]
 
 
+def test_the_registry_names_every_page_file_once():
+    files = [p.file for p in pages()]
+    assert len(files) == len(set(files)) and files[0] == HOME
+    assert set(files) == {f.name for f in (REPO / "pages").glob("*.py")
+                          if not f.name.startswith("_")}
+
+
 def test_home_explains_the_four_stages_and_maps_the_steps(app):
     body = texts(app)
     for stage in ("Initial", "Repeatable", "Reliable", "Scalable"):
@@ -68,7 +66,7 @@ def test_sidebar_shows_backend_workspace_and_progress(app, ws):
     assert app.sidebar.radio[0].value == "local"
     assert str(ws.root) in [c.value for c in app.sidebar.code]
     assert "Progress: 0 of 7 built steps" in [c.value for c in app.sidebar.caption]
-    from lab.prep import run_prep
+    from lab.processing import run_prep
 
     run_prep(ws)  # generates the default dataset, then prepares it: two steps done
     app.run()
@@ -237,7 +235,7 @@ def test_feature_store_page_before_any_preparation_says_what_to_do(app):
 
 
 def test_feature_store_ingest_query_lookup_and_distribution(app, ws):
-    from lab.prep import run_prep
+    from lab.processing import run_prep
 
     run_prep(ws)
     at = open_page(app, "pages/feature_store.py")
@@ -270,7 +268,7 @@ def test_feature_store_ingest_query_lookup_and_distribution(app, ws):
 ])
 def test_feature_store_bad_sql_gets_a_clear_message(app, ws, sql, message):
     from lab.featurestore import ingest_prepared
-    from lab.prep import run_prep
+    from lab.processing import run_prep
     from lab.settings import Settings
 
     run_prep(ws)
@@ -284,7 +282,7 @@ def test_feature_store_bad_sql_gets_a_clear_message(app, ws, sql, message):
 
 def test_feature_store_unknown_record_is_a_clear_not_found(app, ws):
     from lab.featurestore import ingest_prepared
-    from lab.prep import run_prep
+    from lab.processing import run_prep
     from lab.settings import Settings
 
     run_prep(ws)

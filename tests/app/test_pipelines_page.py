@@ -7,10 +7,10 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab.pipelines import describe_execution, list_executions, run_pipeline
+from lab.pipelines import describe_execution, list_executions
 from lab.settings import Settings
-from tests.conftest import REPO
-from tests.lab.pipelines.pipe_helpers import FAST, small_settings, wait_for
+from tests.lab.pipelines.pipe_helpers import FAST, run_pipeline, small_settings, wait_for
+from tests.workspaces import REPO
 
 APP = str(REPO / "streamlit_app.py")
 
@@ -67,9 +67,10 @@ def test_launch_from_the_form_runs_in_the_background_and_shows_the_result(ran, t
     set_form(at, FAST)
     at.button[0].click().run()  # the form's submit button
     assert not at.exception, [e.value for e in at.exception]
-    ex = list_executions(settings)[0]
+    job_id = at.session_state["pipe_exec"]  # the page keeps the job of the execution
+    ex = wait_for(settings, job_id)
     assert ex.id not in (ran[1].id, ran[2].id)
-    wait_for(settings, ex.id)
+    assert list_executions(settings)[0].id == ex.id
     at.run()
     assert not at.exception
     dot = at.get("graphviz_chart")[0].proto.spec
@@ -83,12 +84,30 @@ def test_launch_from_the_form_runs_in_the_background_and_shows_the_result(ran, t
 def test_a_cache_hit_is_marked_and_its_source_named(ran, tmp_path, monkeypatch):
     _, first, second = ran
     at = open_pipelines(copied(ran, tmp_path), monkeypatch)
-    at.session_state["pipe_exec"] = second.id
+    at.session_state["pipe_exec"] = second.job_id
     at.run()
     dot = at.get("graphviz_chart")[0].proto.spec
     assert "cached" in dot and "peripheries=2" in dot
     at.selectbox(key="pipe_exec_step").select("TrainModel").run()
     assert any(first.id in s.value for s in at.success)
+
+
+def test_picking_an_execution_in_the_table_shows_it_above(ran, tmp_path, monkeypatch):
+    _, first, second = ran
+    settings = copied(ran, tmp_path)
+    at = open_pipelines(settings, monkeypatch)
+    assert any(second.id in m.value for m in at.markdown)  # the latest, after a reload
+    at.selectbox(key="pipe_pick").select(first.id).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["pipe_exec"] == first.job_id  # its job is the one shown
+    shown = [m.value for m in at.markdown if m.value.startswith("Execution **")]
+    assert shown and first.id in shown[0]
+    assert "cached" not in at.get("graphviz_chart")[0].proto.spec  # the cold run
+    set_form(at, FAST)  # a new execution is shown once started, whatever was picked
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["pipe_exec"] not in (first.job_id, second.job_id)
+    wait_for(settings, at.session_state["pipe_exec"])
 
 
 def test_bad_parameters_show_a_message_and_start_nothing(page):
@@ -104,9 +123,9 @@ def test_the_deployment_pipeline_reports_a_missing_approval(page):
     at, settings = page
     at.button(key="pipe_deploy").click().run()
     assert not at.exception
-    deploy_id = at.session_state["pipe_deploy_exec"]
-    ex = wait_for(settings, deploy_id)
+    deploy_job = at.session_state["pipe_deploy_exec"]
+    ex = wait_for(settings, deploy_job)
     assert ex.status == "Failed" and "no Approved model version" in ex.failure
     at.run()
     assert any("no Approved model version" in e.value for e in at.error)
-    assert describe_execution(Settings(workspace=settings.workspace), deploy_id).steps
+    assert describe_execution(Settings(workspace=settings.workspace), ex.id).steps

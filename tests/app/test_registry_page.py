@@ -12,8 +12,7 @@ from streamlit.testing.v1 import AppTest
 from lab.jobs import JobStore
 from lab.serving import DEPLOY_KIND, ENDPOINT, running_server, stop_server
 from lab.workspace import Workspace
-from tests.conftest import REPO
-from tests.lab.registry.reg_helpers import trained_settings
+from tests.workspaces import REPO, trained_settings
 
 APP = str(REPO / "streamlit_app.py")
 PAGE = "pages/registry.py"
@@ -182,7 +181,7 @@ def test_the_endpoint_comes_back_after_an_app_restart(trained, monkeypatch):
 
 
 def test_viewing_the_page_writes_nothing(trained, monkeypatch):
-    from tests.conftest import snapshot
+    from tests.workspaces import snapshot
 
     before = snapshot(trained.workspace)
     open_registry_page(trained.workspace, monkeypatch)

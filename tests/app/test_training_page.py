@@ -8,26 +8,20 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lab.dataset import generate_housing
-from lab.featurestore import ingest_prepared
 from lab.jobs import JobStore
-from lab.prep import run_prep, use_dataset
-from lab.settings import Settings
 from lab.training import Experiments
-from lab.training import local as local_engine
-from tests.conftest import REPO
+from lab.training import _local as local_engine
+from lab.workspace import Workspace
+from tests.workspaces import REPO
 
 APP = str(REPO / "streamlit_app.py")
 PAGE = "pages/training.py"
 
 
 @pytest.fixture
-def small_ws(ws):
+def small_ws(small):
     """A workspace whose feature store holds a small prepared dataset (360/120/120 rows)."""
-    use_dataset(ws, generate_housing(rows=600, seed=3), "small_housing", "PRICE", "generated")
-    run_prep(ws)
-    ingest_prepared(Settings(workspace=ws.root))
-    return ws
+    return Workspace(small.workspace)
 
 
 def open_training(ws, monkeypatch):

@@ -11,15 +11,13 @@ from pathlib import Path
 import pytest
 
 from lab.devserver import CHROMIUM_ARGS, DONE_SELECTOR, find_chromium, running_app
+from lab.steps import HOME, pages
 
 SHOTS = Path(__file__).resolve().parent / "screenshots"
-PAGES = {  # url path -> title shown
-    "": "MLOps Lab", "stage_initial": "The Initial stage", "data": "Explore the data",
-    "prep": "Prepare the data", "feature_store": "Feature Store",
-    "training": "Training & experiments", "registry": "Registry & deployment",
-    "stage_repeatable": "The Repeatable stage", "pipelines": "Pipelines",
-    "stage_reliable": "The Reliable stage", "stage_scalable": "The Scalable stage",
-}
+# url path -> title shown, from the step registry (the router's pages): Home is the default
+# page (no path) and shows "MLOps Lab"; the others' paths are their file names
+PAGES = {("" if p.file == HOME else Path(p.file).stem): ("MLOps Lab" if p.file == HOME
+                                                          else p.title) for p in pages()}
 
 pytestmark = pytest.mark.browser
 
@@ -149,7 +147,8 @@ def test_train_a_model_and_see_its_charts_then_run_the_pipeline(page, server):
 
     open_page(page, server, "pipelines", "Pipelines")
     page.get_by_role("button", name="Start lab-housing-pipeline").click()
-    page.get_by_text(re.compile(r"^pipeline-\S+: Succeeded in")).wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"^Execution pipeline-\S+: Succeeded in")).wait_for(
+        timeout=120_000)
     page.wait_for_selector(DONE_SELECTOR, timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "pipelines-after-run")

@@ -6,7 +6,7 @@ import numpy as np
 
 from lab import charts
 from lab.dataset import generate_housing
-from lab.prep import load_prepared, read_meta, run_prep
+from lab.processing import load_prepared, read_meta, run_prep
 
 
 def test_split_sizes_chart_shows_the_rows_of_the_run(ws):

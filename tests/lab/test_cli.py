@@ -1,4 +1,9 @@
-"""`python -m lab`, run as a user runs it: a real subprocess, JSON on stdout."""
+"""`python -m lab`: exit status, JSON on stdout, one-line errors on stderr.
+
+The commands run in the test's own process (`tests.cli.run_cli` calls `lab.cli.main`);
+one test starts a real `python -m lab` subprocess, to prove the module runs as a user
+runs it.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,25 @@ import sys
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, snapshot
+from lab.workspace import Workspace
+from tests.cli import run_cli as lab
+from tests.workspaces import REPO, snapshot
 
 
-def lab(*args, ws=None):
-    cmd = [sys.executable, "-m", "lab", *args]
-    if ws is not None:
-        cmd += ["--workspace", str(ws.root)]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+def test_the_module_runs_as_a_user_runs_it(ws):
+    """The one real subprocess: `python -m lab` parses, runs and exits with main's status."""
+    def python_m_lab(*args):
+        return subprocess.run([sys.executable, "-m", "lab", *args], cwd=REPO,
+                              capture_output=True, text=True, timeout=300)
+
+    proc = python_m_lab("--help")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: python -m lab") and "run-all" in proc.stdout
+    proc = python_m_lab("prep", "--data", "/nonexistent/file.csv", "--json",
+                        "--workspace", str(ws.root))
+    assert proc.returncode == 2  # main's status reaches the shell
+    assert proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and "No file at" in proc.stderr
 
 
 def test_prep_json_has_rows_target_features_outputs_and_timing(ws):
@@ -86,9 +102,10 @@ def test_run_all_on_the_workshop_csv(ws, house_csv):
 
 
 @pytest.fixture
-def prepared(ws):
-    assert lab("prep", ws=ws).returncode == 0
-    return snapshot(ws.root)
+def prepared_ws(prepared):
+    """The suite's prepared workspace, and its files before the test's command."""
+    ws = Workspace(prepared.workspace)
+    return ws, snapshot(ws.root)
 
 
 BAD_CSVS = {
@@ -103,7 +120,8 @@ BAD_CSVS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_CSVS))
-def test_bad_csv_exits_2_with_one_line_and_changes_nothing(ws, prepared, tmp_path, case):
+def test_bad_csv_exits_2_with_one_line_and_changes_nothing(prepared_ws, tmp_path, case):
+    ws, prepared = prepared_ws
     text, extra, message = BAD_CSVS[case]
     csv = tmp_path / f"{case}.csv"
     csv.write_text(text)
@@ -114,7 +132,8 @@ def test_bad_csv_exits_2_with_one_line_and_changes_nothing(ws, prepared, tmp_pat
     assert snapshot(ws.root) == prepared
 
 
-def test_split_sizes_that_do_not_sum_to_one(ws, prepared):
+def test_split_sizes_that_do_not_sum_to_one(prepared_ws):
+    ws, prepared = prepared_ws
     proc = lab("run-all", "--train-size", "0.7", "--val-size", "0.2", "--test-size", "0.2",
                ws=ws)
     assert proc.returncode == 2
@@ -170,12 +189,16 @@ def test_pipeline_commands_cache_and_condition(ws):
     assert proc.returncode == 2 and "no parameter 'Bogus'" in proc.stderr
 
 
-def test_pipeline_definition_for_sagemaker_is_generated_offline(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "lab", "pipeline", "definition", "--backend", "sagemaker",
-         "--json", "--workspace", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
-        timeout=300, env={k: v for k, v in __import__("os").environ.items()
-                          if not k.startswith("AWS_")} | {"AWS_EC2_METADATA_DISABLED": "true"})
+def test_pipeline_definition_for_sagemaker_is_generated_offline(tmp_path, monkeypatch):
+    import os
+
+    isolation = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED")
+    for name in [n for n in os.environ if n.startswith("AWS_") and n not in isolation]:
+        monkeypatch.delenv(name)  # no credentials, no region (tests/conftest.py: no ~/.aws)
+    for name in ("SAGEMAKER_SUPPRESS_V2_WARNING", "SAGEMAKER_USER_CONFIG_OVERRIDE"):
+        monkeypatch.setenv(name, "")  # recorded: the SDK opt-outs the lab sets end with the test
+        monkeypatch.delenv(name)
+    proc = lab("pipeline", "definition", "--backend", "sagemaker", "--json", ws=tmp_path)
     assert proc.returncode == 0, proc.stderr
     definition = json.loads(proc.stdout)["definition"]
     assert [s["Type"] for s in definition["Steps"]] == ["Processing", "Training", "Processing",
@@ -200,9 +223,21 @@ def test_missing_file_and_unknown_backend(ws):
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
 
 
+def test_an_unknown_backend_is_argparses_usage_error(ws):
+    """`python -m lab prep --backend azure`: exit 2 with argparse's message, nothing run."""
+    proc = lab("prep", "--backend", "azure", ws=ws)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("usage: python -m lab prep")
+    [error] = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert error.startswith("python -m lab prep: error: argument --backend: invalid choice: "
+                            "'azure'")
+    assert "local" in error and "sagemaker" in error  # the choices argparse offers
+    assert not ws.root.exists() or not any(ws.root.iterdir())
+
+
 def test_bench_json_reports_median_and_p99(tmp_path):
-    proc = lab("bench", "--only", "in-process", "--runs", "2", "--json",
-               "--workspace", str(tmp_path))
+    proc = lab("bench", "--only", "in-process", "--runs", "2", "--json", ws=tmp_path)
     assert proc.returncode == 0, proc.stderr
     figures = json.loads(proc.stdout)["figures"]
     assert [f["name"] for f in figures] == ["prep in-process (10,000 rows)"]

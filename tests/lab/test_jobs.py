@@ -10,16 +10,7 @@ import pytest
 
 from lab import jobs
 from lab.errors import JobError, ParameterError
-
-
-def wait_finished(store, job_id, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = store.get(job_id)
-        if job.finished:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+from tests.workspaces import wait_for_job
 
 
 def test_background_job_records_progress_log_and_result(ws):
@@ -28,9 +19,9 @@ def test_background_job_records_progress_log_and_result(ws):
         ctx.progress(0.5, "half-way")
         return {"answer": 42}
 
-    job_id = jobs.submit(ws, "demo", {"x": 1}, work)
+    job_id = jobs.start(ws, jobs.JobSpec("demo", {"x": 1}, work))
     store = jobs.JobStore(ws)
-    job = wait_finished(store, job_id)
+    job = wait_for_job(ws, job_id, timeout=60)
     assert job.status == jobs.COMPLETED and job.result == {"answer": 42}
     assert job.params == {"x": 1}
     assert "hello from the job" in store.log(job_id)
@@ -46,12 +37,12 @@ def test_a_subprocess_job_stops_when_cancelled(ws):
                             "import time\nprint('started', flush=True)\ntime.sleep(60)"])
         return {}
 
-    job_id = jobs.submit(ws, "slow", {}, work)
+    job_id = jobs.start(ws, jobs.JobSpec("slow", {}, work))
     deadline = time.monotonic() + 20
     while "started" not in store.log(job_id) and time.monotonic() < deadline:
         time.sleep(0.05)
     store.request_cancel(job_id)
-    job = wait_finished(store, job_id, timeout=15)
+    job = wait_for_job(ws, job_id, timeout=15)
     assert job.status == jobs.STOPPED
     assert "stopped on request" in store.log(job_id).lower()
 
@@ -63,8 +54,8 @@ def test_failures_are_recorded_with_a_short_message_and_the_trace_in_the_log(ws)
     def bug(ctx):
         return {}["missing"]
 
-    a = jobs.run_now(ws, "demo", {}, clear_failure)
-    b = jobs.run_now(ws, "demo", {}, bug)
+    a = jobs.run(ws, jobs.JobSpec("demo", {}, clear_failure))
+    b = jobs.run(ws, jobs.JobSpec("demo", {}, bug))
     assert (a.status, a.error) == (jobs.FAILED, "max_jobs must be at least 1")
     assert b.status == jobs.FAILED and "KeyError" in b.error
     assert "Traceback" in jobs.JobStore(ws).log(b.job_id)

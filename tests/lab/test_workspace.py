@@ -49,7 +49,11 @@ def test_workshop_sessions_get_their_own_validated_workspace(tmp_path):
 
 
 def test_resource_names_are_per_workspace_on_sagemaker_only(tmp_path):
-    from lab.settings import resource_name
+    from lab.featurestore import IMPLEMENTATIONS
+    from lab.twins import twin_class
+
+    def resource_name(settings, base):  # what a page asks the backend's twin
+        return twin_class(IMPLEMENTATIONS, settings.backend).resource_name(settings, base)
 
     local = Settings(workspace=tmp_path / "a")
     assert resource_name(local, "lab-train") == "lab-train"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from fs_helpers import small_frame
 
 from lab.errors import InputError
 from lab.featurestore import (
@@ -16,6 +15,7 @@ from lab.featurestore import (
     check_name,
     infer_definitions,
 )
+from tests.lab.featurestore.fs_helpers import small_frame
 
 
 @pytest.mark.parametrize("name", ["a", "lab-train", "Lab_Train-2", "x" * 64, "a-_-b", "9z"])

@@ -7,7 +7,6 @@ import threading
 
 import pandas as pd
 import pytest
-from fs_helpers import small_frame
 
 from lab.errors import InputError
 from lab.featurestore import (
@@ -19,8 +18,9 @@ from lab.featurestore import (
     prepared_frames,
     workshop_query,
 )
-from lab.prep import SPLITS, load_prepared
+from lab.processing import SPLITS, load_prepared
 from lab.workspace import Workspace
+from tests.lab.featurestore.fs_helpers import small_frame
 
 
 def test_prepared_data_round_trips_through_both_stores(settings, store):

@@ -11,15 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fs_helpers import (
-    ACCOUNT,
-    BUCKET,
-    DEFINITIONS,
-    REGION,
-    ROLE,
-    skip_without_aws_packages,
-    small_frame,
-)
+
+from tests.fake_aws import ACCOUNT, BUCKET, REGION, ROLE, skip_without_aws_packages
+from tests.lab.featurestore.fs_helpers import DEFINITIONS, small_frame
 
 skip_without_aws_packages()
 
@@ -32,7 +26,7 @@ from lab.featurestore import (  # noqa: E402
     InvalidNameError,
     QueryError,
     SchemaError,
-    open_store,
+    open_featurestore,
 )
 from lab.settings import Settings  # noqa: E402
 
@@ -134,5 +128,6 @@ def test_list_and_delete_through_the_sdk(sm_store):
 
 def test_no_role_is_a_backend_error(aws, tmp_path):
     settings = Settings(workspace=tmp_path, backend="sagemaker", s3_bucket=BUCKET)
+    store = open_featurestore(settings)  # cheap: its session is made on the first AWS call
     with pytest.raises(BackendError, match="LAB_SAGEMAKER_ROLE"):
-        open_store(settings)
+        store.list_groups()

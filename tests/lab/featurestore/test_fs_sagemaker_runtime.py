@@ -9,10 +9,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from fs_helpers import (
-    skip_without_aws_packages,
-    small_frame,
-)
+
+from tests.fake_aws import skip_without_aws_packages
+from tests.lab.featurestore.fs_helpers import small_frame
 
 skip_without_aws_packages()
 

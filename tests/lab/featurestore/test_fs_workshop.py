@@ -16,13 +16,12 @@ from lab.featurestore import (
     SchemaError,
     group_names,
     ingest_prepared,
-    open_store,
+    open_featurestore,
     prepared_frames,
 )
 from lab.featurestore.bench import bench_figures
 from lab.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.workspaces import REPO
 
 
 def test_ingest_prepared_result_and_progress(settings):
@@ -73,10 +72,10 @@ def test_group_names_are_per_workspace_on_sagemaker(tmp_path):
     assert all(fs.check_name(n) for n in [*a.values(), *b.values()])
 
 
-def test_open_store_picks_the_backend(settings):
-    store = open_store(settings)
+def test_open_featurestore_picks_the_backend(settings):
+    store = open_featurestore(settings)
     assert isinstance(store, LocalFeatureStore) and store.backend == "local"
-    assert set(fs.STORES) == {"local", "sagemaker"}
+    assert set(fs.IMPLEMENTATIONS) == {"local", "sagemaker"}
 
 
 def test_bench_figures_shape(settings):
@@ -93,14 +92,14 @@ def test_the_local_path_imports_neither_boto3_nor_the_sdk(tmp_path):
         "from pathlib import Path\n"
         "from lab.settings import Settings\n"
         "import lab.featurestore as fs\n"
-        "store = fs.open_store(Settings(workspace=Path(sys.argv[1])))\n"
+        "store = fs.open_featurestore(Settings(workspace=Path(sys.argv[1])))\n"
         "import pandas as pd\n"
         "df = pd.DataFrame({'record_id': [1], 'event_time': [1.0]})\n"
         "store.create_group('g', df); store.ingest('g', df); store.get_record('g', 1)\n"
         "store.query('SELECT * FROM g')\n"
         "bad = [m for m in ('boto3', 'botocore', 'sagemaker', 'streamlit') if m in sys.modules]\n"
         "print(bad)\n")
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=REPO,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

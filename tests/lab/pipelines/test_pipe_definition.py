@@ -17,9 +17,9 @@ from lab.pipelines import (
     parse_params,
     topological,
 )
-from lab.pipelines import executor as executor_module
+from lab.pipelines import _local as executor_module
+from lab.pipelines._runners import CODE
 from lab.pipelines.charts import dag_dot, gantt
-from lab.pipelines.runners import CODE
 
 
 def test_steps_in_dependency_order_with_the_register_step_after_the_condition():
@@ -106,7 +106,7 @@ def test_gantt_has_one_bar_per_step_with_cache_hits_named():
 
 def test_input_data_names_a_workspace_dataset_and_keys_on_its_content(tmp_path):
     from lab.errors import InputError
-    from lab.pipelines.runners import prepare_processing
+    from lab.pipelines._runners import prepare_processing
     from tests.lab.pipelines.pipe_helpers import small_settings
 
     settings = small_settings(tmp_path, rows=40)

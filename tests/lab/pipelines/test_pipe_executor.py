@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from lab import jobs
 from lab.errors import ParameterError
 from lab.jobs import JobStore
 from lab.pipelines import (
@@ -13,18 +14,23 @@ from lab.pipelines import (
     FAILED,
     STOPPED,
     SUCCEEDED,
-    describe_execution,
     execution_json,
+    execution_of,
     list_executions,
-    run_pipeline,
-    start_pipeline,
+    pipeline_job,
     step_log,
     summary,
 )
 from lab.registry import APPROVED, default_group, open_registry, set_approval
 from lab.workspace import Workspace
-from tests.conftest import snapshot
-from tests.lab.pipelines.pipe_helpers import FAST, small_settings, statuses, wait_for
+from tests.lab.pipelines.pipe_helpers import (
+    FAST,
+    run_pipeline,
+    small_settings,
+    statuses,
+    wait_for,
+)
+from tests.workspaces import snapshot
 
 CACHEABLE = ("PreprocessData", "TrainModel", "EvaluateModel")
 
@@ -119,8 +125,8 @@ def test_failed_step_fails_the_execution_keeps_the_rest_and_rerun_succeeds(first
 def test_two_executions_launched_at_once_both_complete(first):
     settings, _ = first
     before = {v.version for v in versions(settings)}
-    ids = [start_pipeline(settings, {**FAST, "MaxDepth": 2}),
-           start_pipeline(settings, {**FAST, "MaxDepth": 6})]
+    ids = [jobs.start(settings, pipeline_job(settings, {**FAST, "MaxDepth": 2})),
+           jobs.start(settings, pipeline_job(settings, {**FAST, "MaxDepth": 6}))]
     done = [wait_for(settings, i) for i in ids]
     assert [e.status for e in done] == [SUCCEEDED, SUCCEEDED], [e.failure for e in done]
     assert all(not e.steps["TrainModel"].cache_hit for e in done)
@@ -130,15 +136,16 @@ def test_two_executions_launched_at_once_both_complete(first):
 
 def test_an_execution_stops_on_request_and_keeps_what_succeeded(first):
     settings, ex = first
-    execution_id = start_pipeline(settings, {**FAST, "MaxDepth": 7})
+    job_id = jobs.start(settings, pipeline_job(settings, {**FAST, "MaxDepth": 7}))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        current = describe_execution(settings, execution_id)
-        if "TrainModel" in current.steps:
+        current = execution_of(settings, job_id)
+        if current is not None and "TrainModel" in current.steps:
             break
         time.sleep(0.05)
+    assert current.job_id == job_id
     JobStore(Workspace(settings.workspace)).request_cancel(current.job_id)
-    stopped = wait_for(settings, execution_id)
+    stopped = wait_for(settings, job_id)
     assert stopped.status == STOPPED
     assert stopped.steps["PreprocessData"].cache_source == ex.id
     assert "RegisterModel" not in stopped.steps

@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 
-if importlib.util.find_spec("sagemaker") is None or importlib.util.find_spec("boto3") is None:
-    pytest.skip("the SageMaker SDK is not installed: pip install -r requirements.txt",
-                allow_module_level=True)
+from tests.fake_aws import BUCKET, skip_without_aws_packages
 
-from lab.pipelines import definition_json  # noqa: E402
+skip_without_aws_packages()
+
+from lab.pipelines import definition_json, sagemaker_definition  # noqa: E402
 from lab.settings import Settings  # noqa: E402
-
-AWS_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_SESSION_TOKEN",
-            "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
-TELEMETRY_OPT_OUT = ("SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n"
-                     "      TelemetryOptOut: true\n")
 
 
 @pytest.fixture(scope="module")
 def definition(tmp_path_factory):
-    """Generated once, with no AWS configuration at all (and no network)."""
-    mp = pytest.MonkeyPatch()
+    """Generated once, with no AWS configuration at all (tests/conftest.py cuts the machine's
+    off) and no network: the SageMaker backend's definition of the training pipeline."""
     tmp = tmp_path_factory.mktemp("sm")
-    for name in AWS_VARS:
-        mp.delenv(name, raising=False)
-    mp.setenv("AWS_CONFIG_FILE", str(tmp / "none"))
-    mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp / "none"))
-    mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    try:
-        yield definition_json(Settings(workspace=tmp / "ws"), "sagemaker")
-    finally:
-        mp.undo()
+    return definition_json(Settings(workspace=tmp / "ws", backend="sagemaker"))
 
 
 def flatten(steps):
@@ -88,8 +74,13 @@ def test_steps_pass_properties_and_parameters(definition):
         i["S3Input"]["S3Uri"] for i in process["ProcessingInputs"] if i["InputName"] == "code"])
 
 
+def test_sagemaker_definition_is_the_same_on_the_local_backend(definition, tmp_path):
+    """The page shows the SDK definition as teaching material on either backend."""
+    assert sagemaker_definition(Settings(workspace=tmp_path)) == definition
+
+
 def test_local_definition_lists_the_same_steps_and_cache_config(tmp_path):
-    local = definition_json(Settings(workspace=tmp_path), "local")
+    local = definition_json(Settings(workspace=tmp_path))
     assert [s["Name"] for s in local["Steps"]] == [
         "PreprocessData", "TrainModel", "EvaluateModel", "CheckMSE", "RegisterModel"]
     assert local["CacheConfig"] == {"Enabled": True, "ExpireAfter": "PT12H"}
@@ -97,56 +88,39 @@ def test_local_definition_lists_the_same_steps_and_cache_config(tmp_path):
     assert cond["LeftValue"]["JsonGet"]["Path"] == "regression_metrics.mse.value"
 
 
-moto = pytest.importorskip("moto", reason="moto is not installed")
-
-
-def test_upsert_start_and_describe_under_moto(tmp_path, monkeypatch):
+def test_upsert_start_and_describe_under_moto(sm_settings):
     import boto3
     from botocore.stub import Stubber
 
-    from lab.sagemaker import pipeline as sm_pipeline
+    from lab.pipelines import _sagemaker as sm_pipeline
 
-    for name in AWS_VARS:
-        monkeypatch.delenv(name, raising=False)
-    config = tmp_path / "sagemaker-config.yaml"
-    config.write_text(TELEMETRY_OPT_OUT)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(config))
-    role = "arn:aws:iam::123456789012:role/LabSageMakerRole"
-    settings = Settings(workspace=tmp_path / "ws", backend="sagemaker", sagemaker_role=role,
-                        s3_bucket="lab-test-bucket")
-    with moto.mock_aws():
-        boto3.client("s3").create_bucket(Bucket="lab-test-bucket")
-        session = sm_pipeline.aws_session(settings)
-        started = sm_pipeline.upsert_and_start(settings, {"MaxDepth": 4}, session=session)
-        assert started["execution_arn"].startswith("arn:aws:sagemaker:")
-        s3 = boto3.client("s3")
-        keys = {o["Key"] for o in s3.list_objects_v2(Bucket="lab-test-bucket")["Contents"]}
-        assert "mlops-workshop/pipeline-code/preprocess.py" in keys
-        stored = json.loads(session.sagemaker_client.describe_pipeline(
-            PipelineName="lab-housing-pipeline")["PipelineDefinition"])
-        assert [s["Name"] for s in stored["Steps"]][-1] == "CheckMSE"
-        client = session.sagemaker_client
-        described = client.describe_pipeline_execution(
-            PipelineExecutionArn=started["execution_arn"])  # moto's own answer
-        described.pop("ResponseMetadata", None)
-        source = started["execution_arn"].rsplit("/", 1)[0] + "/earlier"
-        stubber = Stubber(client)  # moto has no ListPipelineExecutionSteps
-        stubber.add_response("describe_pipeline_execution", described,
-                             {"PipelineExecutionArn": started["execution_arn"]})
-        stubber.add_response("list_pipeline_execution_steps", {"PipelineExecutionSteps": [
-            {"StepName": "PreprocessData", "StepStatus": "Succeeded",
-             "CacheHitResult": {"SourcePipelineExecutionArn": source}},
-            {"StepName": "TrainModel", "StepStatus": "Executing"}]},
-            {"PipelineExecutionArn": started["execution_arn"]})
-        with stubber:
-            result = sm_pipeline.describe(session, started["execution_arn"])
-        assert result["status"] == described["PipelineExecutionStatus"]
-        assert result["steps"]["PreprocessData"]["cache_source"] == source
-        assert result["steps"]["TrainModel"]["status"] == "Executing"
-        [listed] = sm_pipeline.list_executions(session)
-        assert listed["PipelineExecutionArn"] == started["execution_arn"]
+    settings = sm_settings  # moto's account, held open by the `aws` fixture
+    session = sm_pipeline.aws_session(settings)
+    started = sm_pipeline.upsert_and_start(settings, {"MaxDepth": 4}, session=session)
+    assert started["execution_arn"].startswith("arn:aws:sagemaker:")
+    s3 = boto3.client("s3")
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert "mlops-workshop/pipeline-code/preprocess.py" in keys
+    stored = json.loads(session.sagemaker_client.describe_pipeline(
+        PipelineName="lab-housing-pipeline")["PipelineDefinition"])
+    assert [s["Name"] for s in stored["Steps"]][-1] == "CheckMSE"
+    client = session.sagemaker_client
+    described = client.describe_pipeline_execution(
+        PipelineExecutionArn=started["execution_arn"])  # moto's own answer
+    described.pop("ResponseMetadata", None)
+    source = started["execution_arn"].rsplit("/", 1)[0] + "/earlier"
+    stubber = Stubber(client)  # moto has no ListPipelineExecutionSteps
+    stubber.add_response("describe_pipeline_execution", described,
+                         {"PipelineExecutionArn": started["execution_arn"]})
+    stubber.add_response("list_pipeline_execution_steps", {"PipelineExecutionSteps": [
+        {"StepName": "PreprocessData", "StepStatus": "Succeeded",
+         "CacheHitResult": {"SourcePipelineExecutionArn": source}},
+        {"StepName": "TrainModel", "StepStatus": "Executing"}]},
+        {"PipelineExecutionArn": started["execution_arn"]})
+    with stubber:
+        result = sm_pipeline.describe(session, started["execution_arn"])
+    assert result["status"] == described["PipelineExecutionStatus"]
+    assert result["steps"]["PreprocessData"]["cache_source"] == source
+    assert result["steps"]["TrainModel"]["status"] == "Executing"
+    [listed] = sm_pipeline.list_executions(session)
+    assert listed["PipelineExecutionArn"] == started["execution_arn"]

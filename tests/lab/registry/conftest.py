@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from lab.registry import LocalRegistry
-from tests.lab.registry.reg_helpers import run_artifacts, trained_settings
+from tests.workspaces import run_artifacts
 
 
 @pytest.fixture
-def settings(tmp_path):
-    return trained_settings(tmp_path)
+def settings(trained):
+    return trained
 
 
 @pytest.fixture

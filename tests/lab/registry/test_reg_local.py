@@ -24,7 +24,7 @@ from lab.registry import (
     VersionNotFoundError,
 )
 from lab.training import load_model
-from tests.conftest import REPO, snapshot
+from tests.workspaces import REPO, snapshot
 
 GROUP = "lab-housing-models"
 

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import tarfile
 
 import pytest
 
-from tests.lab.registry.reg_helpers import (
-    BUCKET,
-    REGION,
-    ROLE,
-    run_artifacts,
-    set_aws_env,
-    skip_without_aws_packages,
-    trained_settings,
-)
+from tests.fake_aws import BUCKET, REGION, ROLE, skip_without_aws_packages
+from tests.lab.registry.reg_helpers import record_requests
+from tests.workspaces import run_artifacts, trained_settings
 
 skip_without_aws_packages()
 
@@ -38,20 +31,6 @@ GROUP = "lab-housing-models-test"
 
 
 @pytest.fixture
-def aws(monkeypatch, tmp_path):
-    import boto3
-    import moto
-
-    set_aws_env(monkeypatch, tmp_path)
-    from lab.sagemaker import registry as sm_registry
-
-    monkeypatch.setattr(sm_registry, "_sessions", {})  # sessions are made inside moto
-    with moto.mock_aws():
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
-        yield
-
-
-@pytest.fixture
 def settings(tmp_path):
     return trained_settings(tmp_path, backend="sagemaker", sagemaker_role=ROLE,
                             s3_bucket=BUCKET)
@@ -60,10 +39,7 @@ def settings(tmp_path):
 @pytest.fixture
 def registry(aws, settings):
     registry = open_registry(settings)
-    registry.requests = []
-    registry.client.meta.events.register(
-        "provide-client-params.sagemaker.*",
-        lambda params, model, **_: registry.requests.append((model.name, copy.deepcopy(params))))
+    registry.requests = record_requests(registry.client, [])
     return registry
 
 

@@ -22,7 +22,7 @@ from lab.registry import (
 )
 from lab.settings import Settings
 from lab.training import Experiments
-from tests.conftest import REPO
+from tests.workspaces import REPO
 
 
 def test_without_a_tuning_job_the_run_with_the_lowest_validation_mse_is_best(settings):
@@ -86,8 +86,8 @@ def test_group_names_on_sagemaker_carry_the_workspace(tmp_path):
 
 
 def test_importing_the_registry_loads_no_sdk():
-    code = ("import sys, lab.registry, lab.serving, lab.sagemaker.registry, "
-            "lab.sagemaker.endpoints; print(sorted({'sagemaker', 'boto3', 'botocore', "
+    code = ("import sys, lab.registry, lab.serving, lab.registry._sagemaker, "
+            "lab.serving._sagemaker; print(sorted({'sagemaker', 'boto3', 'botocore', "
             "'xgboost'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=REPO, check=True).stdout

@@ -6,15 +6,13 @@ from __future__ import annotations
 import pytest
 
 from lab.serving import ENDPOINT, deploy_model, stop_server
-from tests.lab.registry.reg_helpers import trained_settings
 from tests.lab.serving.srv_helpers import approved_versions
 
 
 @pytest.fixture
-def settings(tmp_path):
-    settings = trained_settings(tmp_path)
-    yield settings
-    stop_server(settings)
+def settings(trained):
+    yield trained
+    stop_server(trained)
 
 
 @pytest.fixture

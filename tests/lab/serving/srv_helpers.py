@@ -1,5 +1,5 @@
-"""Helpers of the endpoint tests (imported by name; the trained workspace comes from the
-registry tests' helpers)."""
+"""Helpers of the endpoint tests (imported by name; the trained workspace is the suite's
+own, tests/workspaces.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import http.client
 from typing import Any
 
 from lab.registry import APPROVED, default_group, open_registry
-from tests.lab.registry.reg_helpers import run_artifacts
+from tests.workspaces import run_artifacts
 
 
 def approved_versions(settings: Any, approve: tuple[str, ...] = ("xgboost", "random_forest"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lab.serving import list_endpoints
 from lab.serving.bench import bench_figures
-from tests.conftest import snapshot
+from tests.workspaces import snapshot
 
 
 def test_bench_figures_measure_in_a_scratch_workspace(settings):

@@ -1,34 +1,28 @@
-"""The registry and endpoint commands, mounted on a parser as lab/cli.py mounts them."""
+"""The registry and endpoint commands of `python -m lab`, run in-process (tests/cli.py)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
-import pytest
-
-from lab.cli import _common_options
-from lab.errors import LabError
-from lab.serving.cli import add_commands
+from tests.cli import run_cli
 
 
 def run(*argv: str) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m lab")
-    commands = add_commands(parser.add_subparsers(dest="command", required=True),
-                            _common_options)
-    args = parser.parse_args(argv)
-    out: dict = {}
-    commands[args.command](args, out)
-    json.dumps(out, default=str)  # --json prints it
-    return out
+    """The command with --json: its one JSON object (it must succeed)."""
+    result = run_cli(*argv, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
-def test_register_approve_deploy_invoke_list_delete(settings, capsys):
+def test_register_approve_deploy_invoke_list_delete(settings):
+    # --workspace as an argument (not run_cli's ws=): the commands share this process's
+    # runtime server, as one lab process would; the settings fixture stops it at the end.
     ws = ("--workspace", str(settings.workspace))
 
     assert run("register", *ws)["registry"]["status"] == "PendingManualApproval"
-    with pytest.raises(LabError, match="No version of lab-housing-models is Approved"):
-        run("deploy", *ws)
+    refused = run_cli("deploy", *ws)
+    assert refused.returncode == 2
+    assert "No version of lab-housing-models is Approved" in refused.stderr
     approved = run("approve", "--version", "1", "--comment", "checked", *ws)["registry"]
     assert approved["status"] == "Approved" and approved["history"][-1]["comment"] == "checked"
     deployed = run("deploy", *ws)["deploy"]
@@ -36,13 +30,14 @@ def test_register_approve_deploy_invoke_list_delete(settings, capsys):
 
     offline = run("invoke", "--rows", "3", *ws)["invocation"]
     assert offline["source"] == "offline" and len(offline["predictions"]) == 3
-    assert "record_id=0  prediction=" in capsys.readouterr().out
-    online = run("invoke", "--record-id", "7", *ws, "--json")["invocation"]
+    printed = run_cli("invoke", "--rows", "3", *ws)  # without --json: one line a row
+    assert printed.returncode == 0 and "record_id=0  prediction=" in printed.stdout
+    online = run("invoke", "--record-id", "7", *ws)["invocation"]
     assert online["source"] == "online" and online["record_ids"] == ["7"]
     raw = run("invoke", "--body", "0,0,0,0,0,0,0,0\\n1,1,1,1,1,1,1,1", *ws)["invocation"]
     assert len(raw["predictions"]) == 2
-    with pytest.raises(LabError, match="Row 1 has 3 values"):
-        run("invoke", "--body", "1,2,3", *ws)
+    bad = run_cli("invoke", "--body", "1,2,3", *ws)
+    assert bad.returncode == 2 and "Row 1 has 3 values" in bad.stderr
 
     [endpoint] = run("endpoints", *ws)["endpoints"]
     assert endpoint["status"] == "InService" and endpoint["invocation_url"].endswith(

@@ -24,24 +24,23 @@ from lab.serving import (
     EndpointNotFoundError,
     InvocationError,
     delete_endpoint,
+    deploy_job,
     deploy_model,
     describe_endpoint,
+    endpoint_done,
     ensure_server,
     invoke_endpoint,
     list_endpoints,
     open_endpoints,
     resume_endpoints,
-    run_deploy_job,
     running_server,
     server_url,
-    start_deploy_job,
-    step_done,
     stop_server,
 )
 from lab.training import load_model
 from lab.workspace import Workspace
-from tests.conftest import REPO
 from tests.lab.serving.srv_helpers import approved_versions
+from tests.workspaces import REPO
 
 ROW = "0.5,-0.2,0.1,0.3,-1.0,0.0,1.0,-1.0"
 
@@ -50,9 +49,11 @@ def test_an_unapproved_version_is_refused_before_anything_starts(settings):
     versions = approved_versions(settings, approve=(), pending=("xgboost",))
     version = versions["xgboost"].version
 
-    for deploy in (start_deploy_job, run_deploy_job, deploy_model):
+    for deploy in (lambda: jobs.start(settings, deploy_job(settings, version)),  # the page's
+                   lambda: jobs.run(settings, deploy_job(settings, version)),  # the CLI's
+                   lambda: deploy_model(settings, version)):
         with pytest.raises(NotApprovedError, match="PendingManualApproval: only an Approved"):
-            deploy(settings, version)
+            deploy()
     assert jobs.JobStore(Workspace(settings.workspace)).list(DEPLOY_KIND) == []
     assert list_endpoints(settings) == [] and running_server(settings) is None
     assert resume_endpoints(settings) is None and running_server(settings) is None
@@ -62,7 +63,7 @@ def test_an_unapproved_version_is_refused_before_anything_starts(settings):
 
 def test_deploy_job_brings_the_endpoint_in_service(settings, versions):
     started = time.perf_counter()
-    job = run_deploy_job(settings, versions["xgboost"].version)
+    job = jobs.run(settings, deploy_job(settings, versions["xgboost"].version))
     assert job.status == jobs.COMPLETED, job.error
     assert time.perf_counter() - started < 10  # the budget is 3 s; measured by the bench
 
@@ -73,13 +74,14 @@ def test_deploy_job_brings_the_endpoint_in_service(settings, versions):
     assert endpoint.invocation_url == f"{endpoint.url}/endpoints/{ENDPOINT}/invocations"
     assert job.result["status"] == "InService" and job.result["url"] == endpoint.url
     assert [e.name for e in list_endpoints(settings)] == [ENDPOINT]
-    assert step_done(Workspace(settings.workspace))
+    assert endpoint_done(Workspace(settings.workspace))
     log = jobs.JobStore(Workspace(settings.workspace)).log(job.job_id)
     assert "InService" in log
 
 
 def test_a_background_deploy_job_is_followed_like_the_page_does(settings, versions):
-    job_id = start_deploy_job(settings, versions["xgboost"].version, "my-endpoint")
+    job_id = jobs.start(settings, deploy_job(settings, versions["xgboost"].version,
+                                             "my-endpoint"))
     store = jobs.JobStore(Workspace(settings.workspace))
     deadline = time.time() + 30
     while not store.get(job_id).finished and time.time() < deadline:
@@ -93,7 +95,7 @@ def test_names_are_checked_and_unique(settings, versions, endpoint):
     with pytest.raises(EndpointExistsError, match="update it"):
         endpoints.create(ENDPOINT, versions["xgboost"])
     with pytest.raises(Exception, match="not a valid endpoint name"):
-        run_deploy_job(settings, 1, "bad_name")
+        jobs.run(settings, deploy_job(settings, 1, "bad_name"))
     with pytest.raises(EndpointNotFoundError):
         describe_endpoint(settings, "other")
 
@@ -132,7 +134,7 @@ def test_a_version_that_does_not_load_fails_the_deploy(settings, versions):
     with open(broken.artifact, "wb") as fh:
         fh.write(b"not a model any more")
 
-    job = run_deploy_job(settings, broken.version)
+    job = jobs.run(settings, deploy_job(settings, broken.version))
 
     assert job.status == jobs.FAILED and "not a readable model.tar.gz" in job.error
     endpoint = describe_endpoint(settings)
@@ -157,7 +159,7 @@ def test_deleting_the_last_endpoint_stops_the_server_and_frees_its_port(settings
         probe.bind(("127.0.0.1", port))
     with pytest.raises(EndpointNotFoundError):
         delete_endpoint(settings)
-    assert not step_done(Workspace(settings.workspace))
+    assert not endpoint_done(Workspace(settings.workspace))
 
 
 def test_endpoints_come_back_after_a_restart_at_the_same_url(settings, url):
@@ -220,7 +222,7 @@ def test_a_failed_endpoint_says_so_when_no_server_runs(settings, versions):
     broken = versions["random_forest"]
     with open(broken.artifact, "wb") as fh:
         fh.write(b"broken")
-    run_deploy_job(settings, broken.version)
+    jobs.run(settings, deploy_job(settings, broken.version))
     stop_server(settings)
 
     with pytest.raises(InvocationError, match="lab-housing-endpoint is Failed"):

@@ -83,14 +83,8 @@ def test_the_printed_boto3_code_runs_against_the_local_endpoint(settings, endpoi
                                           f"true PRICE: {int(expected.actual[0])}")
 
 
-def test_the_printed_sdk_code_runs_against_the_local_endpoint(settings, endpoint, monkeypatch,
-                                                              tmp_path):
-    config = tmp_path / "sdk.yaml"  # the SDK's telemetry opt-out, as the lab sets it
-    config.write_text("SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n"
-                      "      TelemetryOptOut: true\n")
-    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(config))
-    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def test_the_printed_sdk_code_runs_against_the_local_endpoint(settings, endpoint, aws_env):
+    # aws_env: the SDK's telemetry opt-out (as the lab sets it), no metadata address
     pytest.importorskip("sagemaker")
     offline = predict_offline(settings, 3)
     rows = [[float(v) for v in line.split(",")] for line in offline.payload.splitlines()]
@@ -114,12 +108,12 @@ def test_code_for_sagemaker_has_no_local_options():
 
 
 def test_run_all_registers_approves_deploys_and_predicts(settings):
-    out = run_all_step(settings)
+    out = run_all_step(settings, {}, None)
 
     assert out["registry"]["approval"] == "Approved" and out["registry"]["version"] == 1
     endpoint = out["endpoint"]
     assert endpoint["name"] == ENDPOINT and endpoint["status"] == "InService"
     assert endpoint["url"].startswith("http://127.0.0.1:")
     assert len(endpoint["sample_predictions"]) == 5 and len(endpoint["sample_actual"]) == 5
-    again = run_all_step(settings)  # a second run: a new version, the endpoint updated
+    again = run_all_step(settings, {}, None)  # a second run: a new version, the endpoint updated
     assert again["registry"]["version"] == 2 and again["endpoint"]["version"] == 2

@@ -3,36 +3,27 @@ result, polling, update (which moto lacks: played on moto's own record), delete.
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
-from tests.lab.registry.reg_helpers import (
-    ACCOUNT,
-    BUCKET,
-    REGION,
-    ROLE,
-    run_artifacts,
-    set_aws_env,
-    skip_without_aws_packages,
-    trained_settings,
-)
+from tests.fake_aws import ACCOUNT, BUCKET, REGION, ROLE, skip_without_aws_packages
+from tests.lab.registry.reg_helpers import record_requests
+from tests.workspaces import run_artifacts, trained_settings
 
 skip_without_aws_packages()
 
 from lab import jobs  # noqa: E402
+from lab.aws import session as aws_session  # noqa: E402
 from lab.errors import JobError  # noqa: E402
 from lab.registry import APPROVED, NotApprovedError, default_group, open_registry  # noqa: E402
-from lab.sagemaker import endpoints as sm_endpoints  # noqa: E402
-from lab.sagemaker import session as sm_session  # noqa: E402
 from lab.serving import (  # noqa: E402
     EndpointNotFoundError,
     default_endpoint,
     delete_endpoint,
+    deploy_job,
     describe_endpoint,
     invoke_endpoint,
     list_endpoints,
-    run_deploy_job,
+    open_endpoints,
 )
 from lab.settings import Settings  # noqa: E402
 from lab.workspace import Workspace  # noqa: E402
@@ -41,23 +32,19 @@ from lab.workspace import Workspace  # noqa: E402
 class FakeSageMaker:
     """Records the requests as sent; plays UpdateEndpoint and endpoint states on moto."""
 
-    def __init__(self) -> None:
+    def __init__(self, monkeypatch) -> None:
+        self.monkeypatch = monkeypatch
         self.requests: list[tuple[str, dict]] = []
         self.statuses: list[str] = []  # statuses DescribeEndpoint reports before moto's own
 
-    def install(self, monkeypatch) -> None:
-        real = sm_session.make_session
-
-        def make_session(settings):
-            boto_session, session = real(settings)
-            client = session.sagemaker_client
-            client.meta.events.register("provide-client-params.sagemaker.*", self._record)
-            client.meta.events.register("after-call.sagemaker.DescribeEndpoint", self._status)
-            monkeypatch.setattr(client, "update_endpoint", self._update)
-            return boto_session, session
-
-        monkeypatch.setattr(sm_session, "make_session", make_session)
-        monkeypatch.setattr(sm_endpoints, "_sleep", lambda seconds: None)
+    def make_session(self, settings):
+        """The lab's own session maker, its sagemaker client watched (`use_factory`)."""
+        boto_session, session = aws_session.make_session(settings)
+        client = session.sagemaker_client
+        record_requests(client, self.requests)
+        client.meta.events.register("after-call.sagemaker.DescribeEndpoint", self._status)
+        self.monkeypatch.setattr(client, "update_endpoint", self._update)
+        return boto_session, session
 
     def backend(self):
         from moto.sagemaker.models import sagemaker_backends
@@ -66,9 +53,6 @@ class FakeSageMaker:
 
     def sent(self, operation: str) -> list[dict]:
         return [p for name, p in self.requests if name == operation]
-
-    def _record(self, params, model, **_) -> None:
-        self.requests.append((model.name, copy.deepcopy(params)))
 
     def _status(self, parsed, **_) -> None:
         if self.statuses and "EndpointStatus" in parsed:
@@ -89,18 +73,10 @@ def _container(create_model: dict) -> dict:
 
 
 @pytest.fixture
-def fake(monkeypatch, tmp_path):
-    import boto3
-    import moto
-
-    set_aws_env(monkeypatch, tmp_path)
-    from lab.sagemaker import registry as sm_registry
-
-    monkeypatch.setattr(sm_registry, "_sessions", {})  # sessions are made inside moto
-    with moto.mock_aws():
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
-        fake = FakeSageMaker()
-        fake.install(monkeypatch)
+def fake(aws, monkeypatch):
+    """moto (the suite's `aws`: no sleeping polls), sessions made by FakeSageMaker."""
+    fake = FakeSageMaker(monkeypatch)
+    with aws_session.use_factory(fake.make_session):
         yield fake
 
 
@@ -121,7 +97,7 @@ def versions(settings):
 
 
 def test_deploy_is_the_sdks_model_package_deploy(fake, settings, versions):
-    job = run_deploy_job(settings, versions[0].version)
+    job = jobs.run(settings, deploy_job(settings, versions[0].version))
 
     assert job.status == jobs.COMPLETED, job.error
     [model] = fake.sent("CreateModel")
@@ -143,7 +119,7 @@ def test_deploy_is_the_sdks_model_package_deploy(fake, settings, versions):
 
 def test_an_unapproved_version_is_never_sent_to_the_sdk(fake, settings, versions):
     with pytest.raises(NotApprovedError):
-        run_deploy_job(settings, versions[1].version)
+        jobs.run(settings, deploy_job(settings, versions[1].version))
     assert fake.sent("CreateModel") == []
     assert [u["ModelPackageArn"] for u in fake.sent("UpdateModelPackage")] == [versions[0].arn]
     # The SDK would have approved it on its own while creating the model: it stays pending.
@@ -153,7 +129,7 @@ def test_an_unapproved_version_is_never_sent_to_the_sdk(fake, settings, versions
 def test_the_predictor_returns_the_endpoints_answer(fake, settings, versions):
     import requests
 
-    run_deploy_job(settings, versions[0].version)
+    jobs.run(settings, deploy_job(settings, versions[0].version))
     requests.post("http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results",
                   json={"account_id": ACCOUNT, "region": REGION, "results": [
                       {"Body": "[412000.5, 398000.25]", "ContentType": "application/json"}]})
@@ -166,7 +142,7 @@ def test_the_predictor_returns_the_endpoints_answer(fake, settings, versions):
 
 def test_deploy_polls_until_in_service_and_reports_failures(fake, settings, versions):
     fake.statuses = ["Creating", "Creating"]  # then moto's own: InService
-    job = run_deploy_job(settings, versions[0].version)
+    job = jobs.run(settings, deploy_job(settings, versions[0].version))
     assert job.status == jobs.COMPLETED, job.error
     assert fake.statuses == []
     log = jobs.JobStore(Workspace(settings.workspace)).log(job.job_id)
@@ -174,15 +150,16 @@ def test_deploy_polls_until_in_service_and_reports_failures(fake, settings, vers
 
     fake.statuses = ["Creating", "Failed"]
     with pytest.raises(JobError, match="Failed: The primary container did not pass"):
-        sm_endpoints.SageMakerEndpoints(settings).create("lab-other", versions[0])
+        open_endpoints(settings).create("lab-other", versions[0])
 
 
 def test_update_moves_the_endpoint_to_the_new_version(fake, settings, versions):
     registry = open_registry(settings)
-    run_deploy_job(settings, versions[0].version)
+    jobs.run(settings, deploy_job(settings, versions[0].version))
     second = registry.update_status(versions[1].group, 2, APPROVED, "better")
 
-    job = run_deploy_job(settings, second.version)  # the endpoint exists: an update
+    # The endpoint exists: an update.
+    job = jobs.run(settings, deploy_job(settings, second.version))
 
     assert job.status == jobs.COMPLETED, job.error
     [update] = fake.sent("UpdateEndpoint")
@@ -193,7 +170,7 @@ def test_update_moves_the_endpoint_to_the_new_version(fake, settings, versions):
 
 
 def test_delete_removes_endpoint_config_and_model(fake, settings, versions):
-    run_deploy_job(settings, versions[0].version)
+    jobs.run(settings, deploy_job(settings, versions[0].version))
     delete_endpoint(settings)
     backend = fake.backend()
     assert not backend.endpoints and not backend.endpoint_configs and not backend._models
@@ -204,7 +181,7 @@ def test_delete_removes_endpoint_config_and_model(fake, settings, versions):
 
 
 def test_only_this_workspaces_endpoints_are_listed(fake, settings, versions, tmp_path):
-    run_deploy_job(settings, versions[0].version)
+    jobs.run(settings, deploy_job(settings, versions[0].version))
     other = Settings(workspace=tmp_path / "elsewhere", backend="sagemaker", sagemaker_role=ROLE,
                      s3_bucket=BUCKET)
     assert list_endpoints(other) == []

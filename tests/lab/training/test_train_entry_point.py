@@ -13,7 +13,7 @@ import pytest
 
 from lab.dataset import generate_housing
 from lab.training import entry_point
-from lab.training.local import CURVE, ENTRY_POINT, extract_metrics
+from lab.training._local import CURVE, ENTRY_POINT, extract_metrics
 
 ALLOWED = {"argparse", "glob", "json", "os", "sys", "time", "traceback", "numpy", "pandas",
            "sklearn", "xgboost", "joblib", "__future__"}

@@ -1,5 +1,4 @@
 """The local training job: feature store in, recorded run and artifact out."""
-# ruff: noqa: F811 (fixtures are imported from train_helpers and named as arguments)
 
 from __future__ import annotations
 
@@ -9,14 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from train_helpers import (  # noqa: F401 (small_template: a fixture `small` needs)
-    FAILING_SCRIPT,
-    FAST_FOREST,
-    FAST_XGB,
-    small,
-    small_template,
-    wait_for,
-)
 
 from lab import jobs
 from lab.errors import InputError, ParameterError
@@ -25,19 +16,20 @@ from lab.training import (
     Experiments,
     load_model,
     read_training_data,
-    run_training_job,
-    start_training_job,
-    training_result,
+    result_json,
+    training_job,
 )
-from lab.training import local as local_engine
+from lab.training import _local as local_engine
 from lab.workspace import Workspace
+from tests.lab.training.train_helpers import FAILING_SCRIPT
+from tests.workspaces import FAST_FOREST, FAST_XGB, wait_for_job
 
 
 @pytest.mark.parametrize("algorithm, params", [("xgboost", FAST_XGB),
                                                 ("random_forest", FAST_FOREST)])
 def test_a_training_job_records_a_complete_run(small, algorithm, params):
     ws = Workspace(small.workspace)
-    job = run_training_job(small, algorithm, params)
+    job = jobs.run(small, training_job(small, algorithm, params))
 
     assert job.status == jobs.COMPLETED, job.error
     result = job.result
@@ -66,13 +58,13 @@ def test_a_training_job_records_a_complete_run(small, algorithm, params):
     errors = np.subtract(predictions["actual"], predictions["predicted"])
     assert len(errors) == 120
     assert float(np.mean(errors ** 2)) == pytest.approx(run.metrics["mse"])
-    assert training_result(run)["metrics"] == result["metrics"]
+    assert result_json(run)["metrics"] == result["metrics"]
 
 
 def test_training_reads_the_feature_store_not_the_prepared_files(small):
     """The channels hold exactly what the offline store returns for the workshop query."""
     data = read_training_data(small)
-    job = run_training_job(small, "xgboost", FAST_XGB)
+    job = jobs.run(small, training_job(small, "xgboost", FAST_XGB))
     written = Path(Workspace(small.workspace).path("jobs", job.job_id, "input", "data", "train",
                                                    "train.csv")).read_text()
     assert written == data.frames["train"].to_csv(index=False)
@@ -90,7 +82,7 @@ def test_a_second_ingest_does_not_double_the_training_rows(small):
 def test_without_ingested_data_nothing_runs(tmp_path):
     settings = Settings(workspace=tmp_path / "empty")
     with pytest.raises(InputError, match="ingest the prepared data on the Feature Store page"):
-        start_training_job(settings)
+        jobs.start(settings, training_job(settings))
     assert not (tmp_path / "empty").exists()
 
 
@@ -99,9 +91,9 @@ def test_without_ingested_data_nothing_runs(tmp_path):
 def test_invalid_hyperparameters_run_nothing(small, params, message):
     ws = Workspace(small.workspace)
     with pytest.raises(ParameterError, match=message):
-        start_training_job(small, "xgboost", params)
+        jobs.start(small, training_job(small, "xgboost", params))
     with pytest.raises(ParameterError, match="Unknown algorithm"):
-        run_training_job(small, "catboost")
+        jobs.run(small, training_job(small, "catboost"))
     assert not ws.jobs_dir.exists() and Experiments(ws).list() == []
 
 
@@ -112,7 +104,7 @@ def test_a_failing_training_script_is_recorded_failed_with_its_log(small, tmp_pa
     monkeypatch.setattr(local_engine, "ENTRY_POINT", script)
     ws = Workspace(small.workspace)
 
-    job = run_training_job(small, "xgboost", FAST_XGB)
+    job = jobs.run(small, training_job(small, "xgboost", FAST_XGB))
 
     assert job.status == jobs.FAILED
     assert "out of memory while growing tree 3 (simulated)" in job.error
@@ -127,7 +119,7 @@ def test_a_background_job_can_be_stopped(small, monkeypatch, tmp_path):
     script.write_text("import time\nprint('train: 1 rows', flush=True)\ntime.sleep(60)\n")
     monkeypatch.setattr(local_engine, "ENTRY_POINT", script)
     ws = Workspace(small.workspace)
-    job_id = start_training_job(small, "xgboost", FAST_XGB)
+    job_id = jobs.start(small, training_job(small, "xgboost", FAST_XGB))
     store = jobs.JobStore(ws)
     for _ in range(300):
         if "train: 1 rows" in store.log(job_id):
@@ -137,7 +129,7 @@ def test_a_background_job_can_be_stopped(small, monkeypatch, tmp_path):
         time.sleep(0.05)
     store.request_cancel(job_id)
 
-    job = wait_for(ws, job_id, timeout=30)
+    job = wait_for_job(ws, job_id, timeout=30)
 
     assert job.status == jobs.STOPPED
     assert Experiments(ws).get(job_id).status == "Stopped"
@@ -146,7 +138,7 @@ def test_a_background_job_can_be_stopped(small, monkeypatch, tmp_path):
 def test_the_artifact_follows_the_contract_and_loads_without_the_workspace(small, tmp_path):
     import shutil
 
-    job = run_training_job(small, "random_forest", FAST_FOREST)
+    job = jobs.run(small, training_job(small, "random_forest", FAST_FOREST))
     run = Experiments(Workspace(small.workspace)).get(job.job_id)
     with tarfile.open(run.artifact) as tar:
         names = sorted(tar.getnames())

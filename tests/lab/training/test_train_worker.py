@@ -1,5 +1,4 @@
 """The warm worker runs a script in a fresh process, as a cold `python script.py` would."""
-# ruff: noqa: F811 (fixtures are imported from train_helpers and named as arguments)
 
 from __future__ import annotations
 
@@ -7,11 +6,11 @@ import os
 import time
 
 import pytest
-from train_helpers import FAST_XGB, small, small_template  # noqa: F401
 
 from lab import jobs
-from lab.training import Experiments, run_training_job, worker
+from lab.training import Experiments, training_job, worker
 from lab.workspace import Workspace
+from tests.workspaces import FAST_XGB
 
 pytestmark = pytest.mark.skipif(not worker.warm_available(), reason="no forkserver here")
 
@@ -51,10 +50,10 @@ def test_cancel_terminates_the_process(tmp_path):
 
 
 def test_the_cold_subprocess_path_gives_the_same_model(small, monkeypatch):
-    warm = run_training_job(small, "xgboost", FAST_XGB)
+    warm = jobs.run(small, training_job(small, "xgboost", FAST_XGB))
     monkeypatch.setenv("LAB_TRAINING_WORKER", "subprocess")
     assert not worker.warm_available()
-    cold = run_training_job(small, "xgboost", FAST_XGB)
+    cold = jobs.run(small, training_job(small, "xgboost", FAST_XGB))
     assert warm.status == cold.status == jobs.COMPLETED
     experiments = Experiments(Workspace(small.workspace))
     assert experiments.get(cold.job_id).validation == experiments.get(warm.job_id).validation

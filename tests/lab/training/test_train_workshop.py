@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from lab import jobs
 from lab.dataset import read_csv_path
 from lab.featurestore import ingest_prepared
-from lab.prep import run_prep, use_dataset
+from lab.processing import run_prep, use_dataset
 from lab.settings import Settings
-from lab.training import Experiments, load_model, run_training_job
+from lab.training import Experiments, load_model, training_job
 from lab.workspace import Workspace
+from tests.workspaces import HOUSE_CSV
 
-HOUSE_CSV = Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets" / \
-    "house_pricing.csv"
 GATE = 320_000_000  # the workshop pipeline's MSE gate
 
 
@@ -32,7 +30,7 @@ def workshop(tmp_path_factory):
 
 
 def test_default_xgboost_beats_the_gate_by_a_wide_margin(workshop):
-    job = run_training_job(workshop)
+    job = jobs.run(workshop, training_job(workshop))
     assert job.status == "Completed", job.error
     assert job.result["rows"] == {"train": 6000, "validation": 2000, "test": 2000}
     mse = job.result["metrics"]["mse"]
@@ -41,7 +39,8 @@ def test_default_xgboost_beats_the_gate_by_a_wide_margin(workshop):
 
 
 def test_the_forest_with_max_depth_8_and_80_trees_reproduces_the_workshops_model(workshop):
-    job = run_training_job(workshop, "random_forest", {"max_depth": 8, "n_estimators": 80})
+    job = jobs.run(workshop, training_job(workshop, "random_forest",
+                                         {"max_depth": 8, "n_estimators": 80}))
     assert job.status == "Completed", job.error
     mse = job.result["metrics"]["mse"]
     assert 3.0e8 <= mse < 4.0e8, mse  # the workshop's model: about 3.4e8, near the gate

@@ -11,6 +11,16 @@ and has no ListTrainingJobsForHyperParameterTuningJob or Stop* calls. `FakeSageM
   stores the metric definitions' values in moto's job record (FinalMetricDataList);
 - plays the tuner: creates one training job per trial in moto (values picked from the
   ranges, deterministically), runs each, and lists them as SageMaker would.
+
+The environment, moto's account and the test bucket are the suite's (tests/fake_aws.py);
+the fixtures here add the fake to the sessions the lab makes (`lab.aws.session.use_factory`):
+
+    fake   the FakeSageMaker of the test, inside the `aws` fixture's moto
+    sm     the small workspace (tests/workspaces.py) on the SageMaker backend; its feature
+           store stays the local one (the SageMaker store is tested on its own), so the
+           training and tuning jobs read their data from the local store
+
+Test modules call `skip_without_aws_packages()` before importing this one.
 """
 
 from __future__ import annotations
@@ -26,35 +36,40 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
+import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
 from lab.archive import extract_tar
-from lab.sagemaker import session as sm_session
-
-REGION, BUCKET = "us-east-1", "lab-train-bucket"
-ROLE = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/LabSageMakerRole"
-TELEMETRY_OPT_OUT = ("SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n"
-                     "      TelemetryOptOut: true\n")
-AWS_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_SESSION_TOKEN",
-            "AWS_SECURITY_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN")
+from lab.aws import session as aws_session
+from lab.settings import Settings
+from tests.fake_aws import BUCKET, REGION, ROLE
 
 
-def aws_environment(monkeypatch, tmp_path) -> None:
-    """The note's test environment, cut off from the machine's own AWS configuration."""
-    for name in AWS_VARS:
-        monkeypatch.delenv(name, raising=False)
-    config = tmp_path / "sagemaker-config.yaml"
-    config.write_text(TELEMETRY_OPT_OUT)
-    for name, value in {
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
-        "SAGEMAKER_SUPPRESS_V2_WARNING": "1", "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
-    }.items():
-        monkeypatch.setenv(name, value)
+@pytest.fixture
+def fake(aws, tmp_path):
+    aws_session.import_sagemaker()  # quietly, in the fake environment
+    fake = FakeSageMaker(tmp_path / "container")
+    with aws_session.use_factory(fake.make_session):
+        yield fake
+
+
+@pytest.fixture
+def sm(fake, small, monkeypatch):
+    """The small workspace, with the SageMaker backend; its jobs read the local store."""
+    from lab.training import _job as training_job_module
+    from lab.training import data as training_data
+    from lab.tuning import _job as tuning_job_module
+
+    real = training_data.read_training_data
+
+    def read(settings, progress=None, store=None):
+        return real(small, progress)
+
+    monkeypatch.setattr(training_job_module, "read_training_data", read)
+    monkeypatch.setattr(tuning_job_module, "read_training_data", read)
+    return Settings(workspace=small.workspace, backend="sagemaker", sagemaker_role=ROLE,
+                    s3_bucket=BUCKET)
 
 
 def _split(uri: str) -> tuple[str, str]:
@@ -76,32 +91,26 @@ class FakeSageMaker:
         self.s3 = boto3.client("s3", region_name=REGION)
         self.sm = boto3.client("sagemaker", region_name=REGION)
 
-    def install(self, monkeypatch) -> None:
-        real = sm_session.make_session
-
-        def make_session(settings):
-            boto_session, session = real(settings)
-            client = session.sagemaker_client
-            events = client.meta.events
-            for op in ("CreateTrainingJob", "CreateHyperParameterTuningJob"):
-                events.register(f"provide-client-params.sagemaker.{op}",
-                                lambda params, op=op, **kw: self.requests.setdefault(
-                                    op, []).append(copy.deepcopy(params)))
-            events.register("after-call.sagemaker.CreateTrainingJob", self._training_created)
-            events.register("after-call.sagemaker.CreateHyperParameterTuningJob",
-                            self._tuning_created)
-            monkeypatch.setattr(client, "stop_training_job", self._stop_training)
-            monkeypatch.setattr(client, "stop_hyper_parameter_tuning_job", self._stop_tuning)
-            monkeypatch.setattr(client, "list_training_jobs_for_hyper_parameter_tuning_job",
-                                self._list_trials)
-            real_describe = client.describe_hyper_parameter_tuning_job
-            monkeypatch.setattr(client, "describe_hyper_parameter_tuning_job",
-                                lambda **kw: {**real_describe(**kw),
-                                              "HyperParameterTuningJobStatus":
-                                                  self.tuning_status})
-            return boto_session, session
-
-        monkeypatch.setattr(sm_session, "make_session", make_session)
+    def make_session(self, settings) -> tuple:
+        """The lab's own (boto3 session, sagemaker.Session), with this fake in its client."""
+        boto_session, session = aws_session.make_session(settings)
+        client = session.sagemaker_client
+        events = client.meta.events
+        for op in ("CreateTrainingJob", "CreateHyperParameterTuningJob"):
+            events.register(f"provide-client-params.sagemaker.{op}",
+                            lambda params, op=op, **kw: self.requests.setdefault(
+                                op, []).append(copy.deepcopy(params)))
+        events.register("after-call.sagemaker.CreateTrainingJob", self._training_created)
+        events.register("after-call.sagemaker.CreateHyperParameterTuningJob",
+                        self._tuning_created)
+        # This client is the test's own (use_factory drops it at the end): no undo needed.
+        client.stop_training_job = self._stop_training
+        client.stop_hyper_parameter_tuning_job = self._stop_tuning
+        client.list_training_jobs_for_hyper_parameter_tuning_job = self._list_trials
+        real_describe = client.describe_hyper_parameter_tuning_job
+        client.describe_hyper_parameter_tuning_job = lambda **kw: {
+            **real_describe(**kw), "HyperParameterTuningJobStatus": self.tuning_status}
+        return boto_session, session
 
     # Training jobs.
     def training_job(self, name: str):

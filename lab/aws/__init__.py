@@ -1,0 +1,11 @@
+"""What the SageMaker twins share, owned once: sessions, names and tags, errors, polling.
+
+    session.py   the SDK v2 imported quietly; sessions made once and cached (injectable)
+    names.py     the workspace's resource names and tag, job names, the S3 prefix
+    errors.py    one mapping from botocore errors to the lab's errors
+    polling.py   one poller for jobs, endpoints and feature groups
+    twin.py      SageMakerTwin: the base class of every SageMaker implementation
+
+It imports no capability (an import contract checks), and nothing here imports boto3 or
+the SDK at module load.
+"""

@@ -1,0 +1,32 @@
+"""The pipelines' interface (`Pipelines`) and the job kind.
+
+The declarations themselves are data (`definition.py`: parameters, steps, properties, the
+condition, caching) and executions are records (`_store.py`: `Execution`, `StepRecord`).
+A twin runs an execution of a declaration and compiles the declaration for its service:
+`LocalPipelines` runs the DAG itself with SageMaker's step caching and shows the lab's
+own definition; `SageMakerPipelines` compiles the SDK v2 pipeline definition.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+KIND = "pipeline"  # the job kind of the training pipeline's executions
+_KINDS = {"lab-housing-deploy": "deploy-pipeline"}
+
+
+def job_kind(pipeline_name: str) -> str:
+    """The job kind of an execution of `pipeline_name` (one kind per pipeline, so a page
+    finds the latest execution of each)."""
+    return _KINDS.get(pipeline_name, KIND)
+
+
+class Pipelines(Protocol):
+    backend: str
+
+    def execute(self, ctx: Any, defn: Any, execution: Any, runners: Any = None) -> Any:
+        """Run `execution` of the pipeline `defn` to its end; the finished Execution."""
+
+    def definition(self, defn: Any, parameters: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+        """The pipeline definition this backend runs, as JSON."""

@@ -1,0 +1,168 @@
+"""Launching, listing and describing pipeline executions (the page's and the CLI's calls).
+
+An execution runs as a job: the job creates the execution record (linked to it), and the
+backend's `Pipelines` twin runs it to its end. Parameters are checked before the job
+exists, with the reasons a learner can act on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab import jobs
+from lab.errors import InputError, ParameterError
+from lab.pipelines import open_pipelines
+from lab.pipelines._api import job_kind
+from lab.pipelines._store import FAILED, Execution, PipelineStore
+from lab.pipelines.definition import TRAINING_PIPELINE, PipelineDef, pipeline
+from lab.workspace import Workspace
+
+
+def _checked(name: str, parameters: dict[str, Any] | None) -> tuple[PipelineDef, dict]:
+    defn = pipeline(name)
+    values = defn.resolve_parameters(parameters)
+    if defn is TRAINING_PIPELINE:  # refused before any execution exists, with the reason
+        from lab.processing import PrepParams
+        from lab.training import build_request
+
+        PrepParams(values["TrainSize"], values["ValSize"], values["TestSize"]).validate()
+        build_request(values["Algorithm"], {"max_depth": values["MaxDepth"],
+                                            "n_estimators": values["NEstimators"]})
+        if values["ProcessingInstanceCount"] < 1:
+            raise ParameterError("ProcessingInstanceCount must be at least 1.")
+    return defn, values
+
+
+def pipeline_job(settings: Any, parameters: dict[str, Any] | None = None,
+                 name: str = TRAINING_PIPELINE.name, runners=None) -> jobs.JobSpec:
+    """An execution of the pipeline `name` with `parameters` (defaults for the others).
+
+    `runners` replaces what step kinds do (tests make a step fail with it)."""
+    defn, values = _checked(name, parameters)
+    engine = open_pipelines(settings)
+
+    def run(ctx: jobs.JobContext) -> dict[str, Any]:
+        store = PipelineStore(Workspace(settings.workspace))
+        execution = store.create_execution(defn.name, values, ctx.job.job_id)
+        ctx.log(f"Pipeline {defn.name}, execution {execution.id}, parameters "
+                f"{execution.parameters}")
+        try:
+            done = engine.execute(ctx, defn, execution, runners)
+        except BaseException as exc:
+            store.finish_execution(execution.id, FAILED,
+                                   f"Unexpected error ({type(exc).__name__}).")
+            raise
+        ctx.log(f"Execution {done.id}: {done.status} in {done.duration_s:.2f} s "
+                f"({done.cache_hits} cache hit(s))")
+        return summary(done)
+
+    return jobs.JobSpec(job_kind(defn.name), {"pipeline": defn.name, **values}, run)
+
+
+def execution_of(settings: Any, job: jobs.Job | str) -> Execution | None:
+    """The execution a pipeline job ran (None while it waits to start)."""
+    ws = Workspace(settings.workspace)
+    job_id = job if isinstance(job, str) else job.job_id
+    found = PipelineStore(ws).for_job(job_id)
+    return _reconcile(ws, found) if found is not None else None
+
+
+def parse_params(pairs: list[str] | None) -> dict[str, str]:
+    """`--param K=V` options as a dict (values are typed by the pipeline's parameters)."""
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(f"--param takes NAME=VALUE (got {pair!r}), for example "
+                                 "--param MaxDepth=6.")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _reconcile(ws: Workspace, execution: Execution) -> Execution:
+    """An execution whose job ended without finishing it (the process died) is Failed."""
+    if execution.finished or not execution.job_id:
+        return execution
+    job = jobs.JobStore(ws).get(execution.job_id)
+    if job is None or not job.finished:
+        return execution
+    store = PipelineStore(ws)
+    latest = store.get(execution.id)
+    if latest is not None and not latest.finished:
+        store.finish_execution(execution.id, FAILED, job.error or "Interrupted.")
+        latest = store.get(execution.id)
+    return latest or execution
+
+
+def list_executions(settings: Any, name: str | None = None, limit: int = 50
+                    ) -> list[Execution]:
+    ws = Workspace(settings.workspace)
+    return [_reconcile(ws, e) for e in PipelineStore(ws).list(name, limit)]
+
+
+def describe_execution(settings: Any, execution_id: str) -> Execution:
+    ws = Workspace(settings.workspace)
+    found = PipelineStore(ws).get(execution_id)
+    if found is not None:
+        found = _reconcile(ws, found)
+    if found is None:
+        raise InputError(f"There is no pipeline execution {execution_id!r} in this workspace: "
+                         "`python -m lab pipeline list` shows them.")
+    return found
+
+
+def step_log(record: Any) -> str:
+    try:
+        return open(record.log_path, errors="replace").read() if record.log_path else ""
+    except FileNotFoundError:
+        return ""
+
+
+def summary(execution: Execution) -> dict[str, Any]:
+    """What `run-all` prints as "pipeline" (and `pipeline run --json` adds to the execution)."""
+    register = execution.steps.get("RegisterModel")
+    version = register.outputs.get("version") if register and register.status == "Succeeded" \
+        else None
+    return {"execution_id": execution.id, "status": execution.status,
+            "steps": {n: s.status for n, s in execution.steps.items()},
+            "cache_hits": execution.cache_hits, "registered_version": version}
+
+
+def execution_json(execution: Execution) -> dict[str, Any]:
+    """`pipeline run --json` / `describe --json`: the execution, its steps, the summary."""
+    return {**execution.to_json(), "summary": summary(execution)}
+
+
+def changed_parameters(execution: Execution) -> dict[str, Any]:
+    """The parameters an execution set to other values than the pipeline's defaults."""
+    defaults = pipeline(execution.pipeline).defaults()
+    return {k: v for k, v in execution.parameters.items() if v != defaults.get(k)}
+
+
+def definition_json(settings: Any, name: str = TRAINING_PIPELINE.name,
+                    parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The definition the settings' backend runs: the lab's own, or SageMaker's (SDK v2,
+    generated offline)."""
+    return open_pipelines(settings).definition(pipeline(name), parameters)
+
+
+def training_pipeline_succeeded(ws: Workspace) -> bool:
+    """The step's done-check: some training pipeline execution succeeded (one SQL read)."""
+    from lab.pipelines._store import SUCCEEDED
+
+    return any(e.status == SUCCEEDED for e in PipelineStore(ws).list(TRAINING_PIPELINE.name))
+
+
+def run_all_step(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
+    """An execution of the training pipeline (the workshop's notebook 4)."""
+    job = jobs.run(settings, pipeline_job(settings, options.get("pipeline_parameters")), echo)
+    execution = execution_of(settings, job)
+    if execution is None:
+        job.outcome("pipeline job")  # raises: the job ended before its execution existed
+        raise InputError("The pipeline job left no execution.")
+    return {"pipeline": summary(execution),
+            "timings_s": {"pipeline": round(execution.duration_s, 4)}}
+
+
+def code(settings: Any) -> list:
+    return open_pipelines(settings).code()

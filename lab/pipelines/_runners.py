@@ -1,0 +1,249 @@
+"""What each kind of step does on the local backend, with the lab's existing capabilities.
+
+A runner gets the step's resolved inputs and its own output folder
+`<workspace>/pipelines/<execution>/<step>/`, and returns (outputs, metrics). Scripts run in
+subprocesses, as SageMaker runs them in containers: the processing script
+(lab/processing/preprocess.py),
+the training entry point (lab/training/entry_point.py) and the evaluation script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from lab import jobs
+from lab.errors import InputError, JobError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+LAB = PROJECT_ROOT / "lab"
+SCRIPTS = {"processing": LAB / "processing" / "preprocess.py",
+           "training": LAB / "training" / "entry_point.py",
+           "evaluation": LAB / "pipelines" / "evaluate.py"}
+SPLITS = ("train", "validation", "test")  # the processing script's
+MODEL_JSON = "model.json"  # the artifact contract's (lab.training.artifact)
+Outputs = tuple[dict[str, Any], dict[str, Any]]
+
+# The code each kind runs: part of its cache key (a changed script is a cache miss).
+CODE = {kind: [path] for kind, path in SCRIPTS.items()}
+
+
+class StepContext(jobs.JobContext):
+    """A job context whose log is the step's own (also copied, prefixed, to the job log)."""
+
+    def __init__(self, job_ctx: jobs.JobContext, execution: str, step: str,
+                 folder: Path) -> None:
+        super().__init__(job_ctx.store, job_ctx.job)
+        self.job_ctx, self.execution, self.step, self.dir = job_ctx, execution, step, folder
+        self.log_path = folder / "log.txt"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.log_path.touch()
+
+    def log(self, line: str) -> None:
+        with self._log_lock, open(self.log_path, "a") as fh:
+            fh.write(line.rstrip("\n") + "\n")
+        self.job_ctx.log(f"[{self.step}] {line.rstrip()}")
+
+    def progress(self, fraction: float, message: str) -> None:
+        """Step progress is its status in the pipeline store; nothing more to save."""
+
+    @property
+    def cancelled(self) -> bool:
+        return self.job_ctx.cancelled
+
+
+def _env() -> dict[str, str]:
+    """A script's environment: no AWS secrets and no PYTHONPATH (the scripts are
+    self-contained, as in a container)."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("AWS_SECRET", "AWS_SESSION", "AWS_ACCESS"))
+            and k != "PYTHONPATH"}
+
+
+def _run(ctx: StepContext, cmd: list[str], what: str, env: dict[str, str] | None = None) -> None:
+    errors: list[str] = []
+    last: list[str] = []
+
+    def on_line(line: str) -> None:
+        if line.startswith("ERROR: "):
+            errors.append(line[len("ERROR: "):])
+        elif line.strip():
+            last[:] = [line.strip()]
+
+    ctx.log("$ python " + " ".join(Path(c).name if c.endswith(".py") else c for c in cmd[2:]))
+    code = ctx.run_subprocess(cmd, env=env or _env(), on_line=on_line)
+    if code != 0:
+        reason = errors[-1] if errors else (last[-1] if last else f"exit code {code}")
+        raise JobError(f"The {what} failed: {reason}")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def prepare_processing(settings: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Name the dataset the step reads and hash its content (the cache key sees the data)."""
+    from lab.dataset import active_dataset, list_datasets
+    from lab.workspace import Workspace
+
+    ws = Workspace(settings.workspace)
+    name = inputs.get("input_data") or ""
+    if name:
+        found = {d.name: d for d in list_datasets(ws)}
+        if name not in found:
+            raise InputError(f"There is no dataset {name!r} in this workspace: use one of "
+                             f"{', '.join(found) or '(none yet)'}.")
+        info = found[name]
+    else:
+        info = active_dataset(ws)
+    path = info.path(ws)
+    return {**inputs, "input_data": info.name, "target": info.target, "file": str(path),
+            "input_sha256": file_sha256(path)}
+
+
+PREPARE = {"processing": prepare_processing}
+
+
+def run_processing(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> Outputs:
+    import shutil
+
+    input_dir, output_dir = ctx.dir / "input", ctx.dir / "output"
+    input_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(inputs["file"], input_dir / Path(inputs["file"]).name)
+    if int(inputs.get("instance_count", 1)) > 1:
+        ctx.log(f"Local backend: 1 instance (asked for {inputs['instance_count']}).")
+    _run(ctx, [sys.executable, "-u", str(SCRIPTS["processing"]), "--input-dir", str(input_dir),
+               "--output-dir", str(output_dir), "--train_size", str(inputs["train_size"]),
+               "--val_size", str(inputs["val_size"]), "--test_size", str(inputs["test_size"]),
+               "--target_col", inputs["target"]], "processing script")
+    meta = json.loads((output_dir / "meta" / "prep.json").read_text())
+    outputs = {split: str(output_dir / split) for split in SPLITS}
+    outputs["meta"] = str(output_dir / "meta" / "prep.json")
+    return outputs, {f"rows_{k}": v for k, v in meta["rows"].items()}
+
+
+def _channel(folder: str, columns: list[str], target: Path) -> Path:
+    """A processing output (no header) as a training channel (header row, target first)."""
+    import pandas as pd
+
+    target.mkdir(parents=True, exist_ok=True)
+    name = Path(folder).name
+    frame = pd.read_csv(Path(folder) / f"{name}.csv", header=None, names=columns)
+    frame.to_csv(target / f"{name}.csv", index=False)
+    return target
+
+
+def run_training(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> Outputs:
+    from lab.training import build_request
+
+    request = build_request(inputs["algorithm"], {"max_depth": inputs["max_depth"],
+                                                  "n_estimators": inputs["n_estimators"]})
+    meta = json.loads((Path(inputs["train"]).parent / "meta" / "prep.json").read_text())
+    channels = {s: _channel(inputs[s], meta["columns"], ctx.dir / "input" / s)
+                for s in ("train", "validation")}
+    model_dir = ctx.dir / "model"
+    env = {**_env(), "SM_MODEL_DIR": str(model_dir),
+           **{f"SM_CHANNEL_{k.upper()}": str(v) for k, v in channels.items()}}
+    _run(ctx, [sys.executable, "-u", str(SCRIPTS["training"]), *request.script_arguments()],
+         "training script", env)
+    model_json = json.loads((model_dir / MODEL_JSON).read_text())
+    model_json["preprocessing"] = {"scaler": meta["scaler"]} if "scaler" in meta else None
+    if model_json["preprocessing"] is None:
+        model_json.pop("preprocessing")
+    (model_dir / MODEL_JSON).write_text(json.dumps(model_json, indent=2))
+    tar = ctx.dir / "model.tar.gz"
+    with tarfile.open(tar, "w:gz", compresslevel=1) as fh:
+        for item in sorted(model_dir.iterdir()):
+            fh.add(item, arcname=item.name)
+    validation = model_json.get("metrics", {}).get("validation", {})
+    return {"model": str(tar)}, {f"validation_{k}": v for k, v in validation.items()}
+
+
+def run_evaluation(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> Outputs:
+    from lab.pipelines.evaluate import evaluate
+
+    out = ctx.dir / "evaluation"
+    ctx.log(f"evaluate(model={Path(inputs['model']).name}, test={inputs['test']})")
+    try:
+        report = evaluate(inputs["model"], inputs["test"], str(out), log=ctx.log)
+    except ValueError as exc:
+        raise JobError(f"The evaluation failed: {exc}") from None
+    path = str(out / "evaluation.json")
+    return ({"evaluation": path, "property_files": {"EvaluationReport": path}},
+            {k: v["value"] for k, v in report["regression_metrics"].items()})
+
+
+def warm_up() -> None:
+    """Import the model libraries while the first steps run (evaluation needs them)."""
+    try:
+        import xgboost  # noqa: F401
+
+        import lab.training.artifact  # noqa: F401
+    except ImportError:
+        pass
+
+
+def run_register(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> Outputs:
+    from lab.registry import default_group, open_registry
+    from lab.training import load_model
+
+    report = json.loads(Path(inputs["evaluation"]).read_text())["regression_metrics"]
+    model = load_model(inputs["model"])  # proves it loads before anything is registered
+    meta = dict(model.metadata, algorithm=model.algorithm, features=list(model.features))
+    meta["metrics"] = {**meta.get("metrics", {}),
+                       "test": {k: v["value"] for k, v in report.items()}}
+    registry, group = open_registry(settings), default_group(settings)
+    try:
+        registry.create_group(group, "MLOps lab: housing price regressors", exist_ok=True)
+        version = registry.register(
+            group, inputs["model"], metadata=meta, status=inputs["approval_status"],
+            source={"pipeline_execution": ctx.execution, "backend": settings.backend},
+            description=f"{model.algorithm} from pipeline execution {ctx.execution}")
+    finally:
+        registry.close()
+    ctx.log(f"Registered {version.group} version {version.version} ({version.status})")
+    return ({"group": version.group, "version": version.version, "arn": version.arn,
+             "approval_status": version.status}, {})
+
+
+def run_latest_approved(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> Outputs:
+    from lab.registry import APPROVED, ModelGroupNotFoundError, default_group, open_registry
+
+    registry = open_registry(settings)
+    try:
+        versions = registry.list_versions(default_group(settings))
+    except ModelGroupNotFoundError:
+        versions = []
+    finally:
+        registry.close()
+    approved = [v for v in versions if v.status == APPROVED]
+    if not approved:
+        raise InputError("There is no Approved model version: approve one in the registry "
+                         "first (the training pipeline registers versions as Pending).")
+    latest = max(approved, key=lambda v: v.version)
+    ctx.log(f"Latest approved: {latest.group} version {latest.version}")
+    return {"version": latest.version, "group": latest.group}, {}
+
+
+def run_deploy(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> Outputs:
+    from lab.serving import deploy_model
+
+    endpoint = deploy_model(settings, int(inputs["version"]), inputs.get("endpoint") or None,
+                            progress=lambda f, m: ctx.log(m))
+    ctx.log(f"{endpoint.name}: {endpoint.status}, serving version {endpoint.version}")
+    return {"endpoint": endpoint.name, "status": endpoint.status,
+            "url": getattr(endpoint, "url", None)}, {}
+
+
+RUNNERS = {"processing": run_processing, "training": run_training,
+           "evaluation": run_evaluation, "register": run_register,
+           "latest_approved": run_latest_approved, "deploy": run_deploy}

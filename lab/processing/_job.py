@@ -1,0 +1,95 @@
+"""The processing job: the preparation script run by the backend, then checked against
+the in-process preparation of the same dataset and parameters, as the workshop does after
+each way of processing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from lab import jobs
+from lab.dataset import active_dataset, load_dataset
+from lab.errors import JobError
+from lab.processing import open_processing, preprocess
+from lab.processing._api import KIND, PrepParams, ProcessingRequest
+from lab.processing._prep import compare_outputs, prepare_frame, read_meta
+from lab.workspace import Workspace
+
+
+def build_request(ws: Workspace, params: PrepParams | None = None,
+                  instance_count: int = 1) -> ProcessingRequest:
+    """The request for the active dataset; ParameterError for bad sizes or counts."""
+    return ProcessingRequest(active_dataset(ws), params or PrepParams(),
+                             int(instance_count)).validate()
+
+
+def processing_job(settings: Any, params: PrepParams | None = None,
+                   instance_count: int = 1) -> jobs.JobSpec:
+    """The job (checked before it exists): run the script, then compare with in-process."""
+    ws = Workspace(settings.workspace)
+    request = build_request(ws, params, instance_count)
+    engine = open_processing(settings)
+
+    def run(ctx: jobs.JobContext) -> dict[str, Any]:
+        output_dir = ctx.dir / "output"
+        ctx.progress(0.05, f"Running the processing script ({engine.label} backend)")
+        engine.run(ctx, request, request.dataset.path(ws), output_dir)
+        meta = read_meta(output_dir)
+        if meta is None:
+            raise JobError("The processing job finished without writing its outputs.")
+        ctx.progress(0.97, "Comparing with the in-process preparation")
+        comparison = _compare_with_in_process(ws, request, output_dir)
+        ctx.log(f"Outputs match the in-process preparation: {comparison.match}")
+        return {"output_dir": str(output_dir), "rows": meta["rows"],
+                "match": comparison.match, "comparison": comparison.details,
+                "backend": engine.backend}
+
+    return jobs.JobSpec(KIND, request.to_json(), run)
+
+
+def _compare_with_in_process(ws: Workspace, request: ProcessingRequest, output_dir: Path):
+    """Prepare the same dataset in memory (the workshop's local run) and compare."""
+    splits, meta = prepare_frame(load_dataset(ws, request.dataset), request.dataset.target,
+                                 request.params)
+    with tempfile.TemporaryDirectory(dir=ws.root) as expected:
+        preprocess.write_outputs(splits, meta, expected)
+        return compare_outputs(Path(expected), output_dir)
+
+
+def job_matched(ws: Workspace) -> bool:
+    """The step's done-check: a processing job completed and matched the in-process run."""
+    return any(j.status == jobs.COMPLETED and (j.result or {}).get("match")
+               for j in jobs.JobStore(ws).list(KIND))
+
+
+# --- the steps as `python -m lab` runs them (prep, process, run-all) -----------------------
+
+def run_all_prep(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
+    """Prepare the active dataset in-process with `options["prep_params"]`."""
+    from lab.processing._prep import run_prep
+
+    ws = Workspace(settings.workspace)
+    started = time.perf_counter()
+    result = run_prep(ws, options.get("prep_params"))
+    echo(f"prep: {result.rows} rows written to {ws.processed_dir}")
+    return {"prep": result.to_json(),
+            "timings_s": {"prep": round(time.perf_counter() - started, 4)}}
+
+
+def run_all_processing(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
+    """The same preparation as a processing job, compared with the in-process one."""
+    job = jobs.run(settings, processing_job(settings, options.get("prep_params"),
+                                            options.get("instance_count", 1)), echo)
+    result = job.outcome("processing job")
+    echo(f"processing: job {job.job_id} {job.status}, outputs match in-process: "
+         f"{result['match']}")
+    return {"processing": {"job_id": job.job_id, "status": job.status, **result},
+            "timings_s": {"processing": round(job.duration_s, 4)}}
+
+
+def code(settings: Any) -> list:
+    """The functions that prepare the data on the settings' backend."""
+    return open_processing(settings).code()

@@ -1,0 +1,107 @@
+"""Data preparation, in-process: the workshop's "Processing our dataset locally".
+
+The split/scale code itself is in `preprocess.py`, the script the processing job runs;
+this module runs it in the caller's process and writes the outputs to
+`<workspace>/data/processed/`, replacing an earlier run's outputs only on success.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lab.dataset import DatasetInfo, active_dataset, load_dataset, save_dataset, set_active
+from lab.errors import DataError, ParameterError
+from lab.processing import preprocess
+from lab.processing._api import SPLITS, Comparison, PrepParams, PrepResult
+from lab.workspace import Workspace, read_json
+
+
+def prepare_frame(df: pd.DataFrame, target: str, params: PrepParams, log=None):
+    """Split and scale `df` in memory; bad data or parameters raise a LabError."""
+    params.validate()
+    try:
+        return preprocess.prepare(df, target, params.train_size, params.val_size,
+                                  params.test_size, params.random_state,
+                                  log=log or (lambda line: None))
+    except preprocess.BadData as exc:
+        raise DataError(str(exc)) from None
+    except preprocess.BadParameter as exc:
+        raise ParameterError(str(exc)) from None
+
+
+def run_prep(ws: Workspace, params: PrepParams | None = None,
+             dataset: DatasetInfo | None = None) -> PrepResult:
+    """Prepare the active dataset in-process; outputs replace earlier ones only on success."""
+    params = (params or PrepParams()).validate()
+    dataset = dataset or active_dataset(ws)
+    started = time.perf_counter()
+    splits, meta = prepare_frame(load_dataset(ws, dataset), dataset.target, params)
+    meta["dataset"] = dataset.name
+    with ws.replace_dir(ws.processed_dir) as staging:
+        preprocess.write_outputs(splits, meta, str(staging))
+    return PrepResult(
+        dataset=dataset.name, target=meta["target"], features=meta["features"],
+        rows=meta["rows"], cleaning=meta["cleaning"],
+        outputs={s: str(ws.processed_dir / s / f"{s}.csv") for s in SPLITS},
+        seconds=time.perf_counter() - started,
+    )
+
+
+def read_meta(output_dir: Path) -> dict[str, Any] | None:
+    return read_json(Path(output_dir) / "meta" / "prep.json")
+
+
+def load_prepared(output_dir: Path) -> dict[str, pd.DataFrame] | None:
+    """Read prepared splits back with their column names (the CSVs have no header)."""
+    meta = read_meta(output_dir)
+    if meta is None:
+        return None
+    return {s: pd.read_csv(Path(output_dir) / s / f"{s}.csv", header=None, names=meta["columns"])
+            for s in SPLITS}
+
+
+def last_result(ws: Workspace) -> PrepResult | None:
+    meta = read_meta(ws.processed_dir)
+    if meta is None:
+        return None
+    return PrepResult(dataset=meta.get("dataset", "?"), target=meta["target"],
+                      features=meta["features"], rows=meta["rows"], cleaning=meta["cleaning"],
+                      outputs={s: str(ws.processed_dir / s / f"{s}.csv") for s in SPLITS})
+
+
+def compare_outputs(expected_dir: Path, actual_dir: Path) -> Comparison:
+    """The workshop's check that two runs of the preparation produced the same data."""
+    expected, actual = load_prepared(expected_dir), load_prepared(actual_dir)
+    if expected is None or actual is None:
+        missing = expected_dir if expected is None else actual_dir
+        return Comparison(False, {"all": f"no prepared data in {missing}"})
+    details = {}
+    for split in SPLITS:
+        try:
+            pd.testing.assert_frame_equal(expected[split], actual[split])
+            details[split] = "identical"
+        except AssertionError as exc:
+            details[split] = str(exc).strip().splitlines()[0]
+    return Comparison(all(v == "identical" for v in details.values()), details)
+
+
+def use_dataset(ws: Workspace, df: pd.DataFrame, name: str, target: str, source: str,
+                params: PrepParams | None = None) -> DatasetInfo:
+    """Make `df` the active dataset, but only if it can be prepared with `params`.
+
+    A table that would fail preparation is refused here, before anything is written, so
+    the datasets and outputs already in the workspace stay as they were.
+    """
+    prepare_frame(df, target, params or PrepParams())
+    return save_dataset(ws, df, name, target, source)
+
+
+def choose_target(ws: Workspace, target: str, params: PrepParams | None = None) -> DatasetInfo:
+    """Change the active dataset's target column, after checking it can be prepared."""
+    info = active_dataset(ws)
+    prepare_frame(load_dataset(ws, info), target, params or PrepParams())
+    return set_active(ws, info.name, target)

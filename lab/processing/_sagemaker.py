@@ -1,0 +1,158 @@
+"""The processing job on SageMaker: the workshop's SKLearnProcessor running `preprocess.py`.
+
+It plays the part of `LocalProcessing` (same `run`, same output layout) and stays small on
+purpose, so that a learner can read it beside the notebook:
+
+1. upload the dataset CSV and the script under `s3://<bucket>/mlops-workshop/` (the script
+   is self-contained, so the container needs nothing of the lab);
+2. start the job with the SDK, exactly as the workshop writes it (`sdk_code` shows it);
+3. poll it with boto3 every few seconds, stopping it if the learner cancels;
+4. download each output into `output_dir/<name>/`, where the lab compares it with the
+   in-process preparation.
+
+Every S3 path carries the SageMaker job name, so runs (and learners sharing a bucket)
+never read or overwrite each other's data.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lab.aws import names, polling
+from lab.aws.errors import translated
+from lab.aws.session import sdk_logging_guard
+from lab.aws.twin import SageMakerTwin
+from lab.errors import JobError
+from lab.processing._api import ProcessingRequest
+from lab.processing._local import SCRIPT
+
+PREFIX = names.PREFIX
+OUTPUTS = ("train", "validation", "test", "meta")
+FRAMEWORK_VERSION, INSTANCE_TYPE = "1.2-1", "ml.m5.large"
+INPUT_DIR, OUTPUT_DIR = "/opt/ml/processing/input", "/opt/ml/processing/output"
+MAX_RUNTIME_S = 3600  # a lab job takes minutes; this caps the bill of a stuck one
+POLL_SECONDS = 5
+
+
+class SageMakerProcessing(SageMakerTwin):
+    """Runs the preparation script as a SageMaker processing job."""
+
+    note = ("Runs the script in an SKLearnProcessor on SageMaker, then downloads its "
+            "outputs into the workspace.")
+
+    def run(self, ctx: Any, request: ProcessingRequest, input_csv: Path,
+            output_dir: Path) -> None:
+        with translated():
+            self._run(ctx, request, Path(input_csv), Path(output_dir))
+
+    def _run(self, ctx, request: ProcessingRequest, input_csv: Path, output_dir: Path) -> None:
+        from sagemaker.processing import ProcessingInput, ProcessingOutput
+        from sagemaker.sklearn.processing import SKLearnProcessor
+
+        session, job_name = self.session, names.job_name(ctx.job.job_id)
+        ctx.progress(0.1, "Uploading the dataset and the script to S3")
+        bucket = self.bucket
+        raw_prefix = f"{PREFIX}/data/raw/{job_name}"
+        with sdk_logging_guard():
+            raw_s3 = session.upload_data(str(input_csv), bucket, raw_prefix)
+            code_s3 = session.upload_data(str(SCRIPT), bucket, f"{PREFIX}/code/{job_name}")
+        ctx.log(f"Uploaded {raw_s3} and {code_s3}")
+        ctx.check_cancelled()
+        destinations = {name: f"s3://{bucket}/{PREFIX}/data/sm_processed/{job_name}/{name}"
+                        for name in OUTPUTS}
+        processor = SKLearnProcessor(
+            framework_version=FRAMEWORK_VERSION, role=self.settings.sagemaker_role,
+            instance_type=INSTANCE_TYPE, instance_count=request.instance_count,
+            max_runtime_in_seconds=MAX_RUNTIME_S, sagemaker_session=session, tags=self.tags)
+        ctx.progress(0.2, f"Starting the SageMaker processing job {job_name}")
+        with sdk_logging_guard():
+            processor.run(
+                code=code_s3,
+                inputs=[ProcessingInput(source=f"s3://{bucket}/{raw_prefix}/",
+                                        destination=INPUT_DIR,
+                                        s3_data_distribution_type="ShardedByS3Key")],
+                outputs=[ProcessingOutput(output_name=name, source=f"{OUTPUT_DIR}/{name}",
+                                          destination=uri)
+                         for name, uri in destinations.items()],
+                arguments=request.params.script_arguments(request.dataset.target),
+                job_name=job_name, wait=False, logs=False)
+        ctx.log(f"Job {job_name} created on {request.instance_count} x {INSTANCE_TYPE}: "
+                + self.console_url(f"#/processing-jobs/{job_name}"))
+        desc = self._wait(ctx, job_name)
+        status = desc["ProcessingJobStatus"]
+        ctx.check_cancelled()
+        if status == "Failed":
+            reason = (desc.get("FailureReason") or "no reason given").strip().rstrip(".")
+            exit_message = (desc.get("ExitMessage") or "").strip().rstrip(".")
+            raise JobError(f"The SageMaker job {job_name} failed: {reason}"
+                           + (f" ({exit_message})" if exit_message else "")
+                           + ". Its logs are in CloudWatch, /aws/sagemaker/ProcessingJobs.")
+        if status == "Stopped":
+            raise JobError(f"The SageMaker job {job_name} was stopped before it finished "
+                           f"(from the console, or it ran past {MAX_RUNTIME_S} s).")
+        ctx.progress(0.9, "Downloading the outputs from S3")
+        for name, uri in destinations.items():
+            key_prefix = uri[len(f"s3://{bucket}/"):] + "/"
+            with sdk_logging_guard():
+                files = session.download_data(str(output_dir / name), bucket, key_prefix)
+            ctx.log(f"{name}: {len(files)} file(s) from {uri}" if files
+                    else f"{name}: nothing under {uri}")
+
+    def _wait(self, ctx, job_name: str) -> dict:
+        """Poll until the job ends; ask SageMaker to stop it once if the learner cancels."""
+        client = self.client
+        return polling.follow_job(
+            ctx, job_name, lambda: client.describe_processing_job(ProcessingJobName=job_name),
+            lambda d: d["ProcessingJobStatus"],
+            lambda: client.stop_processing_job(ProcessingJobName=job_name),
+            poll_s=POLL_SECONDS)
+
+    def code(self) -> list:
+        return [SageMakerProcessing._run]
+
+
+def sdk_code(request) -> str:
+    """The SDK code of this job, as a learner writes it in the workshop's notebook."""
+    args = [json.dumps(a) for a in request.params.script_arguments(request.dataset.target)]
+    lines = [""]
+    for item in (f"{flag}, {value}" for flag, value in zip(args[::2], args[1::2])):
+        if lines[-1] and len(lines[-1]) + len(item) > 80:
+            lines.append("")
+        lines[-1] += f"{item}, "
+    arguments = "\n".join("        " + line.rstrip() for line in lines)
+    csv_name = json.dumps(f"{request.dataset.name}.csv")
+    return f'''\
+import sagemaker
+from sagemaker.processing import ProcessingInput, ProcessingOutput
+from sagemaker.sklearn.processing import SKLearnProcessor
+
+session = sagemaker.Session()
+role = sagemaker.get_execution_role()  # the lab uses LAB_SAGEMAKER_ROLE
+bucket = session.default_bucket()      # or LAB_S3_BUCKET
+prefix = "{PREFIX}"  # the lab adds the job name to the S3 folders: runs never mix
+
+raw_s3 = session.upload_data({csv_name}, bucket, f"{{prefix}}/data/raw")
+
+sklearn_processor = SKLearnProcessor(
+    framework_version="{FRAMEWORK_VERSION}",
+    role=role,
+    instance_type="{INSTANCE_TYPE}",
+    instance_count={request.instance_count},
+    max_runtime_in_seconds={MAX_RUNTIME_S},
+)
+sklearn_processor.run(
+    code="preprocess.py",
+    inputs=[ProcessingInput(source=raw_s3, destination="{INPUT_DIR}",
+                            s3_data_distribution_type="ShardedByS3Key")],
+    outputs=[
+        ProcessingOutput(output_name=name, source=f"{OUTPUT_DIR}/{{name}}",
+                         destination=f"s3://{{bucket}}/{{prefix}}/data/sm_processed/{{name}}")
+        for name in {json.dumps(list(OUTPUTS))}
+    ],
+    arguments=[
+{arguments}
+    ],
+)
+'''

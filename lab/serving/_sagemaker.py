@@ -1,0 +1,218 @@
+"""Real-time endpoints on SageMaker: the SDK v2 ModelPackage.deploy and Predictor.
+
+It plays the part of `LocalEndpoints`:
+
+    create    ModelPackage(model_package_arn=...).deploy(...), as the workshop writes it,
+              then DescribeEndpoint polled until InService (minutes), so the job can report
+              progress and a learner can stop waiting
+    update    a new model and endpoint config for the new version, then UpdateEndpoint:
+              SageMaker moves traffic once the new instances are healthy (no downtime)
+    invoke    Predictor with CSVSerializer and JSONDeserializer
+    delete    the endpoint, its endpoint config and its model (they cost nothing, but pile up)
+
+The lab checks approval itself before deploying: the SDK's ModelPackage approves an
+unapproved version silently when it creates the model, which would skip the gate.
+Endpoints, configs and models carry the workspace tag (to list this learner's endpoints)
+and the model package ARN; which version an endpoint serves is read from its config.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from lab.aws import polling
+from lab.aws.errors import translated
+from lab.aws.names import WORKSPACE_TAG
+from lab.aws.session import sdk_logging_guard
+from lab.aws.twin import SageMakerTwin
+from lab.errors import JobError
+from lab.registry import ModelVersion, check_name
+from lab.serving._api import Endpoint, Invocation, Progress
+from lab.serving._client import as_invocation_error
+from lab.serving._errors import EndpointExistsError, EndpointNotFoundError
+from lab.serving._payload import media_type
+
+INSTANCE_TYPE, VARIANT = "ml.m5.large", "AllTraffic"
+PACKAGE_TAG = "mlops-lab-model-package"
+POLL_SECONDS = 15
+_VERSION = re.compile(r":model-package/([^/]+)/(\d+)$")
+
+
+class SageMakerEndpoints(SageMakerTwin):
+    note = ("On SageMaker a deployment takes 5-10 minutes and the endpoint is billed per "
+            "hour while it runs: delete it when you are done.")
+
+    def create(self, name: str, version: ModelVersion, progress: Progress | None = None
+               ) -> Endpoint:
+        from sagemaker import ModelPackage
+        from sagemaker.predictor import Predictor
+
+        check_name(name, "endpoint")
+        if self._find(name) is not None:
+            raise EndpointExistsError(f"An endpoint named {name!r} already exists: update it "
+                                      "to another version, or delete it first.")
+        model = ModelPackage(role=self.settings.sagemaker_role, model_package_arn=version.arn,
+                             sagemaker_session=self.session, predictor_cls=Predictor,
+                             name=_model_name(name))
+        with sdk_logging_guard():
+            self._aws(lambda: model.deploy(
+                initial_instance_count=1, instance_type=INSTANCE_TYPE, endpoint_name=name,
+                tags=self._tags(version), wait=False))
+        return self._wait(name, progress)
+
+    def update(self, name: str, version: ModelVersion, progress: Progress | None = None
+               ) -> Endpoint:
+        self.describe(name)  # EndpointNotFoundError before anything is created
+        model_name = _model_name(name)
+        self._aws(lambda: self.client.create_model(
+            ModelName=model_name, ExecutionRoleArn=self.settings.sagemaker_role,
+            PrimaryContainer={"ModelPackageName": version.arn}, Tags=self._tags(version)))
+        self._aws(lambda: self.client.create_endpoint_config(
+            EndpointConfigName=model_name, Tags=self._tags(version), ProductionVariants=[{
+                "VariantName": VARIANT, "ModelName": model_name, "InitialInstanceCount": 1,
+                "InstanceType": INSTANCE_TYPE}]))
+        self._aws(lambda: self.client.update_endpoint(EndpointName=name,
+                                                      EndpointConfigName=model_name))
+        return self._wait(name, progress)
+
+    def describe(self, name: str) -> Endpoint:
+        found = self._find(name)
+        if found is None:
+            raise EndpointNotFoundError(f"There is no endpoint {name!r} in this AWS account "
+                                        "and region: deploy an approved model version first.")
+        return found
+
+    def list(self) -> list[Endpoint]:
+        tag = self.tags[0]
+        names = [e["EndpointName"] for page in self.client.get_paginator("list_endpoints")
+                 .paginate() for e in page["Endpoints"]]
+        found = [self._find(n) for n in names]
+        return [e for e in found if e is not None and self._tag(e.arn, WORKSPACE_TAG)
+                == tag["Value"]]
+
+    def delete(self, name: str) -> None:
+        desc = self._describe(name)
+        if desc is None:
+            self.describe(name)  # raises EndpointNotFoundError
+            return
+        config = self._aws(lambda: self.client.describe_endpoint_config(
+            EndpointConfigName=desc["EndpointConfigName"]))
+        self._aws(lambda: self.client.delete_endpoint(EndpointName=name))
+        self._aws(lambda: self.client.delete_endpoint_config(
+            EndpointConfigName=desc["EndpointConfigName"]))
+        for variant in config.get("ProductionVariants", []):
+            self._aws(lambda v=variant: self.client.delete_model(ModelName=v["ModelName"]))
+
+    def invoke(self, name: str, body: bytes | str, content_type: str = "text/csv",
+               accept: str = "application/json") -> Invocation:
+        """The workshop's Predictor: CSV rows in, the JSON answer deserialized."""
+        from botocore.exceptions import ClientError
+        from sagemaker.deserializers import JSONDeserializer
+        from sagemaker.predictor import Predictor
+        from sagemaker.serializers import CSVSerializer
+
+        predictor = Predictor(endpoint_name=name, sagemaker_session=self.session,
+                              serializer=CSVSerializer(content_type=media_type(content_type)),
+                              deserializer=JSONDeserializer(accept=accept))
+        text = body.decode() if isinstance(body, bytes) else body
+        started = time.perf_counter()
+        try:
+            answer = predictor.predict(text)
+        except ClientError as exc:
+            raise as_invocation_error(exc) from None
+        latency = time.perf_counter() - started
+        values = answer.get("predictions", answer) if isinstance(answer, dict) else answer
+        values = values if isinstance(values, list) else [values]
+        return Invocation(name, [float(v.get("score", 0) if isinstance(v, dict) else v)
+                                 for v in values], latency, accept, text)
+
+    def client_url(self, endpoint: Endpoint) -> str | None:
+        return None  # AWS's own runtime: boto3 finds it from the region
+
+    def resume(self) -> str | None:
+        return None  # SageMaker serves its endpoints itself
+
+    def code(self) -> list:
+        return [SageMakerEndpoints.create, SageMakerEndpoints.update]
+
+    # Helpers.
+    def _wait(self, name: str, progress: Progress | None = None) -> Endpoint:
+        found: list[Endpoint] = []
+
+        def look() -> dict[str, Any]:
+            found[:] = [self.describe(name)]
+            return {"status": found[0].status}
+
+        def on_status(status: str, elapsed: float) -> None:
+            if progress:  # also where a cancelled job stops waiting (the job's callback)
+                progress(min(0.95, 0.1 + 0.85 * elapsed / (elapsed + 300)),
+                         f"Endpoint {name}: {status} ({polling.elapsed_text(elapsed)})")
+
+        polling.wait_for(look, lambda d: d["status"],
+                         ("InService", "Failed", "OutOfService", "UpdateRollbackFailed"),
+                         poll_s=POLL_SECONDS, on_status=on_status, what=f"The endpoint {name}")
+        endpoint = found[0]
+        if endpoint.status != "InService":
+            raise JobError(f"The endpoint {name} is {endpoint.status}: "
+                           f"{endpoint.failure or 'no reason given'}. Its logs are in "
+                           f"CloudWatch, /aws/sagemaker/Endpoints/{name}.")
+        return endpoint
+
+    def _describe(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self._aws(lambda: self.client.describe_endpoint(EndpointName=name),
+                             missing=True)
+        except _Missing:
+            return None
+
+    def _find(self, name: str) -> Endpoint | None:
+        desc = self._describe(name)
+        if desc is None:
+            return None
+        match = _VERSION.search(self._package(desc["EndpointConfigName"]) or "")
+        region = self.region
+        return Endpoint(
+            name=desc["EndpointName"], group=match.group(1) if match else "",
+            version=int(match.group(2)) if match else 0, status=desc["EndpointStatus"],
+            created=_seconds(desc.get("CreationTime")),
+            updated=_seconds(desc.get("LastModifiedTime")), backend="sagemaker",
+            failure=desc.get("FailureReason", ""), arn=desc["EndpointArn"],
+            url=f"https://runtime.sagemaker.{region}.amazonaws.com")
+
+    def _package(self, config_name: str) -> str | None:
+        """The model package ARN an endpoint config serves (config -> model -> container):
+        what SageMaker runs, rather than what a tag says."""
+        try:
+            config = self.client.describe_endpoint_config(EndpointConfigName=config_name)
+            model = self.client.describe_model(
+                ModelName=config["ProductionVariants"][0]["ModelName"])
+        except Exception:  # noqa: BLE001 - e.g. deleted meanwhile: the version is unknown
+            return None
+        container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+        return container.get("ModelPackageName")
+
+    def _tag(self, arn: str, key: str) -> str | None:
+        tags = self._aws(lambda: self.client.list_tags(ResourceArn=arn)).get("Tags", [])
+        return next((t["Value"] for t in tags if t["Key"] == key), None)
+
+    def _tags(self, version: ModelVersion) -> list[dict[str, str]]:
+        return [*self.tags, {"Key": PACKAGE_TAG, "Value": version.arn}]
+
+    def _aws(self, call, missing: bool = False) -> Any:
+        with translated(not_found=_Missing() if missing else None):
+            return call()
+
+
+class _Missing(EndpointNotFoundError):
+    """DescribeEndpoint's "Could not find endpoint" (internal: becomes None)."""
+
+
+def _model_name(endpoint: str) -> str:
+    """A fresh model (and endpoint config) name per deployment: names must be unique."""
+    return f"{endpoint[:40]}-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1000) % 1000:03d}"
+
+
+def _seconds(value: Any) -> float:
+    return value.timestamp() if hasattr(value, "timestamp") else float(value or 0)

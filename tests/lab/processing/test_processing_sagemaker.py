@@ -1,0 +1,371 @@
+"""The SageMaker processing engine under moto: no AWS account, no network, no waiting.
+
+Moto accepts the SDK's CreateProcessingJob and describes it back, but it runs nothing (a job
+is "Completed" at once), keeps no InstanceCount, and has no StopProcessingJob. `FakeSageMaker`
+adds only that: it records the request as sent, plays the container (downloads the job's
+inputs from moto's S3, runs the uploaded script, uploads its outputs), and sets the states
+moto never reports (InProgress, Failed, Stopped) in moto's own job record.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fake_aws import ACCOUNT, BUCKET, KEY_ID, REGION, ROLE, SECRET, skip_without_aws_packages
+
+skip_without_aws_packages()
+# The SDK itself is not imported here: importing it before the fake AWS environment is set
+# would print its banners and look for credentials. The tests import it through the lab.
+
+import boto3  # noqa: E402
+from moto.sagemaker.models import sagemaker_backends  # noqa: E402
+
+from lab import jobs  # noqa: E402
+from lab import processing as lab_processing  # noqa: E402
+from lab.aws import errors as aws_errors  # noqa: E402
+from lab.aws import names, polling  # noqa: E402
+from lab.aws import session as sm_session  # noqa: E402
+from lab.dataset import ensure_generated, generate_housing, save_dataset  # noqa: E402
+from lab.errors import BackendError, JobError  # noqa: E402
+from lab.processing import PrepParams, ProcessingRequest, read_meta  # noqa: E402
+from lab.processing import _sagemaker as sm_processing  # noqa: E402
+from lab.settings import Settings  # noqa: E402
+from tests.workspaces import REPO  # noqa: E402
+
+
+class FakeSageMaker:
+    """What moto leaves out, done on moto's own records (see the module docstring)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.requests: list[dict] = []
+        self.stop_calls: list[str] = []
+        self.run_container = True
+        self.status_after_create: str | None = None
+        self.failure_reason: str | None = None
+
+    def session_factory(self, monkeypatch):
+        """A session maker for `lab.aws.session.use_factory`: the lab's own sessions, with
+        this fake listening on their SageMaker client."""
+
+        def make_session(settings):
+            boto_session, session = sm_session.make_session(settings)
+            events = session.sagemaker_client.meta.events
+            events.register("provide-client-params.sagemaker.CreateProcessingJob", self._record)
+            events.register("after-call.sagemaker.CreateProcessingJob", self._created)
+            monkeypatch.setattr(session.sagemaker_client, "stop_processing_job",
+                                lambda **kwargs: self._stop(**kwargs))
+            return boto_session, session
+
+        return make_session
+
+    def job(self, name: str):
+        return sagemaker_backends[ACCOUNT][REGION].processing_jobs[name]
+
+    def set_status(self, name: str, status: str, reason: str | None = None) -> None:
+        job = self.job(name)
+        job.processing_job_status = status
+        if reason:
+            job.failure_reason = reason  # moto describes every attribute it holds
+
+    def _record(self, params, **kwargs) -> None:
+        self.requests.append(copy.deepcopy(params))
+
+    def _created(self, parsed, **kwargs) -> None:
+        name = parsed["ProcessingJobArn"].rsplit("/", 1)[-1]
+        if self.run_container:
+            self.container(name)
+        if self.status_after_create:
+            self.set_status(name, self.status_after_create, self.failure_reason)
+
+    def _stop(self, ProcessingJobName: str) -> dict:  # noqa: N803 (boto3's parameter name)
+        self.stop_calls.append(ProcessingJobName)
+        self.set_status(ProcessingJobName, "Stopped")
+        return {}
+
+    def container(self, name: str) -> None:
+        """SageMaker's part: inputs to local paths, run the entry point, outputs to S3."""
+        s3 = boto3.client("s3", region_name=REGION)
+        desc = boto3.client("sagemaker", region_name=REGION).describe_processing_job(
+            ProcessingJobName=name)
+        root = self.workdir / name
+
+        def local(path: str) -> Path:
+            return root / path.lstrip("/")
+
+        for item in desc["ProcessingInputs"]:
+            bucket, prefix = item["S3Input"]["S3Uri"][len("s3://"):].split("/", 1)
+            for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+                rel = obj["Key"][len(prefix):].lstrip("/") or obj["Key"].rsplit("/", 1)[-1]
+                target = local(item["S3Input"]["LocalPath"]) / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                s3.download_file(bucket, obj["Key"], str(target))
+        app = desc["AppSpecification"]
+        script = runpy.run_path(str(local(app["ContainerEntrypoint"][-1])))
+        argv = [*app["ContainerArguments"], "--input-dir", str(local("/opt/ml/processing/input")),
+                "--output-dir", str(local("/opt/ml/processing/output"))]
+        assert script["main"](argv) == 0
+        for output in desc["ProcessingOutputConfig"]["Outputs"]:
+            bucket, prefix = output["S3Output"]["S3Uri"][len("s3://"):].split("/", 1)
+            source = local(output["S3Output"]["LocalPath"])
+            for path in sorted(p for p in source.rglob("*") if p.is_file()):
+                s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(source)}")
+
+
+@pytest.fixture
+def fake(aws, monkeypatch, tmp_path):
+    """moto's AWS (tests/fake_aws.py: bucket, polls that do not sleep) and the fake
+    container on the sessions the lab makes."""
+    sm_session.import_sagemaker()  # compiles the SDK's config schema once, as in use
+    fake = FakeSageMaker(tmp_path / "container")
+    with sm_session.use_factory(fake.session_factory(monkeypatch)):
+        yield fake
+
+
+@pytest.fixture
+def settings(ws):
+    return Settings(workspace=ws.root, backend="sagemaker", sagemaker_role=ROLE,
+                    s3_bucket=BUCKET)
+
+
+@pytest.fixture
+def request_small(ws):
+    info = save_dataset(ws, generate_housing(rows=300, seed=7), "houses", "PRICE", "generated")
+    return ProcessingRequest(info, PrepParams(random_state=7), instance_count=2).validate()
+
+
+def new_context(ws):
+    store = jobs.JobStore(ws)
+    return jobs.JobContext(store, store.create("processing", {}))
+
+
+def run_engine(settings, ws, request):
+    ctx = new_context(ws)
+    output_dir = ctx.dir / "output"
+    sm_processing.SageMakerProcessing(settings).run(ctx, request, request.dataset.path(ws),
+                                                   output_dir)
+    return ctx, output_dir
+
+
+def test_the_job_is_the_workshops_processing_job(fake, settings, ws, request_small):
+    root = logging.getLogger()
+    root_before = (root.level, list(root.handlers))
+
+    ctx, output_dir = run_engine(settings, ws, request_small)
+
+    name = names.job_name(ctx.job.job_id)
+    client = boto3.client("sagemaker", region_name=REGION)
+    desc = client.describe_processing_job(ProcessingJobName=name)
+    inputs = {i["InputName"]: i["S3Input"] for i in desc["ProcessingInputs"]}
+    code = inputs.pop("code")
+    assert code["S3Uri"].endswith("/preprocess.py")
+    bucket, key = code["S3Uri"][len("s3://"):].split("/", 1)
+    uploaded = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert uploaded == sm_processing.SCRIPT.read_bytes()
+    [data] = inputs.values()
+    assert data["S3DataDistributionType"] == "ShardedByS3Key"
+    assert data["LocalPath"] == "/opt/ml/processing/input"
+    assert data["S3Uri"].startswith(f"s3://{BUCKET}/mlops-workshop/data/raw/")
+    outputs = {o["OutputName"]: o["S3Output"] for o in desc["ProcessingOutputConfig"]["Outputs"]}
+    assert sorted(outputs) == sorted(["train", "validation", "test", "meta"])
+    for out_name, out in outputs.items():
+        assert out["LocalPath"] == f"/opt/ml/processing/output/{out_name}"
+        assert out["S3Uri"] == (f"s3://{BUCKET}/mlops-workshop/data/sm_processed/{name}/"
+                                f"{out_name}")
+    app = desc["AppSpecification"]
+    assert app["ContainerArguments"] == request_small.params.script_arguments("PRICE")
+    assert app["ContainerEntrypoint"][-1].endswith("/preprocess.py")
+    assert "sagemaker-scikit-learn:1.2-1" in app["ImageUri"]
+    assert desc["RoleArn"] == ROLE
+    tags = client.list_tags(ResourceArn=desc["ProcessingJobArn"])["Tags"]
+    assert {"Key": "mlops-lab-workspace", "Value": ws.root.name} in tags
+    # Moto does not keep ProcessingResources: read them from the request as it was sent.
+    [sent] = fake.requests
+    cluster = sent["ProcessingResources"]["ClusterConfig"]
+    assert cluster == {"InstanceCount": 2, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30}
+    assert sent["StoppingCondition"] == {"MaxRuntimeInSeconds": sm_processing.MAX_RUNTIME_S}
+
+    for split in ("train", "validation", "test"):
+        assert (output_dir / split / f"{split}.csv").is_file()
+    assert read_meta(output_dir)["rows"] == {"train": 180, "validation": 60, "test": 60}
+    assert (root.level, list(root.handlers)) == root_before  # the SDK left logging alone
+    assert "Completed" in jobs.JobStore(ws).log(ctx.job.job_id)
+
+
+def test_processing_job_on_the_sagemaker_backend_matches_in_process(fake, settings, ws):
+    ensure_generated(ws)
+
+    job = jobs.run(settings, lab_processing.processing_job(settings, instance_count=1))
+
+    assert job.status == jobs.COMPLETED, job.error
+    assert job.result["backend"] == "sagemaker"
+    assert job.result["match"] is True
+    assert job.result["rows"] == {"train": 6000, "validation": 2000, "test": 2000}
+    assert set(job.result["comparison"].values()) == {"identical"}
+    assert (Path(job.result["output_dir"]) / "meta" / "prep.json").is_file()
+
+
+def test_polls_until_the_job_completes(fake, settings, ws, request_small, monkeypatch):
+    fake.status_after_create = "InProgress"
+    sleeps = []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        if len(sleeps) == 2:
+            fake.set_status(names.job_name(ctx.job.job_id), "Completed")
+
+    monkeypatch.setattr(polling, "sleep", sleep)
+    ctx = new_context(ws)
+    sm_processing.SageMakerProcessing(settings).run(
+        ctx, request_small, request_small.dataset.path(ws), ctx.dir / "output")
+
+    assert sleeps == [sm_processing.POLL_SECONDS] * 2
+    log = jobs.JobStore(ws).log(ctx.job.job_id)
+    assert log.index(": InProgress") < log.index(": Completed")
+    assert read_meta(ctx.dir / "output") is not None
+
+
+def test_cancelling_stops_the_sagemaker_job(fake, settings, ws, request_small, monkeypatch):
+    fake.status_after_create = "InProgress"
+    ctx = new_context(ws)
+    monkeypatch.setattr(polling, "sleep", lambda s: (ctx.dir / "cancel").touch())
+
+    with pytest.raises(jobs.JobCancelled):
+        sm_processing.SageMakerProcessing(settings).run(
+            ctx, request_small, request_small.dataset.path(ws), ctx.dir / "output")
+
+    assert fake.stop_calls == [names.job_name(ctx.job.job_id)]
+    assert not (ctx.dir / "output").exists()
+
+
+def test_a_stop_refused_because_the_job_ended_still_cancels(fake, settings, ws, request_small,
+                                                            monkeypatch):
+    from botocore.exceptions import ClientError
+
+    fake.status_after_create = "InProgress"
+    ctx = new_context(ws)
+    monkeypatch.setattr(polling, "sleep", lambda s: (ctx.dir / "cancel").touch())
+
+    def stop(ProcessingJobName):  # noqa: N803
+        fake.set_status(ProcessingJobName, "Completed")
+        raise ClientError({"Error": {"Code": "ValidationException",
+                                     "Message": "The job is not in progress."}},
+                          "StopProcessingJob")
+
+    fake._stop = stop
+    with pytest.raises(jobs.JobCancelled):
+        sm_processing.SageMakerProcessing(settings).run(
+            ctx, request_small, request_small.dataset.path(ws), ctx.dir / "output")
+    assert "ValidationException" in jobs.JobStore(ws).log(ctx.job.job_id)
+
+
+def test_a_failed_job_raises_its_failure_reason(fake, settings, ws, request_small):
+    fake.run_container = False
+    fake.status_after_create = "Failed"
+    fake.failure_reason = "AlgorithmError: ERROR: There is no column 'PRICE'."
+
+    with pytest.raises(JobError, match="There is no column 'PRICE'") as caught:
+        run_engine(settings, ws, request_small)
+    assert "failed" in str(caught.value)
+
+
+def test_a_failed_job_fails_the_lab_job(fake, settings, ws, request_small):
+    fake.run_container = False
+    fake.status_after_create = "Failed"
+    fake.failure_reason = "ClientError: instance limit exceeded"
+
+    job = jobs.run(settings, lab_processing.processing_job(
+        settings, request_small.params, request_small.instance_count))
+
+    assert job.status == jobs.FAILED
+    assert "instance limit exceeded" in job.error
+
+
+def test_aws_errors_become_lab_errors_without_key_ids(fake, ws, request_small):
+    settings = Settings(workspace=ws.root, backend="sagemaker", sagemaker_role=ROLE,
+                        s3_bucket="ab")  # too short: S3 refuses to create it
+    # lab.aws.errors maps AWS's refusals to BackendError (a LabError: the job fails with it)
+    with pytest.raises(BackendError, match="InvalidBucketName") as caught:
+        run_engine(settings, ws, request_small)
+    assert KEY_ID not in str(caught.value) and SECRET not in str(caught.value)
+
+
+def test_importing_the_backend_loads_no_sdk():
+    code = ("import sys, lab.processing._sagemaker, lab.aws.session; "
+            "print(sorted({'sagemaker', 'boto3', 'botocore'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_sdk_code_is_the_workshops_code(request_small):
+    code = lab_processing.sdk_code(request_small)
+
+    compile(code, "sdk_code", "exec")
+    assert 'framework_version="1.2-1"' in code
+    assert "instance_count=2" in code
+    assert 's3_data_distribution_type="ShardedByS3Key"' in code
+    assert '"--random_state", "7",' in code and '"--target_col", "PRICE",' in code
+    for name in ("train", "validation", "test", "meta"):
+        assert f'"{name}"' in code
+
+
+# check_sagemaker: the reason the backend cannot run, offline, without a credential in it.
+
+def settings_with(ws, role=ROLE):
+    return Settings(workspace=ws.root, backend="sagemaker", sagemaker_role=role)
+
+
+def test_check_passes_when_everything_is_there(aws_env, ws):
+    assert sm_session.check_sagemaker(settings_with(ws)) is None
+
+
+def test_check_reports_missing_credentials(aws_env, ws, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+    reason = sm_session.check_sagemaker(settings_with(ws))
+
+    assert reason and "No AWS credentials" in reason
+
+
+def test_check_reports_missing_role_without_credentials_in_it(aws_env, ws):
+    reason = sm_session.check_sagemaker(settings_with(ws, role=None))
+
+    assert reason and "LAB_SAGEMAKER_ROLE" in reason
+    assert KEY_ID not in reason and SECRET not in reason
+    with pytest.raises(BackendError, match="LAB_SAGEMAKER_ROLE") as caught:
+        sm_session.make_session(settings_with(ws, role=None))
+    assert KEY_ID not in str(caught.value) and SECRET not in str(caught.value)
+
+
+def test_check_reports_missing_region(aws_env, ws, monkeypatch):
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+
+    assert "region" in sm_session.check_sagemaker(settings_with(ws))
+
+
+def test_missing_sdk_is_a_backend_error(aws_env, ws, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sagemaker", None)
+
+    assert "requirements.txt" in sm_session.check_sagemaker(settings_with(ws))
+    with pytest.raises(BackendError, match="requirements.txt"):
+        sm_session.import_sagemaker()
+
+
+def test_the_key_id_is_masked_in_aws_error_messages():
+    from botocore.exceptions import ClientError
+
+    error = ClientError({"Error": {"Code": "InvalidClientTokenId",
+                                   "Message": f"The key {KEY_ID} is not valid."}}, "GetObject")
+
+    text = aws_errors.describe(error)
+
+    assert KEY_ID not in text and "InvalidClientTokenId" in text and "GetObject" in text

@@ -1,0 +1,58 @@
+"""The step registry: one list that the router, Home, the sidebar and run-all read."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+
+from lab.settings import Settings
+from lab.steps import STAGES, STEPS, code_of, pages, progress, step
+from tests.workspaces import REPO
+
+
+def test_every_page_exists_and_the_navigation_follows_the_stages():
+    found = pages()
+    assert found[0].file == "home.py" and found[0].stage is None
+    assert [p.file for p in found if p.file.startswith("stage_")] == [
+        f"stage_{s.lower()}.py" for s in STAGES]
+    for page in found:
+        assert (REPO / "pages" / page.file).is_file(), page.file
+    files = [p.file for p in found]
+    assert len(files) == len(set(files))  # a page shared by two steps is listed once
+    assert {s.page for s in STEPS} <= set(files)
+    order = [p.stage for p in found if p.stage]
+    assert order == sorted(order, key=STAGES.index)  # grouped by stage, in stage order
+
+
+def test_step_keys_are_unique_and_every_runner_and_code_function_exists():
+    assert len({s.key for s in STEPS}) == len(STEPS)
+    for s in STEPS:
+        for dotted in (*s.run, *([s.code] if s.code else [])):
+            module, _, name = dotted.partition(":")
+            assert callable(getattr(importlib.import_module(module), name)), dotted
+
+
+@pytest.mark.parametrize("backend", ["local", "sagemaker"])
+def test_the_code_shown_is_the_backends_own_and_readable(backend, tmp_path):
+    settings = Settings(workspace=tmp_path / "ws", backend=backend)
+    for s in STEPS:
+        if s.code:
+            functions = code_of(s.key, settings)
+            assert functions, s.key
+            for fn in functions:
+                assert inspect.getsource(fn)
+    local = code_of("processing", Settings(workspace=tmp_path / "ws"))
+    remote = code_of("processing", settings)
+    assert (local == remote) is (backend == "local")
+
+
+def test_progress_reads_the_workspace(ws):
+    assert progress(ws) == {s.key: False for s in STEPS}
+    from lab.processing import run_prep
+
+    run_prep(ws)
+    done = progress(ws)
+    assert done["data"] and done["prep"] and not done["processing"]
+    assert step("prep").title == "Prepare the data"
