@@ -10,15 +10,44 @@ from typing import Any
 
 import pandas as pd
 
+from lab.formats import AXIS_FORMAT
+
+FONT_SIZE = 15  # readable from the back of a room (Plotly's default is 12)
+TITLE_SIZE = 19
 _SPLIT_COLOURS = {"train": "#2563eb", "validation": "#16a34a", "test": "#d97706"}
+
+
+def room_style(fig, *, whole_axes: tuple[str, ...] = (), height: int | None = None):
+    """The lab's look for every chart: larger fonts, a legend above the plot (not beside it,
+    where it eats the plot's width), and `whole_axes` ("x", "y") in the lab's number format
+    (335,578,021 rather than 335.578M or 3.35e+08)."""
+    fig.update_layout(font=dict(size=FONT_SIZE), title_font=dict(size=TITLE_SIZE),
+                      separators=".,", hoverlabel=dict(font_size=FONT_SIZE),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left",
+                                  x=0, title_text=""),
+                      margin=dict(t=90, b=10, l=10, r=10))
+    if height:
+        fig.update_layout(height=height)
+    for axis in whole_axes:
+        update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+        update(tickformat=AXIS_FORMAT, hoverformat=AXIS_FORMAT)
+    return fig
+
+
+def large(values) -> bool:
+    """Values shown whole on an axis (prices, MSEs): their magnitude reaches the thousands."""
+    try:
+        return float(pd.Series(values).abs().max()) >= 1000
+    except (TypeError, ValueError):
+        return False
 
 
 def distribution(df: pd.DataFrame, column: str):
     import plotly.express as px
 
     fig = px.histogram(df, x=column, nbins=50, title=f"Distribution of {column}")
-    fig.update_layout(bargap=0.05, height=360, margin=dict(t=50, b=10))
-    return fig
+    fig.update_layout(bargap=0.05)
+    return room_style(fig, whole_axes=("x", "y") if large(df[column]) else ("y",), height=380)
 
 
 def correlation(df: pd.DataFrame):
@@ -27,8 +56,7 @@ def correlation(df: pd.DataFrame):
     corr = df.select_dtypes("number").corr().round(2)
     fig = px.imshow(corr, text_auto=True, color_continuous_scale="RdBu_r", zmin=-1, zmax=1,
                     title="Correlation between numeric columns", aspect="auto")
-    fig.update_layout(height=480, margin=dict(t=50, b=10))
-    return fig
+    return room_style(fig, height=520)
 
 
 def target_scatter(df: pd.DataFrame, feature: str, target: str, max_points: int = 3000):
@@ -36,19 +64,18 @@ def target_scatter(df: pd.DataFrame, feature: str, target: str, max_points: int 
 
     sample = df.sample(min(len(df), max_points), random_state=0) if len(df) > max_points else df
     fig = px.scatter(sample, x=feature, y=target, opacity=0.4, title=f"{target} against {feature}")
-    fig.update_layout(height=360, margin=dict(t=50, b=10))
-    return fig
+    return room_style(fig, whole_axes=("y",) if large(sample[target]) else (), height=380)
 
 
 def split_sizes(rows: dict[str, int]):
     import plotly.graph_objects as go
 
     names = list(rows)
-    fig = go.Figure(go.Bar(x=names, y=[rows[n] for n in names], text=[rows[n] for n in names],
+    fig = go.Figure(go.Bar(x=names, y=[rows[n] for n in names],
+                           text=[f"{rows[n]:,}" for n in names],
                            marker_color=[_SPLIT_COLOURS.get(n, "#6b7280") for n in names]))
-    fig.update_layout(title="Rows per split", height=320, margin=dict(t=50, b=10),
-                      yaxis_title="rows")
-    return fig
+    fig.update_layout(title="Rows per split", yaxis_title="rows")
+    return room_style(fig, whole_axes=("y",), height=360)
 
 
 def scaling_before_after(train: pd.DataFrame, meta: dict[str, Any], column: str):
@@ -64,9 +91,9 @@ def scaling_before_after(train: pd.DataFrame, meta: dict[str, Any], column: str)
                                                          "after StandardScaler"))
     fig.add_trace(go.Histogram(x=raw, nbinsx=40, name="before", marker_color="#9ca3af"), 1, 1)
     fig.add_trace(go.Histogram(x=scaled, nbinsx=40, name="after", marker_color="#2563eb"), 1, 2)
-    fig.update_layout(height=340, showlegend=False, margin=dict(t=50, b=10),
-                      title=f"{column}: before and after scaling")
-    return fig
+    fig.update_layout(showlegend=False, title=f"{column}: before and after scaling")
+    fig.update_annotations(font_size=FONT_SIZE)
+    return room_style(fig, height=380)
 
 
 def distribution_compare(written: pd.Series, read_back: pd.Series, column: str):
@@ -78,6 +105,5 @@ def distribution_compare(written: pd.Series, read_back: pd.Series, column: str):
                                opacity=0.6, marker_color="#9ca3af"))
     fig.add_trace(go.Histogram(x=read_back, name="read back (offline store)", nbinsx=40,
                                opacity=0.6, marker_color="#2563eb"))
-    fig.update_layout(barmode="overlay", height=340, margin=dict(t=50, b=10),
-                      title=f"{column}: written vs read back", legend=dict(orientation="h"))
-    return fig
+    fig.update_layout(barmode="overlay", title=f"{column}: written vs read back")
+    return room_style(fig, whole_axes=("x", "y") if large(written) else ("y",), height=380)

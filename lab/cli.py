@@ -19,6 +19,8 @@
     python -m lab pipeline list | describe ID | definition [--backend sagemaker]
     python -m lab run-all  [data options] [--json]    every step built so far, in lab order
     python -m lab bench    [--runs N] [--json]        speed figures (median and p99)
+    python -m lab export-notebook [--target local|sagemaker] -o FILE.ipynb
+                                                      the lab as a Jupyter notebook, to take home
 
 With --json, stdout holds exactly one JSON object; progress and job logs go to stderr.
 Errors exit with status 2 and a one-line message on stderr.
@@ -107,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--target", metavar="COL", help="target column (default PRICE)")
     _common_options(pipe)
     _data_options(sub.add_parser("run-all", help="run every built step in lab order"))
+    export = sub.add_parser("export-notebook", help="write the lab, with your parameters, as "
+                            "a Jupyter notebook")
+    export.add_argument("--target", choices=("local", "sagemaker"), default="local",
+                        help="local: calls the lab (runs anywhere it is installed); "
+                        "sagemaker: the workshop's SDK v2 code")
+    export.add_argument("-o", "--output", required=True, metavar="FILE.ipynb")
+    _common_options(export)
     bench = sub.add_parser("bench", help="measure the lab's speed figures")
     bench.add_argument("--runs", type=int, default=None, help="runs per figure")
     bench.add_argument("--only", metavar="TEXT", help="only figures whose name contains TEXT")
@@ -272,6 +281,14 @@ def cmd_run_all(args, out: dict[str, Any]) -> None:
     _merge(out, run_all(settings, options, _quiet))
 
 
+def cmd_export_notebook(args, out: dict[str, Any]) -> None:
+    from lab.export import write_notebook
+
+    path = write_notebook(_settings(args), args.output, args.target)
+    out.update(notebook=str(path), target=args.target)
+    _log(f"wrote {path} ({args.target} notebook)")
+
+
 def cmd_bench(args, out: dict[str, Any]) -> None:
     from lab.bench import run_bench
 
@@ -280,7 +297,8 @@ def cmd_bench(args, out: dict[str, Any]) -> None:
 
 COMMANDS = {"prep": cmd_prep, "process": cmd_process, "features": cmd_features,
             "train": cmd_train, "tune": cmd_tune, "pipeline": cmd_pipeline,
-            "run-all": cmd_run_all, "bench": cmd_bench}
+            "run-all": cmd_run_all, "bench": cmd_bench,
+            "export-notebook": cmd_export_notebook}
 
 
 def main(argv: list[str] | None = None) -> int:

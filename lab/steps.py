@@ -24,6 +24,9 @@ from lab.workspace import Workspace
 
 STAGES = ("Initial", "Repeatable", "Reliable", "Scalable")
 HOME = "home.py"
+RECAP = "recap.py"
+INSTRUCTOR = "instructor.py"
+WRAP_UP = "Wrap-up"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,10 @@ class Step:
     run: tuple[str, ...] = ()  # run-all: "module:function"(settings, options, echo) -> dict
     code: str | None = None  # "module:function"(settings) -> the functions that run it
     built: bool = True
+    requires: tuple[str, ...] = ()  # steps whose outputs its page reads (one-click prereqs)
+    owns: tuple[str, ...] = ()  # workspace paths it writes ("Reset this step" removes them)
+    job_kinds: tuple[str, ...] = ()  # job kinds (prefixes) it runs, removed by a reset
+    anchor: str = ""  # the section of a shared page where the step starts (deep link)
 
 
 @dataclass(frozen=True)
@@ -102,28 +109,35 @@ def _pipeline_succeeded(ws: Workspace) -> bool:
 STEPS: tuple[Step, ...] = (
     Step("data", "Explore the data", "Initial", "data.py", ":material/table_chart:",
          "The housing dataset (or your own CSV): table, statistics, distributions.",
-         _explored),
+         _explored, owns=("data/raw",)),
     Step("prep", "Prepare the data", "Initial", "prep.py", ":material/tune:",
          "Split 60/20/20 and scale, in-process and as a processing job.", _prepared,
-         run=("lab.processing:run_all_prep",), code="lab.processing:code"),
+         run=("lab.processing:run_all_prep",), code="lab.processing:code",
+         owns=("data/processed",)),
     Step("processing", "Processing job", "Initial", "prep.py", ":material/memory:",
          "The same script as a job, checked against the in-process run.",
          _processing_job_matched, run=("lab.processing:run_all_processing",),
-         code="lab.processing:code"),
+         code="lab.processing:code", requires=("prep",), job_kinds=("processing",),
+         anchor="processing-job"),
     Step("features", "Feature Store", "Initial", "feature_store.py", ":material/database:",
          "Offline (SQL) and online (low-latency) feature groups.", _ingested,
-         run=("lab.featurestore:run_all_step",), code="lab.featurestore:code"),
+         run=("lab.featurestore:run_all_step",), code="lab.featurestore:code",
+         requires=("prep",), owns=("featurestore",), job_kinds=("feature-ingest",)),
     Step("training", "Training & experiments", "Initial", "training.py",
          ":material/model_training:",
          "Training jobs, experiment tracking, hyperparameter tuning.", _trained,
          run=("lab.training:run_all_step", "lab.tuning:run_all_step"),
-         code="lab.training:code"),
+         code="lab.training:code", requires=("features",),
+         owns=("experiments.db", "tuning.db"), job_kinds=("training", "tuning")),
     Step("registry", "Registry & deployment", "Initial", "registry.py",
          ":material/rocket_launch:", "Model registry with approval, real-time endpoint.",
-         _deployed, run=("lab.serving:run_all_step",), code="lab.serving:code"),
+         _deployed, run=("lab.serving:run_all_step",), code="lab.serving:code",
+         requires=("training",), owns=("registry.db", "registry", "endpoints.db", "serving"),
+         job_kinds=("deploy",)),
     Step("pipelines", "Pipelines", "Repeatable", "pipelines.py", ":material/account_tree:",
          "One pipeline: process, train, evaluate, condition, register; step caching.",
-         _pipeline_succeeded, run=("lab.pipelines:run_all_step",), code="lab.pipelines:code"),
+         _pipeline_succeeded, run=("lab.pipelines:run_all_step",), code="lab.pipelines:code",
+         owns=("pipelines.db", "pipelines"), job_kinds=("pipeline",)),
 )
 
 
@@ -138,9 +152,14 @@ def step(key: str) -> Step:
     raise KeyError(key)
 
 
-def pages() -> list[Page]:
-    """Every page of the app in navigation order: Home, then per stage its own page and
-    its steps' pages (a page shared by several steps once, named by its first step)."""
+def checkpoint_file(stage: str) -> str:
+    return f"checkpoint_{stage.lower()}.py"
+
+
+def pages(instructor: bool = True) -> list[Page]:
+    """Every page of the app in navigation order: Home, then per stage its own page, its
+    steps' pages (a page shared by several steps once, named by its first step) and its
+    checkpoint, then the recap; the instructor's page last (workshop mode only)."""
     out = [Page(HOME, "Home", ":material/home:", None)]
     for stage in STAGES:
         out.append(Page(f"stage_{stage.lower()}.py", f"The {stage} stage", ":material/flag:",
@@ -150,7 +169,26 @@ def pages() -> list[Page]:
             if s.page not in seen:
                 seen.add(s.page)
                 out.append(Page(s.page, s.title, s.icon, stage))
+        out.append(Page(checkpoint_file(stage), f"{stage} checkpoint", ":material/quiz:",
+                        stage))
+    out.append(Page(RECAP, "Recap: what you built", ":material/summarize:", WRAP_UP))
+    if instructor:
+        out.append(Page(INSTRUCTOR, "Instructor", ":material/admin_panel_settings:", WRAP_UP))
     return out
+
+
+def next_page(file: str) -> Page | None:
+    """The page after `file` in the lab's order (what its "Next" link opens)."""
+    flow = pages(instructor=False)
+    files = [p.file for p in flow]
+    if file not in files or files.index(file) == len(files) - 1:
+        return None
+    return flow[files.index(file) + 1]
+
+
+def steps_on(file: str) -> list[Step]:
+    """The steps a page holds (most pages one; the data preparation page two)."""
+    return [s for s in STEPS if s.page == file]
 
 
 def progress(ws: Workspace) -> dict[str, bool]:
@@ -158,7 +196,7 @@ def progress(ws: Workspace) -> dict[str, bool]:
     return {s.key: bool(s.built and s.done(ws)) for s in STEPS}
 
 
-def _function(dotted: str) -> Callable[..., Any]:
+def load_function(dotted: str) -> Callable[..., Any]:
     module, _, name = dotted.partition(":")
     return getattr(importlib.import_module(module), name)
 
@@ -169,7 +207,7 @@ def run_all(settings: Any, options: dict[str, Any], echo: Callable[[str], None]
     out: dict[str, Any] = {"timings_s": {}}
     for s in STEPS:
         for dotted in s.run if s.built else ():
-            part = _function(dotted)(settings, options, echo)
+            part = load_function(dotted)(settings, options, echo)
             out["timings_s"].update(part.pop("timings_s", {}))
             out.update(part)
     return out
@@ -178,7 +216,7 @@ def run_all(settings: Any, options: dict[str, Any], echo: Callable[[str], None]
 def code_of(key: str, settings: Any) -> list[Callable[..., Any]]:
     """The functions that run step `key` on the settings' backend."""
     dotted = step(key).code
-    return _function(dotted)(settings) if dotted else []
+    return load_function(dotted)(settings) if dotted else []
 
 
 _STAGE_COLOURS = {"Initial": "#dbeafe", "Repeatable": "#dcfce7", "Reliable": "#fef9c3",
@@ -197,7 +235,7 @@ def map_dot(done: dict[str, bool]) -> str:
             lines.append(f'    {stage.lower()}_none [label="(explained, no steps)", '
                          'style="dashed,rounded", fillcolor="#ffffff"];')
         for s in members:
-            mark = "(done) " if done.get(s.key) else ("" if s.built else "(not built yet) ")
+            mark = "✓ " if done.get(s.key) else ("" if s.built else "(not built yet) ")
             fill = _STAGE_COLOURS[stage] if s.built else "#f3f4f6"
             lines.append(f'    {s.key} [label="{mark}{s.title}", fillcolor="{fill}"];')
         lines.append("  }")

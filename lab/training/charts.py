@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from lab.charts import room_style
+from lab.formats import number
 from lab.training._api import ALGORITHMS
 from lab.training.experiments import COMPLETED, Run
 
-_LAYOUT = dict(height=380, margin=dict(t=50, b=10, l=10, r=10))
+HEIGHT = 420
 
 
 def run_label(run: Run) -> str:
@@ -38,8 +40,8 @@ def learning_curves(runs: list[Run]):
                                  name=f"{label} train", mode="lines",
                                  line=dict(color=colour, dash="dot")))
     fig.update_layout(title="Learning curve: RMSE by step", xaxis_title=" / ".join(sorted(axes))
-                      or "step", yaxis_title="RMSE", **_LAYOUT)
-    return fig
+                      or "step", yaxis_title="RMSE")
+    return room_style(fig, whole_axes=("y",), height=HEIGHT)
 
 
 def predicted_vs_actual(run: Run, predictions: dict[str, list[float]]):
@@ -53,9 +55,9 @@ def predicted_vs_actual(run: Run, predictions: dict[str, list[float]]):
         go.Scatter(x=[low, high], y=[low, high], mode="lines", name="perfect prediction",
                    line=dict(color="#6b7280", dash="dash")),
     ])
-    fig.update_layout(title=f"Predicted vs actual on the test split ({run_label(run)})",
-                      xaxis_title="actual", yaxis_title="predicted", **_LAYOUT)
-    return fig
+    fig.update_layout(title=f"Predicted vs actual, test split ({run_label(run)})",
+                      xaxis_title="actual", yaxis_title="predicted")
+    return room_style(fig, whole_axes=("x", "y"), height=HEIGHT)
 
 
 def residuals(run: Run, predictions: dict[str, list[float]]):
@@ -70,9 +72,9 @@ def residuals(run: Run, predictions: dict[str, list[float]]):
         go.Scatter(x=[min(predicted), max(predicted)], y=[0, 0], mode="lines", name="zero",
                    line=dict(color="#6b7280", dash="dash")),
     ])
-    fig.update_layout(title=f"Residuals on the test split ({run_label(run)})",
-                      xaxis_title="predicted", yaxis_title="actual - predicted", **_LAYOUT)
-    return fig
+    fig.update_layout(title=f"Residuals, test split ({run_label(run)})",
+                      xaxis_title="predicted", yaxis_title="actual - predicted")
+    return room_style(fig, whole_axes=("x", "y"), height=HEIGHT)
 
 
 def feature_importance(run: Run):
@@ -84,8 +86,8 @@ def feature_importance(run: Run):
     fig = go.Figure(go.Bar(x=[v / total for _, v in items], y=[k for k, _ in items],
                            orientation="h", marker_color="#2563eb"))
     fig.update_layout(title=f"Feature importance ({kind}, share of total)",
-                      xaxis_title="share", **_LAYOUT)
-    return fig
+                      xaxis_title="share", showlegend=False)
+    return room_style(fig, height=HEIGHT)
 
 
 def comparison_rows(runs: list[Run]) -> list[dict[str, Any]]:
@@ -112,11 +114,7 @@ def comparison_rows(runs: list[Run]) -> list[dict[str, Any]]:
 
 
 def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.6g}"
-    return str(value)
+    return number(value)
 
 
 def trials_table(trials: list[Run], objective: str, direction: str) -> list[dict[str, Any]]:
@@ -148,9 +146,10 @@ def objective_over_trials(trials: list[Run], objective: str, direction: str):
                    marker=dict(size=10, color="#2563eb")),
         go.Scatter(x=xs, y=best, mode="lines", name="best so far", line=dict(shape="hv")),
     ])
-    fig.update_layout(title=f"Objective ({direction.lower()} validation {objective}) by trial",
-                      xaxis_title="trial", yaxis_title=objective, **_LAYOUT)
-    return fig
+    fig.update_layout(title=f"Validation {objective} by trial ({direction.lower()})",
+                      xaxis_title="trial", yaxis_title=objective)
+    fig.update_xaxes(dtick=1)
+    return room_style(fig, whole_axes=("y",) if objective != "r2" else (), height=HEIGHT)
 
 
 def parallel_coordinates(trials: list[Run], names: list[str], objective: str):
@@ -171,6 +170,7 @@ def parallel_coordinates(trials: list[Run], names: list[str], objective: str):
     dimensions.append(dict(label=objective, values=scores))
     fig = go.Figure(go.Parcoords(line=dict(color=scores, colorscale="Viridis_r",
                                            showscale=True), dimensions=dimensions))
-    fig.update_layout(title=dict(text=f"Hyperparameters against {objective}", y=0.98),
-                      height=400, margin=dict(t=100, b=20, l=50, r=50))
+    fig.update_layout(title=dict(text=f"Hyperparameters against {objective}", y=0.98))
+    room_style(fig, height=HEIGHT)
+    fig.update_layout(margin=dict(t=110, b=20, l=60, r=60))
     return fig

@@ -1,0 +1,188 @@
+""""What you should see now": checks computed from the workspace at the end of a stage.
+
+Each check asks the capabilities through their public functions (so it holds on the
+settings' backend) and says what it found, with the numbers. A check that cannot be
+computed (a missing output, an AWS call refused) is not passed, and says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lab.checkpoints._api import Observation
+from lab.errors import LabError
+from lab.formats import number
+from lab.workspace import Workspace
+
+Found = tuple[bool, str]
+
+
+def _prepared(settings: Any) -> Found:
+    from lab.dataset import active_dataset
+    from lab.processing import read_meta
+
+    ws = Workspace(settings.workspace)
+    meta = read_meta(ws.processed_dir)
+    if meta is None:
+        return False, "Nothing is prepared yet."
+    rows, dataset = meta["rows"], active_dataset(ws)
+    total = sum(rows.values())
+    dropped = meta.get("cleaning", {}).get("dropped_missing_target", 0)
+    shares = " / ".join(f"{number(rows[s])} {s}" for s in ("train", "validation", "test"))
+    return (total + dropped == dataset.rows,
+            f"{shares} = {number(total)} of the {number(dataset.rows)} rows of "
+            f"{dataset.name}" + (f" ({number(dropped)} dropped: no target)" if dropped else ""))
+
+
+def _processing_matched(settings: Any) -> Found:
+    from lab.jobs import COMPLETED, JobStore
+
+    found = JobStore(Workspace(settings.workspace)).list("processing")
+    if not found:
+        return False, "No processing job has run."
+    latest = found[0]
+    if latest.status != COMPLETED:
+        return False, f"The latest processing job {latest.status.lower()}."
+    result = latest.result or {}
+    return bool(result.get("match")), ("Its outputs are identical to the in-process ones."
+                                       if result.get("match") else
+                                       "Its outputs differ from the in-process ones.")
+
+
+def _offline_train_rows(settings: Any) -> Found:
+    from lab.featurestore import GroupNotFoundError, group_names, open_featurestore
+    from lab.processing import read_meta
+
+    meta = read_meta(Workspace(settings.workspace).processed_dir)
+    if meta is None:
+        return False, "Nothing is prepared yet, so nothing can be in the store."
+    expected = meta["rows"]["train"]
+    name = group_names(settings)["train"]
+    try:
+        info = open_featurestore(settings).describe_group(name)
+    except GroupNotFoundError:
+        return False, f"There is no feature group {name} yet."
+    return (info.offline_rows >= expected and info.online_rows == expected,
+            f"{name}: {number(info.offline_rows)} offline rows (every version), "
+            f"{number(info.online_rows)} online (one per record); the train split has "
+            f"{number(expected)}.")
+
+
+def _tracked_runs(settings: Any) -> Found:
+    from lab.training import Experiments
+
+    ws = Workspace(settings.workspace)
+    if not ws.path("experiments.db").exists():
+        return False, "No training run yet."
+    runs = Experiments(ws).list(status="Completed")
+    manual = [r for r in runs if r.trial is None]
+    trials = [r for r in runs if r.trial is not None]
+    if not runs:
+        return False, "No completed training run yet."
+    best = min(runs, key=lambda r: r.validation.get("mse", float("inf")))
+    return (bool(manual) and bool(trials),
+            f"{len(manual)} training run(s) and {len(trials)} tuning trial(s) tracked; the "
+            f"lowest validation MSE is {number(best.validation.get('mse'))}.")
+
+
+def _approved_and_served(settings: Any) -> Found:
+    from lab.registry import APPROVED, ModelGroupNotFoundError, default_group, open_registry
+    from lab.serving import IN_SERVICE, open_endpoints
+
+    try:
+        versions = open_registry(settings).list_versions(default_group(settings))
+    except ModelGroupNotFoundError:
+        return False, "Nothing is registered yet."
+    approved = {v.version for v in versions if v.status == APPROVED}
+    serving = [e for e in open_endpoints(settings).list() if e.status == IN_SERVICE]
+    good = [e for e in serving if e.version in approved]
+    if good:
+        return True, (f"{len(versions)} version(s), {len(approved)} Approved; the endpoint "
+                      f"{good[0].name} is InService with version {good[0].version}.")
+    return False, (f"{len(versions)} version(s), {len(approved)} Approved; no endpoint "
+                   "InService serves an Approved version.")
+
+
+def _pipeline_succeeded(settings: Any) -> Found:
+    from lab.pipelines import TRAINING_PIPELINE, list_executions
+
+    executions = list_executions(settings, TRAINING_PIPELINE.name)
+    good = [e for e in executions if e.status == "Succeeded"]
+    return bool(good), (f"{len(good)} of {len(executions)} execution(s) Succeeded."
+                        if executions else "The pipeline has not run yet.")
+
+
+def _cache_hits(settings: Any) -> Found:
+    from lab.pipelines import TRAINING_PIPELINE, list_executions
+
+    executions = list_executions(settings, TRAINING_PIPELINE.name)
+    hits = [e for e in executions if e.cache_hits]
+    if hits:
+        return True, (f"Execution {hits[0].id} reused {hits[0].cache_hits} step(s) from an "
+                      "earlier execution.")
+    return False, "No execution has reused a cached step yet: run the pipeline again."
+
+
+def _gate_held(settings: Any) -> Found:
+    """Every version the pipeline registered passed its condition: MSE under the gate."""
+    from lab.pipelines import TRAINING_PIPELINE, list_executions
+
+    checked = []
+    for e in list_executions(settings, TRAINING_PIPELINE.name):
+        cond, reg = e.steps.get("CheckMSE"), e.steps.get("RegisterModel")
+        if cond is None or "outcome" not in (cond.outputs or {}):
+            continue
+        registered = reg is not None and reg.status == "Succeeded"
+        left, right = cond.outputs["left"], cond.outputs["right"]
+        checked.append((e.id, registered, left <= right, left, right))
+    if not checked:
+        return False, "No execution has reached CheckMSE yet."
+    wrong = [c for c in checked if c[1] and not c[2]]
+    if wrong:
+        return False, f"Execution {wrong[0][0]} registered a model above the gate."
+    registered = [c for c in checked if c[1]]
+    if not registered:
+        return False, "No execution registered a model yet (the condition was false)."
+    _, _, _, left, right = registered[0]
+    return True, (f"{len(registered)} version(s) registered, each with a test MSE under its "
+                  f"gate (latest: {number(left)} <= {number(right)}).")
+
+
+# (id, stage, what the learner should see, check, page to go to)
+OBSERVERS: tuple[tuple[str, str, str, Callable[[Any], Found], str], ...] = (
+    ("prepared", "Initial", "The dataset is split 60/20/20 into train, validation and test",
+     _prepared, "prep.py"),
+    ("processing", "Initial", "The processing job's outputs match the in-process preparation",
+     _processing_matched, "prep.py"),
+    ("offline-rows", "Initial", "The feature store holds every training row (6,000 for the "
+     "generated data), offline and online", _offline_train_rows, "feature_store.py"),
+    ("experiments", "Initial", "Training runs and tuning trials are tracked as experiment runs",
+     _tracked_runs, "training.py"),
+    ("served", "Initial", "An Approved version is registered and served by an InService "
+     "endpoint", _approved_and_served, "registry.py"),
+    ("pipeline", "Repeatable", "A pipeline execution Succeeded", _pipeline_succeeded,
+     "pipelines.py"),
+    ("cache", "Repeatable", "A second execution reused cached steps", _cache_hits,
+     "pipelines.py"),
+    ("gate", "Repeatable", "Every version the pipeline registered has its test MSE under the "
+     "gate (MseThreshold)", _gate_held, "pipelines.py"),
+)
+
+
+def observe(settings: Any, stage: str, store: bool = True) -> list[Observation]:
+    """Compute the stage's checks now (and keep their results in the workspace)."""
+    from lab.checkpoints._store import save_observations
+
+    found = []
+    for oid, st, expect, check, page in OBSERVERS:
+        if st != stage:
+            continue
+        try:
+            ok, text = check(settings)
+        except LabError as exc:
+            ok, text = False, f"Could not check: {exc}"
+        found.append(Observation(oid, stage, expect, ok, text, page))
+    if store:
+        save_observations(Workspace(settings.workspace), stage, found)
+    return found

@@ -1,0 +1,135 @@
+"""The lab as a whole: run what a page is missing, run every step, reset a step or all.
+
+    missing_before(ws, "training")            # the steps to run first (not done yet)
+    jobs.start(settings, prerequisites_job(settings, "training"))   # run them, as a job
+    jobs.start(settings, whole_lab_job(settings))                   # every step, in order
+    reset_step(settings, "features")          # what the step wrote, removed
+    reset_workspace(settings)                 # everything, as a fresh start
+
+The steps and what they run come from the step registry (`lab.steps`); each job here runs
+the steps' own run-all parts one after the other, with progress, and stops between two
+steps when asked. A reset refuses while a job of the workspace is running, because a job
+would go on writing into what the reset removes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from lab import jobs
+from lab.errors import InputError
+from lab.steps import STEPS, Step, load_function, progress, step
+from lab.workspace import Workspace
+
+LAB_RUN_KIND = "lab-run"
+
+
+def missing_before(ws: Workspace, key: str) -> list[Step]:
+    """The steps that step `key` needs (directly or through others), not done yet, in lab
+    order; only steps that can run by themselves (a run-all part) are listed."""
+    needed: set[str] = set()
+    todo = list(step(key).requires)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo += step(name).requires
+    done = progress(ws)
+    return [s for s in STEPS if s.key in needed and s.run and not done[s.key]]
+
+
+def _steps_job(settings: Any, chosen: list[Step], what: str) -> jobs.JobSpec:
+    parts = [(s, dotted) for s in chosen for dotted in s.run]
+
+    def run(ctx: jobs.JobContext) -> dict[str, Any]:
+        ran: list[str] = []
+        timings: dict[str, float] = {}
+        for i, (s, dotted) in enumerate(parts):
+            ctx.check_cancelled()
+            ctx.progress(i / len(parts), f"{s.title} ({i + 1} of {len(parts)})")
+            ctx.log(f"== {s.title}: {dotted.partition(':')[0]}")
+            out = load_function(dotted)(settings, {}, ctx.log)
+            timings.update(out.get("timings_s", {}))
+            if s.key not in ran:
+                ran.append(s.key)
+        ctx.progress(1.0, "Done")
+        ctx.log(f"{what}: done ({', '.join(step(k).title for k in ran)})")
+        return {"steps": ran, "timings_s": timings}
+
+    return jobs.JobSpec(LAB_RUN_KIND, {"what": what, "steps": [s.key for s in chosen]}, run)
+
+
+def prerequisites_job(settings: Any, key: str) -> jobs.JobSpec:
+    """A job that runs the steps `key` is missing (with the lab's defaults)."""
+    missing = missing_before(Workspace(settings.workspace), key)
+    if not missing:
+        raise InputError(f"Nothing is missing before {step(key).title}: its inputs are there.")
+    return _steps_job(settings, missing, f"Steps before {step(key).title}")
+
+
+def whole_lab_job(settings: Any) -> jobs.JobSpec:
+    """A job that runs every step of the lab in order (what `python -m lab run-all` does)."""
+    return _steps_job(settings, [s for s in STEPS if s.built and s.run], "The whole lab")
+
+
+def running_jobs(ws: Workspace) -> list[jobs.Job]:
+    return [j for j in jobs.JobStore(ws).list() if not j.finished]
+
+
+def _refuse_while_running(ws: Workspace, what: str) -> None:
+    busy = running_jobs(ws)
+    if busy:
+        raise InputError(f"A job is still running ({busy[0].job_id}): wait for it to end or "
+                         f"stop it, then {what}.")
+
+
+def _remove(path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink(missing_ok=True)
+
+
+def _stop_local_server(settings: Any) -> None:
+    """The endpoints' runtime server of this process reads files a reset removes."""
+    from lab.serving import stop_server
+
+    stop_server(settings)
+
+
+def reset_step(settings: Any, key: str) -> list[str]:
+    """Remove what step `key` wrote in the workspace (its files and its jobs' records), so
+    it can be done again from the start; the workspace paths removed. Later steps keep
+    their own outputs. Resources in an AWS account are not touched."""
+    ws = Workspace(settings.workspace)
+    s = step(key)
+    _refuse_while_running(ws, f"reset {s.title}")
+    if "serving" in s.owns:
+        _stop_local_server(settings)
+    removed = []
+    for name in s.owns:
+        for path in [ws.path(name), *ws.root.glob(f"{name}-wal"), *ws.root.glob(f"{name}-shm")]:
+            if path.exists():
+                _remove(path)
+                removed.append(str(path.relative_to(ws.root)))
+    if ws.jobs_dir.exists():
+        for folder in sorted(ws.jobs_dir.iterdir()):
+            if any(folder.name.startswith(f"{kind}-") for kind in s.job_kinds):
+                _remove(folder)
+                removed.append(f"jobs/{folder.name}")
+    return removed
+
+
+def reset_workspace(settings: Any) -> int:
+    """Empty the workspace (a fresh start: the lab makes what it needs again); the number
+    of entries removed. Resources in an AWS account are not touched."""
+    ws = Workspace(settings.workspace)
+    if not ws.root.exists():
+        return 0
+    _refuse_while_running(ws, "reset the workspace")
+    _stop_local_server(settings)
+    entries = list(ws.root.iterdir())
+    for entry in entries:
+        _remove(entry)
+    return len(entries)
