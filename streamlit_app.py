@@ -1,23 +1,27 @@
 """MLOps Lab: the router. Pages grouped by the four stages of MLOps adoption.
 
 The pages and their order come from the step registry (`lab.steps`), as the sidebar's
-progress and Home's map do.
+progress and Home's map do. The sidebar's progress is drawn after the page has run, so a
+step the page just did shows as done at once (a page that stops early still gets it).
 """
 
 import streamlit as st
 
 from lab.steps import pages
-from pages._ui import resume_endpoints, sidebar
+from pages._ui import resume_endpoints, settings, sidebar, sidebar_progress
 
 st.set_page_config(page_title="MLOps Lab", page_icon=":material/school:", layout="wide")
 
 navigation: dict[str, list] = {}
-for page in pages():
+for page in pages(instructor=settings().workshop_mode):
     navigation.setdefault(page.stage or "", []).append(
         st.Page(f"pages/{page.file}", title=page.title, icon=page.icon,
                 default=page.stage is None))
 
 current = st.navigation(navigation)
-sidebar()
+progress_box = sidebar()
 resume_endpoints()
-current.run()
+try:
+    current.run()
+finally:
+    sidebar_progress(progress_box)

@@ -14,6 +14,7 @@ would go on writing into what the reset removes.
 
 from __future__ import annotations
 
+import re
 import shutil
 from typing import Any
 
@@ -115,7 +116,7 @@ def reset_step(settings: Any, key: str) -> list[str]:
                 removed.append(str(path.relative_to(ws.root)))
     if ws.jobs_dir.exists():
         for folder in sorted(ws.jobs_dir.iterdir()):
-            if any(folder.name.startswith(f"{kind}-") for kind in s.job_kinds):
+            if any(re.match(rf"{re.escape(kind)}-\d{{8}}-", folder.name) for kind in s.job_kinds):
                 _remove(folder)
                 removed.append(f"jobs/{folder.name}")
     return removed

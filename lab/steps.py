@@ -137,7 +137,7 @@ STEPS: tuple[Step, ...] = (
     Step("pipelines", "Pipelines", "Repeatable", "pipelines.py", ":material/account_tree:",
          "One pipeline: process, train, evaluate, condition, register; step caching.",
          _pipeline_succeeded, run=("lab.pipelines:run_all_step",), code="lab.pipelines:code",
-         owns=("pipelines.db", "pipelines"), job_kinds=("pipeline",)),
+         owns=("pipelines.db", "pipelines"), job_kinds=("pipeline", "deploy-pipeline")),
 )
 
 
@@ -152,6 +152,10 @@ def step(key: str) -> Step:
     raise KeyError(key)
 
 
+def stage_file(stage: str) -> str:
+    return f"stage_{stage.lower()}.py"
+
+
 def checkpoint_file(stage: str) -> str:
     return f"checkpoint_{stage.lower()}.py"
 
@@ -162,8 +166,7 @@ def pages(instructor: bool = True) -> list[Page]:
     checkpoint, then the recap; the instructor's page last (workshop mode only)."""
     out = [Page(HOME, "Home", ":material/home:", None)]
     for stage in STAGES:
-        out.append(Page(f"stage_{stage.lower()}.py", f"The {stage} stage", ":material/flag:",
-                        stage))
+        out.append(Page(stage_file(stage), f"The {stage} stage", ":material/flag:", stage))
         seen = set()
         for s in steps_of(stage):
             if s.page not in seen:

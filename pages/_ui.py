@@ -16,7 +16,7 @@ import streamlit as st
 from lab.backends import LABELS, backend_problem
 from lab.errors import InputError, LabError
 from lab.settings import BACKENDS, Settings, load_settings, valid_session_id
-from lab.steps import STEPS, code_of, progress
+from lab.steps import STEPS, code_of, next_page, progress, steps_on
 from lab.workspace import Workspace
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -39,7 +39,29 @@ def open_page() -> Workspace:
         PagesManager.uses_pages_directory = False
         runpy.run_path(str(ROUTER), run_name="__main__")
         st.stop()
-    return workspace()
+    ws = workspace()
+    if settings().workshop_mode:  # the instructor's view shows when each attendee was here
+        from lab.instructor import touch_activity
+
+        touch_activity(ws)
+    if presenter():
+        st.markdown(f"<style>{(ASSETS / 'presenter.css').read_text()}</style>",
+                    unsafe_allow_html=True)
+    return ws
+
+
+def presenter() -> bool:
+    """Presenter mode (sidebar toggle, or `?present=1` in a link): larger fonts and charts,
+    and the details (code, logs, JSON) left out."""
+    return bool(st.session_state.get("presenter"))
+
+
+def chart(fig, key: str, **kwargs) -> None:
+    """A lab chart (already styled for a room in lab/), larger still in presenter mode."""
+    if presenter():
+        fig.update_layout(font_size=20, title_font_size=24,
+                          height=int((fig.layout.height or 420) * 1.3))
+    st.plotly_chart(fig, key=key, **kwargs)
 
 
 def settings() -> Settings:
@@ -66,9 +88,16 @@ def workspace() -> Workspace:
     return Workspace(settings().workspace)
 
 
-def sidebar() -> None:
+def sidebar():
+    """The sidebar: backend, workspace, presenter mode; returns the box that
+    `sidebar_progress` fills once the page has run (so it shows what the page just did)."""
     s = settings()
+    if "presenter" not in st.session_state and st.query_params.get("present") == "1":
+        st.session_state["presenter"] = True
     with st.sidebar:
+        st.toggle("Presenter mode", key="presenter", help="Larger fonts and charts for a "
+                  "projector; code, logs and JSON are left out. A link with ?present=1 "
+                  "opens in this mode.")
         st.caption("Backend")
         st.radio("Backend", list(BACKENDS), key="backend", index=BACKENDS.index(s.backend),
                  horizontal=True, label_visibility="collapsed", format_func=LABELS.get)
@@ -78,18 +107,21 @@ def sidebar() -> None:
                        icon=":material/cloud_off:")
         st.caption("Workspace")
         st.code(str(s.workspace), language=None, wrap_lines=True)
-        done = progress(Workspace(s.workspace))
-        built = [step for step in STEPS if step.built]
-        st.caption(f"Progress: {sum(done[x.key] for x in built)} of {len(built)} built steps")
-        st.progress(sum(done[x.key] for x in built) / max(1, len(built)))
-        for step in STEPS:
-            if done[step.key]:
-                mark = ":green[:material/check_circle:]"
-            elif step.built:
-                mark = ":gray[:material/radio_button_unchecked:]"
-            else:
-                mark = ":gray[:material/construction:]"
-            st.markdown(f"{mark} {step.title}" + ("" if step.built else " :gray[(not built yet)]"))
+        return st.container()
+
+
+def sidebar_progress(box) -> None:
+    """The steps done so far, read after the page ran (a step it just did shows as done)."""
+    done = progress(workspace())
+    built = [x for x in STEPS if x.built]
+    count = sum(done[x.key] for x in built)
+    with box:
+        st.caption(f"Progress: {count} of {len(built)} steps")
+        st.progress(count / max(1, len(built)))
+        for x in STEPS:
+            mark = (":green[:material/check_circle:]" if done[x.key]
+                    else ":gray[:material/radio_button_unchecked:]")
+            st.markdown(f"{mark} {x.title}")
 
 
 def resume_endpoints() -> None:
@@ -118,6 +150,8 @@ def show_error(exc: LabError) -> None:
 
 def show_code(*functions, title: str = "The code that ran") -> None:
     """Print the source of the functions a step called, so it cannot drift from what ran."""
+    if presenter():
+        return
     with st.expander(title, icon=":material/code:"):
         for fn in functions:
             st.code(inspect.getsource(fn), language="python")
@@ -135,36 +169,29 @@ def backend_note(implementation) -> None:
         st.caption(f"{implementation.label} backend: {implementation.note}")
 
 
-def not_built(step_key: str) -> None:
-    open_page()
-    step = next(s for s in STEPS if s.key == step_key)
-    st.title(step.title)
-    st.caption(f"{step.stage} stage")
-    st.info(f"**Not built yet.** This step ({step.summary[0].lower() + step.summary[1:]}) "
-            "is planned for this lab but has no working page yet, so nothing here runs and "
-            "no results are shown.", icon=":material/construction:")
-
-
 def stage_page(stage: str) -> None:
-    """A stage's page: what it means, its practices, a diagram, and the lab's steps in it."""
-    from lab.steps import steps_of
+    """A stage's page: a full-width diagram, what the stage means and brings, and the lab's
+    steps in it, then the way on."""
+    from lab.steps import stage_file, steps_of
 
     ws = open_page()
     st.title(f"The {stage} stage")
+    diagram(stage.lower())
     left, right = st.columns([3, 2], gap="large")
     with left:
         markdown_asset(stage.lower())
     with right:
-        diagram(stage.lower())
         steps = steps_of(stage)
-        if steps:
-            st.subheader("Steps in this lab")
-            done = progress(ws)
-            for step in steps:
-                status = "done" if done[step.key] else ("to do" if step.built else "not built yet")
-                st.page_link(f"pages/{step.page}", label=f"{step.title} ({status})",
-                             icon=step.icon)
-                st.caption(step.summary)
+        done = progress(ws)
+        st.subheader("In this lab")
+        for x in steps:
+            status = "done" if done[x.key] else "to do"
+            st.page_link(f"pages/{x.page}", label=f"{x.title} ({status})", icon=x.icon)
+            st.caption(x.summary)
+        if not steps:
+            st.info("No hands-on step here yet: this page explains the stage, and its "
+                    "checkpoint asks a few questions about it.", icon=":material/info:")
+    next_link(stage_file(stage))
 
 
 def job_panel(kind: str, session_key: str, empty_text: str, *, render_result=None,
@@ -209,7 +236,9 @@ def job_panel(kind: str, session_key: str, empty_text: str, *, render_result=Non
         if current.status == COMPLETED and render_result is not None:
             render_result(current)
         log = store.log(current.job_id, tail=log_lines) or "(no output yet)"
-        if log_title:
+        if presenter():
+            pass  # the log is a detail: presenter mode leaves it out
+        elif log_title:
             with st.expander(log_title):
                 st.code(log, language="log")
         else:
@@ -218,3 +247,174 @@ def job_panel(kind: str, session_key: str, empty_text: str, *, render_result=Non
             st.rerun()
 
     panel()
+
+
+def prerequisites(step_key: str) -> bool:
+    """True when the step's inputs are there. Otherwise say what is missing and offer to run
+    the missing steps in one click (a job, with progress); the page then stops."""
+    from lab import jobs
+    from lab.flow import LAB_RUN_KIND, missing_before, prerequisites_job
+
+    missing = missing_before(workspace(), step_key)
+    if not missing:
+        return True
+    titles = ", ".join(f"**{x.title}**" for x in missing)
+    st.info(f"This step reads what earlier steps make, and these have not run yet: {titles}. "
+            "Run them now with the lab's defaults (you can redo any of them later on its "
+            "own page), or open them to do them yourself.", icon=":material/info:")
+    c1, c2 = st.columns([1, 2])
+    if c1.button(f"Run the {len(missing)} missing step(s)", type="primary",
+                 icon=":material/play_arrow:", key=f"prereq_run_{step_key}"):
+        from lab.errors import LabError
+
+        try:
+            st.session_state[f"prereq_{step_key}"] = jobs.start(
+                settings(), prerequisites_job(settings(), step_key))
+        except LabError as exc:
+            show_error(exc)
+    with c2:
+        for x in missing:
+            st.page_link(f"pages/{x.page}", label=f"Open {x.title}", icon=x.icon)
+    job_panel(LAB_RUN_KIND, f"prereq_{step_key}", "Nothing started yet.",
+              log_title="What ran", stop_key=f"prereq_stop_{step_key}")
+    return False
+
+
+def next_link(page_file: str, label: str | None = None) -> None:
+    """The way on: a link to the page after this one in the lab's order."""
+    after = next_page(page_file)
+    if after is not None:
+        st.page_link(f"pages/{after.file}", label=label or f"Next: {after.title}",
+                     icon=":material/arrow_forward:")
+
+
+def deep_link(page_file: str, anchor: str = "") -> str:
+    """The address of a page (and section) on this server, without the session's
+    workspace id: safe to share on a projector or in a chat."""
+    base = str(st.context.url or "").split("?")[0].split("#")[0]
+    root = base.rsplit("/", 1)[0] if base.count("/") > 2 else base.rstrip("/")
+    path = "" if page_file == "home.py" else Path(page_file).stem
+    return f"{root}/{path}" + (f"#{anchor}" if anchor else "")
+
+
+def step_footer(page_file: str) -> None:
+    """Under each step page: its deep link(s), "Reset this step" (with a confirmation),
+    and the link to the next page."""
+    from lab.flow import reset_step
+
+    st.divider()
+    left, right = st.columns(2, gap="large")
+    with left:
+        for x in steps_on(page_file):
+            st.caption(f"Deep link to **{x.title}**")
+            st.code(deep_link(page_file, x.anchor), language=None)
+    with right, st.expander("Reset this step", icon=":material/restart_alt:"):
+        for x in steps_on(page_file):
+            st.write(f"**{x.title}**: removes what it wrote in this workspace, so you can "
+                     "do it again from the start. Later steps keep their own results; "
+                     "resources in an AWS account are not deleted.")
+            sure = st.checkbox(f"Yes, reset {x.title}", key=f"reset_sure_{x.key}")
+            if st.button(f"Reset {x.title}", key=f"reset_{x.key}",
+                         icon=":material/restart_alt:", disabled=not sure):
+                from lab.errors import LabError
+
+                try:
+                    removed = reset_step(settings(), x.key)
+                    st.session_state.pop(f"reset_sure_{x.key}", None)
+                    st.toast(f"{x.title} reset ({len(removed)} item(s) removed)")
+                    st.rerun()
+                except LabError as exc:
+                    show_error(exc)
+    next_link(page_file)
+
+
+def what_to_notice(*points: str) -> None:
+    """Beside a result: the few things a learner should look at in it."""
+    st.markdown("**What to notice**\n" + "\n".join(f"- {p}" for p in points))
+
+
+def concept(title: str, body: str, expanded: bool = False) -> None:
+    """A concept the workshop teaches, where the learner meets it (folded by default)."""
+    with st.expander(title, icon=":material/school:", expanded=expanded):
+        st.markdown(body)
+
+
+def table(rows, **kwargs) -> None:
+    """A table with the lab's number format (the numbers stay numbers: it still sorts)."""
+    from lab.formats import styled
+
+    st.dataframe(styled(rows), hide_index=True, **kwargs)
+
+
+def checkpoint_page(stage: str) -> None:
+    """A stage's checkpoint: knowledge checks (an explanation for every answer) and what the
+    workspace should show now, both kept in the workspace; then the way on."""
+    from lab.checkpoints import answer, answers, observe, questions_of
+    from lab.steps import checkpoint_file
+
+    ws = open_page()
+    st.title(f"{stage} checkpoint")
+    questions = questions_of(stage)
+    st.write(f"{len(questions)} questions about what the {stage} stage teaches. Pick an "
+             "answer to see why it is right, or why not; your answers are kept in your "
+             "workspace and shown on Home.")
+    given = answers(ws)
+    for i, q in enumerate(questions, 1):
+        with st.container(border=True):
+            st.markdown(f"**{i}. {q.text}**")
+            key = f"cp_{q.id}"
+            if key not in st.session_state and q.id in given:
+                st.session_state[key] = given[q.id].choice
+            choice = st.radio(q.text, list(range(len(q.choices))), index=None, key=key,
+                              format_func=lambda c, q=q: q.choices[c].text,
+                              label_visibility="collapsed")
+            if choice is not None:
+                result = answer(ws, q.id, int(choice)) if (
+                    q.id not in given or given[q.id].choice != choice) else given[q.id]
+                if result.correct:
+                    st.success(result.why, icon=":material/check_circle:")
+                else:
+                    st.error(f"{result.why} The answer: *{result.right_answer}*",
+                             icon=":material/cancel:")
+                    st.page_link(f"pages/{q.topic}", label="Read it again",
+                                 icon=":material/school:")
+    found = observe(settings(), stage)
+    if found:
+        st.header("What you should see now")
+        st.caption("Computed from your workspace when this page opened.")
+        for o in found:
+            with st.container(border=True):
+                mark = ":green[:material/check_circle:]" if o.ok else \
+                    ":orange[:material/pending:]"
+                st.markdown(f"{mark} **{o.expect}**  \n{o.found}")
+                if not o.ok and o.page:
+                    st.page_link(f"pages/{o.page}", label="Go and do it",
+                                 icon=":material/arrow_forward:")
+    next_link(checkpoint_file(stage))
+
+
+def take_it_home() -> None:
+    """Download the lab as a notebook (made when the button is pressed)."""
+    from lab.export import notebook_bytes
+
+    st.header("Take it home")
+    st.write("Your lab as a Jupyter notebook: the prose and the code of each step, with the "
+             "parameters you chose. The *local* notebook calls the lab and runs anywhere it "
+             "is installed; the *SageMaker* one is the workshop's SDK v2 code, for an AWS "
+             "account. Same as `python -m lab export-notebook --target local|sagemaker -o "
+             "FILE.ipynb`.")
+    c1, c2 = st.columns(2)
+    c1.download_button("Download the local notebook", lambda: notebook_bytes(settings(), "local"),
+                       file_name="mlops-lab-local.ipynb", mime="application/x-ipynb+json",
+                       icon=":material/download:", key="nb_local", on_click="ignore")
+    c2.download_button("Download the SageMaker notebook",
+                       lambda: notebook_bytes(settings(), "sagemaker"),
+                       file_name="mlops-lab-sagemaker.ipynb", mime="application/x-ipynb+json",
+                       icon=":material/download:", key="nb_sagemaker", on_click="ignore")
+
+
+def end_page(page_file: str) -> None:
+    """Stop the page early (what follows needs something not there yet), keeping its footer:
+    the deep link, the reset and the way on."""
+    step_footer(page_file)
+    st.stop()

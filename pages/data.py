@@ -10,8 +10,10 @@ from lab.dataset import (
     set_active,
 )
 from lab.errors import LabError
+from lab.formats import number
+from lab.notes import negative_targets
 from lab.processing import choose_target, use_dataset
-from pages._ui import open_page, show_error
+from pages._ui import chart, concept, open_page, show_error, step_footer, table, what_to_notice
 
 ws = open_page()
 st.title("Explore the data")
@@ -66,22 +68,48 @@ if target != info.target:
     except LabError as exc:
         show_error(exc)
 
+negative = negative_targets(df, info.target)
+notes = [f"The target **{info.target}** ranges from {number(df[info.target].min())} to "
+         f"{number(df[info.target].max())}." if info.target in df.select_dtypes("number")
+         else f"The target is **{info.target}**."]
+if negative:
+    notes.append(
+        f"**{number(negative['rows'])} row(s) have a negative {info.target}** (lowest "
+        f"{number(negative['min'])}). No house sells below zero: the data is synthetic, a "
+        "formula plus random noise, and the noise pushes the cheapest houses under zero (the "
+        "workshop's own file has one too, at -60,901). The lab keeps them, as the workshop "
+        "does; with real data you would look into such rows before training.")
+notes.append("SQUARE_FEET and YEAR_BUILT track the price most closely (see the correlation "
+             "chart): expect the model to lean on them.")
+what_to_notice(*notes)
+
 tab_table, tab_stats, tab_charts = st.tabs(["Table", "Summary statistics", "Charts"])
 with tab_table:
-    st.dataframe(df.head(1000), hide_index=True)
+    table(df.head(1000))
     st.caption(f"First {min(len(df), 1000):,} of {len(df):,} rows.")
 with tab_stats:
-    st.dataframe(df.describe().T)
+    table(df.describe().T.reset_index(names="column"))
 with tab_charts:
     numeric = list(df.select_dtypes("number").columns)
     column = st.selectbox("Column", list(df.columns), index=list(df.columns).index(info.target),
                           key="dist_column")
-    st.plotly_chart(charts.distribution(df, column), key="dist_chart")
+    chart(charts.distribution(df, column), key="dist_chart")
     if numeric:
-        st.plotly_chart(charts.correlation(df), key="corr_chart")
+        chart(charts.correlation(df), key="corr_chart")
     features = [c for c in numeric if c != info.target]
     if features and info.target in numeric:
         feature = st.selectbox("Feature against the target", features, key="scatter_feature")
-        st.plotly_chart(charts.target_scatter(df, feature, info.target), key="scatter_chart")
+        chart(charts.target_scatter(df, feature, info.target), key="scatter_chart")
 
-st.page_link("pages/prep.py", label="Next: prepare the data", icon=":material/arrow_forward:")
+concept("Who does what: the roles of an MLOps team", """
+- **Data engineer**: brings the raw data in and keeps it flowing: ingestion, cleaning at
+  scale, the feature store's inputs.
+- **Data scientist**: explores the data (this page), builds and evaluates models, tunes
+  them: the Initial stage's notebooks are their home.
+- **ML engineer**: makes models run in production, reliably: pipelines, deployment,
+  monitoring (the Repeatable and Reliable stages).
+
+In a small team one person wears all three hats; the stages of MLOps adoption are largely
+about handing work from one hat to the next without a manual hand-off.
+""")
+step_footer("data.py")

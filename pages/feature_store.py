@@ -14,8 +14,22 @@ from lab.featurestore import (
     open_featurestore,
     workshop_query,
 )
+from lab.formats import number
 from lab.processing import read_meta
-from pages._ui import diagram, job_panel, open_page, settings, show_error, show_step_code
+from pages._ui import (
+    chart,
+    diagram,
+    end_page,
+    job_panel,
+    open_page,
+    prerequisites,
+    settings,
+    show_error,
+    show_step_code,
+    step_footer,
+    table,
+    what_to_notice,
+)
 
 ws = open_page()
 s = settings()
@@ -34,12 +48,9 @@ st.write(
 )
 diagram("feature_store")
 
+if not prerequisites("features"):
+    end_page("feature_store.py")
 meta = read_meta(ws.processed_dir)
-if meta is None:
-    st.info("There is no prepared data yet: prepare the data first, then come back.",
-            icon=":material/info:")
-    st.page_link("pages/prep.py", label="Prepare the data", icon=":material/arrow_forward:")
-    st.stop()
 
 st.header("1. Create the feature groups and ingest")
 left, right = st.columns([1, 2])
@@ -60,7 +71,7 @@ def show_ingest_result(job) -> None:
 
 
 job_panel(INGEST_KIND, "fs_job", "Nothing ingested yet: press **Create groups and ingest**.",
-          render_result=show_ingest_result)
+          render_result=show_ingest_result, log_title="Ingestion log")
 
 store = open_featurestore(s)
 names = group_names(s)
@@ -72,16 +83,25 @@ for split, name in names.items():
         pass
     except LabError as exc:
         show_error(exc)
-        st.stop()
+        end_page("feature_store.py")
 
 st.header("2. The feature groups")
 if not infos:
     st.info("No feature group yet.", icon=":material/info:")
-    st.stop()
-st.dataframe([{"split": split, "feature group": info.name, "SQL table": info.table_name,
-               "record identifier": info.record_identifier, "event time": info.event_time,
-               "online rows": info.online_rows, "offline rows (all versions)": info.offline_rows,
-               "status": info.status} for split, info in infos.items()], hide_index=True)
+    end_page("feature_store.py")
+table([{"split": split, "feature group": info.name, "SQL table": info.table_name,
+        "record identifier": info.record_identifier, "event time": info.event_time,
+        "online rows": info.online_rows, "offline rows (all versions)": info.offline_rows,
+        "status": info.status} for split, info in infos.items()])
+what_to_notice(
+    f"The train group holds {number(meta['rows']['train'])} records, one per row of the train "
+    "split: the offline store keeps every version written (ingest again and it grows), the "
+    "online store only the newest per record_id.",
+    "The values are the **prepared** features, already scaled (a square footage of 0.42 "
+    "means 0.42 standard deviations above the train split's mean): the workshop ingests the "
+    "processed splits, because the model is trained on scaled features and must be served "
+    "the same. An application that reads a record online gets exactly what the endpoint "
+    "expects, with no scaling code of its own.")
 with st.expander("Feature definitions (inferred from the data, as SageMaker's "
                  "load_feature_definitions does)"):
     first = next(iter(infos.values()))
@@ -139,6 +159,7 @@ record = st.session_state.get("fs_record")
 if record is not None:
     st.metric("Lookup latency", f"{record.seconds * 1000:.2f} ms")
     st.dataframe([record.values], hide_index=True)
+    st.caption("Scaled values, as stored (see above); the target is in dollars.")
 
 st.header("5. Is the distribution intact?")
 st.write("The workshop's last check: the data read back from the offline store has the same "
@@ -148,12 +169,11 @@ column = st.selectbox("Column", meta["columns"], key="fs_compare_column")
 if "train" in infos and (store.runs_locally or st.button("Compare", key="fs_compare")):
     try:
         check = distribution_check(s, column, store)
-        st.plotly_chart(charts.distribution_compare(check.written, check.read_back, column),
-                        key="fs_compare_chart")
+        chart(charts.distribution_compare(check.written, check.read_back, column),
+              key="fs_compare_chart")
         (st.success if check.same else st.warning)(check.message)
     except LabError as exc:
         show_error(exc)
 
 show_step_code("features", title="The code that ran (lab/featurestore)")
-st.page_link("pages/training.py", label="Next: training & experiments",
-             icon=":material/arrow_forward:")
+step_footer("feature_store.py")

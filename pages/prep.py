@@ -17,12 +17,17 @@ from lab.processing import (
 )
 from pages._ui import (
     backend_note,
+    chart,
+    concept,
     diagram,
     job_panel,
     open_page,
+    presenter,
     settings,
     show_error,
     show_step_code,
+    step_footer,
+    what_to_notice,
 )
 
 ws = open_page()
@@ -39,6 +44,15 @@ st.write(
     "scales to data that outgrows one machine. Then check that both gave the same result."
 )
 diagram("processing")
+concept("Why the scaler is fit on the train split only (leakage)", """
+A `StandardScaler` *learns* two numbers per feature: its mean and its standard deviation.
+If it learned them from all 10,000 rows, the validation and test rows would have shaped
+the features the model trains on: a little of the answer key would **leak** into
+training, and the scores on those splits would look better than the model will do on
+houses it has never seen. So the scaler is fit on the train split, then the *same* mean
+and standard deviation scale the validation and test splits (and, later, every request the
+endpoint receives).
+""")
 
 info = active_dataset(ws)
 st.caption(f"Dataset: **{info.name}** ({info.rows:,} rows), target **{info.target}**. "
@@ -54,7 +68,10 @@ with st.form("params", border=True):
     run_local = b1.form_submit_button("Run in-process", type="primary",
                                       icon=":material/play_arrow:")
     run_job = b2.form_submit_button("Run as a processing job", icon=":material/memory:")
-    instance_count = b3.number_input("Processing instance count", 1, 10, 1, key="instances")
+    instance_count = b3.number_input("Processing instance count", 1, 10, 1, key="instances",
+                                     help="How many machines the processing job runs on. "
+                                     "With the input in ShardedByS3Key mode each one gets "
+                                     "its own share of the input files (see below).")
 
 params = PrepParams(float(train_size), float(val_size), float(test_size), int(random_state))
 if run_local:
@@ -83,16 +100,38 @@ else:
     if notes:
         st.warning("Cleaning of your data: " + "; ".join(notes) + ".", icon=":material/rule:")
     left, right = st.columns([1, 2])
-    left.plotly_chart(charts.split_sizes(result.rows), key="split_chart")
+    with left:
+        chart(charts.split_sizes(result.rows), key="split_chart")
     frames, meta = load_prepared(ws.processed_dir), read_meta(ws.processed_dir)
     with right:
         feature = st.selectbox("Feature (train split)", result.features, key="scaling_feature")
-        st.plotly_chart(charts.scaling_before_after(frames["train"], meta, feature),
-                        key="scaling_chart")
-    with st.expander("First rows of train.csv (no header in the file)"):
-        st.dataframe(frames["train"].head(20), hide_index=True)
+        chart(charts.scaling_before_after(frames["train"], meta, feature), key="scaling_chart")
+    what_to_notice(
+        "The split is by rows: 60/20/20 of the dataset, shuffled with `random_state`, so the "
+        "same seed gives the same split every time.",
+        "After scaling, each feature is centred on 0 with a spread of 1 on the train split; "
+        "its shape (the histogram) is unchanged.",
+        f"The target ({meta['target']}) is not scaled: predictions stay in dollars.")
+    if not presenter():
+        with st.expander("First rows of train.csv (no header in the file)"):
+            st.dataframe(frames["train"].head(20), hide_index=True)
 
-st.header("Processing job")
+st.header("Processing job", anchor="processing-job")
+concept("Instance count and ShardedByS3Key", """
+A processing job copies its **inputs** from S3 into each instance's
+`/opt/ml/processing/input`, runs the script, and uploads `/opt/ml/processing/output` back
+to S3. With `instance_count=2` two machines run the same script at once. The input's
+**distribution type** decides what each one gets:
+
+- `FullyReplicated` (the default): every instance receives every file;
+- `ShardedByS3Key` (the workshop's choice): the S3 objects are split between the
+  instances, each processing its own share, which is how one job scales to data that
+  outgrows one machine. Sharding is per object: one big CSV goes whole to one instance,
+  so large data is written as many files.
+
+The local backend runs one subprocess whatever the count (it says so below); on SageMaker
+the count is what you pay for, per instance and second.
+""")
 
 
 def show_processing_result(job) -> None:
@@ -101,26 +140,31 @@ def show_processing_result(job) -> None:
     if outcome.get("match"):
         st.success("The job's outputs match the in-process preparation: "
                    + details.replace(": ", " ") + ".", icon=":material/check_circle:")
+        what_to_notice("Same script, same seed, same rows: running the step as a job changes "
+                       "where it runs, not what it computes. That is what makes it "
+                       "repeatable.")
     else:
         st.error("The job's outputs differ from the in-process preparation: " + details)
 
 
 backend_note(open_processing(settings()))
 job_panel(KIND, "processing_job", "No processing job yet: press **Run as a processing job**.",
-          render_result=show_processing_result)
+          render_result=show_processing_result, log_title="Processing job log")
 
 history = jobs.JobStore(ws).list(KIND)
-if len(history) > 1:
+if len(history) > 1 and not presenter():
     with st.expander(f"Job history ({len(history)})"):
         st.dataframe([{"job": j.job_id, "status": j.status, "seconds": round(j.duration_s, 1),
                        "match": (j.result or {}).get("match")} for j in history],
                      hide_index=True)
 
 show_step_code("processing")
-with st.expander("The processing job on SageMaker (SDK v2)", icon=":material/cloud:"):
-    st.caption("What the SageMaker backend runs for the parameters above.")
-    try:
-        st.code(sdk_code(build_request(ws, params, int(instance_count))), language="python")
-    except LabError as exc:
-        show_error(exc)
-st.page_link("pages/feature_store.py", label="Next: Feature Store", icon=":material/arrow_forward:")
+if not presenter():
+    with st.expander("The processing job on SageMaker (SDK v2)", icon=":material/cloud:"):
+        st.caption("What the SageMaker backend runs for the parameters above.")
+        try:
+            st.code(sdk_code(build_request(ws, params, int(instance_count))),
+                    language="python")
+        except LabError as exc:
+            show_error(exc)
+step_footer("prep.py")

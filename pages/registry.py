@@ -4,6 +4,8 @@ import streamlit as st
 
 from lab import jobs
 from lab.errors import LabError
+from lab.formats import number
+from lab.notes import ranked_runs
 from lab.registry import (
     APPROVED,
     PENDING,
@@ -33,12 +35,19 @@ from lab.serving import (
 )
 from pages._ui import (
     backend_note,
+    concept,
     diagram,
+    end_page,
     job_panel,
     open_page,
+    prerequisites,
+    presenter,
     settings,
     show_error,
     show_step_code,
+    step_footer,
+    table,
+    what_to_notice,
 )
 
 ws = open_page()
@@ -59,6 +68,8 @@ st.write(
 )
 diagram("deploy")
 
+if not prerequisites("registry"):
+    end_page("registry.py")
 group = default_group(s)
 try:
     registry = open_registry(s)
@@ -67,8 +78,8 @@ except ModelGroupNotFoundError:
     versions = []
 except LabError as exc:
     show_error(exc)
-    st.stop()
-runs = candidate_runs(s)
+    end_page("registry.py")
+runs = ranked_runs(candidate_runs(s))
 
 st.header("1. Register the best model")
 if not runs and not versions:
@@ -76,16 +87,23 @@ if not runs and not versions:
             "back to register it.", icon=":material/info:")
     st.page_link("pages/training.py", label="Open Training & experiments",
                  icon=":material/arrow_forward:")
-    st.stop()
+    end_page("registry.py")
 if runs:
-    best = best_run(s)
+    lowest, workshop_pick = runs[0], best_run(s)
     labels = {r.run_id: (f"{r.run_id} ({r.algorithm}, validation mse "
-                         f"{r.validation.get('mse', float('nan')):,.0f}"
+                         f"{number(r.validation.get('mse'))}"
+                         + (", lowest" if r is lowest else "")
                          + (", best trial of " + r.tuning_job if r.best and r.tuning_job else "")
                          + ")") for r in runs}
     ids = list(labels)
-    run_id = st.selectbox("Training run (the best one is pre-selected)", ids,
-                          index=ids.index(best.run_id), format_func=labels.get, key="reg_run")
+    run_id = st.selectbox("Training run (by validation MSE, lowest first and pre-selected)",
+                          ids, index=0, format_func=labels.get, key="reg_run")
+    if workshop_pick is not None and workshop_pick.run_id != lowest.run_id:
+        st.caption(f"The workshop registers the tuning job's best trial "
+                   f"({workshop_pick.run_id}, validation MSE "
+                   f"{number(workshop_pick.validation.get('mse'))}); here a run outside the "
+                   f"tuning job scores lower ({number(lowest.validation.get('mse'))}), so it "
+                   "comes first. Pick either: the registry records which run it came from.")
     if st.button(f"Register in {group}", type="primary", icon=":material/inventory_2:",
                  key="reg_register"):
         try:
@@ -98,14 +116,20 @@ if runs:
 st.header("2. The model registry")
 if not versions:
     st.info(f"Nothing registered in {group} yet: press **Register**.", icon=":material/info:")
-    st.stop()
+    end_page("registry.py")
 st.caption(f"Model package group **{group}**: {len(versions)} version(s)")
-st.dataframe([{
+table([{
     "version": v.version, "status": v.status, "algorithm": v.algorithm,
-    **{f"test {k}": round(m, 4) for k, m in v.test_metrics.items()},
-    "training run": v.source.get("tuning_job") or v.source.get("run_id"),
+    **{f"test {k}": m for k, m in v.test_metrics.items()},
+    "came from": (v.source.get("tuning_job") or v.source.get("run_id")
+                  or v.source.get("pipeline_execution") or v.description or "-"),
     "registered": time.strftime("%Y-%m-%d %H:%M", time.localtime(v.created)),
-} for v in versions], hide_index=True, key="reg_table")
+} for v in versions], key="reg_table")
+what_to_notice(
+    "A version is immutable (its artifact and metrics never change); only its **status** "
+    "does, and every change is kept with who, when and why.",
+    "New versions start as PendingManualApproval: nothing reaches an endpoint until a "
+    "person approves it below.")
 
 numbers = [v.version for v in versions]
 by_number = {v.version: v for v in versions}
@@ -134,7 +158,7 @@ if len(versions) > 1:
         c1, c2 = st.columns(2)
         a = by_number[c1.selectbox("Version A", numbers, index=len(numbers) - 2, key="reg_a")]
         b = by_number[c2.selectbox("Version B", numbers, index=len(numbers) - 1, key="reg_b")]
-        st.dataframe(compare_versions(a, b), hide_index=True, key="reg_compare")
+        table(compare_versions(a, b), key="reg_compare")
 
 st.header("3. Deploy an approved version")
 endpoints = open_endpoints(s)
@@ -160,17 +184,34 @@ def show_deploy_result(job) -> None:
 
 job_panel(DEPLOY_KIND, "deploy_job",
           "No deployment yet: pick an approved version and press **Deploy**.",
-          render_result=show_deploy_result)
+          render_result=show_deploy_result, log_title="Deployment log")
+concept("Deployment options, and how to roll out a new version", """
+This lab deploys to a **real-time endpoint**: instances always on, answering each request
+in milliseconds. SageMaker offers three other ways to serve the same model package:
+
+| option | fits | you pay for |
+|---|---|---|
+| **Real-time endpoint** | steady traffic, low latency (this lab) | instances, always |
+| **Serverless inference** | sparse, unpredictable traffic; cold starts OK | requests, compute |
+| **Asynchronous inference** | large payloads, minutes-long predictions | instances, to zero |
+| **Batch transform** | a whole dataset at once (a nightly table) | the job's duration |
+
+Updating an endpoint to a new version is a **rollout**: *all at once* (fast, everyone gets
+a bad model together), *canary* (a small share of traffic first, then the rest), *linear*
+(traffic moved in steps), each with automatic **rollback** on a CloudWatch alarm
+(SageMaker's blue/green deployment guardrails), or *shadow* testing (the new version gets a
+copy of the traffic, its answers only recorded). The Reliable stage builds on these.
+""")
 try:
     deployed = endpoints.list()
 except LabError as exc:
     show_error(exc)
-    st.stop()
+    end_page("registry.py")
 if not deployed:
-    st.stop()
-st.dataframe([{"endpoint": e.name, "status": e.status, "version": e.version,
-               "URL": e.invocation_url or "", "failure": e.failure} for e in deployed],
-             hide_index=True, key="dep_table")
+    end_page("registry.py")
+table([{"endpoint": e.name, "status": e.status, "version": e.version,
+        "URL": e.invocation_url or "", "failure": e.failure} for e in deployed],
+      key="dep_table")
 c1, c2 = st.columns([2, 1])
 doomed = c1.selectbox("Endpoint", [e.name for e in deployed], key="dep_delete_name")
 if c2.button("Delete the endpoint", icon=":material/delete:", key="dep_delete"):
@@ -184,7 +225,7 @@ st.header("4. Send it data")
 serving = [e for e in deployed if e.status == IN_SERVICE]
 if not serving:
     st.info("No endpoint is InService yet.", icon=":material/hourglass_top:")
-    st.stop()
+    end_page("registry.py")
 target = st.selectbox("Endpoint", [e.name for e in serving], key="inf_endpoint")
 endpoint = next(e for e in serving if e.name == target)
 offline_tab, online_tab = st.tabs(["Rows from the offline store", "A record from the online store"])
@@ -217,9 +258,14 @@ if result is not None and result.endpoint == target:
         st.dataframe([result.record], hide_index=True, key="inf_record")
     st.caption(f"The payload: {', '.join(result.features)} (text/csv, no header, no target)")
     st.code(result.payload if len(result.payload) < 5000 else result.payload[:5000] + "\n...",
-            language="text")
-    st.dataframe(result.rows, hide_index=True, key="inf_rows_table")
+            language="text", height=160)
+    table(result.rows, key="inf_rows_table")
+    what_to_notice("The payload holds scaled features, in the training order, with no header "
+                   "and no target: exactly what the model was trained on. The predictions "
+                   "come back in dollars, beside the actual prices.")
 
+if presenter():
+    end_page("registry.py")
 st.header("5. The client code")
 features = result.features if result is not None else []
 if not features:
@@ -241,3 +287,4 @@ with sdk_tab:
     rows = (rows_of_payload(result.payload) if result else []) or [[0.0] * len(features)]
     st.code(sdk_code(target, rows, url), language="python")
 show_step_code("registry", title="The code that ran (lab/serving)")
+step_footer("registry.py")

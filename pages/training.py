@@ -2,16 +2,26 @@ import streamlit as st
 
 from lab import jobs, training, tuning
 from lab.errors import LabError
+from lab.formats import number
 from lab.training import ALGORITHMS, Experiments, build_request, charts, data_problem
+from lab.training.entry_point import METRIC_DEFINITIONS
 from lab.tuning import STRATEGIES, build_tuning_spec, ranges_from_form, workshop_ranges
 from pages._ui import (
     backend_note,
+    chart,
+    concept,
     diagram,
+    end_page,
     job_panel,
     open_page,
+    prerequisites,
+    presenter,
     settings,
     show_error,
     show_step_code,
+    step_footer,
+    table,
+    what_to_notice,
 )
 
 ws = open_page()
@@ -29,21 +39,20 @@ diagram("training")
 
 cfg = settings()
 experiments = Experiments(ws)
+if not prerequisites("training"):
+    end_page("training.py")
 problem = data_problem(cfg)
 if problem:
     st.info(problem, icon=":material/database:")
-    st.page_link("pages/feature_store.py", label="Open the Feature Store page",
-                 icon=":material/arrow_forward:")
-    if st.button("Prepare and ingest the data now", key="ingest_now",
-                 icon=":material/download:"):
-        from lab.featurestore import prepare_and_ingest
+    end_page("training.py")
 
-        try:
-            prepare_and_ingest(cfg)
-            st.rerun()
-        except LabError as exc:
-            show_error(exc)
-    st.stop()
+concept("Validation and test: two held-out splits, two jobs", """
+The model learns from the **train** split only. The **validation** split is what every
+*choice* is made on: the learning curve below, early stopping, and which tuning trial is
+"best". Each choice made with it makes its score a little optimistic, so the **test**
+split is kept apart and used once per model, for the honest estimate that the registry
+records. Validation is for choosing; test is for reporting.
+""")
 
 
 # Training.
@@ -70,7 +79,20 @@ if train:
 
 backend_note(training.open_training(cfg))
 job_panel(training.KIND, "training_job",
-          "No training job yet: pick the hyperparameters and press **Train**.")
+          "No training job yet: pick the hyperparameters and press **Train**.",
+          log_title="Training job log (the lines the metric definitions read are at the end)")
+regexes = "\n".join(f"- `{d['Name']}`: `{d['Regex']}`" for d in METRIC_DEFINITIONS)
+concept("How SageMaker reads a job's metrics: metric definitions", f"""
+A training job is a script in a container: SageMaker does not know what it computes. The
+script **prints** its metrics (see the end of the log above: `MSE: 58309857.4`,
+`r-squared: 0.9963`), and the estimator's **metric definitions** pair a metric name with a
+regular expression whose first group is the value. SageMaker applies them to the log as it
+streams, charts the values and keeps the last one. The workshop's:
+
+{regexes}
+
+Tuning reads its objective the same way: change the print, and the regex must follow.
+""")
 
 runs = [r for r in experiments.list(limit=200) if r.status == "Completed"]
 if runs:
@@ -82,22 +104,38 @@ if runs:
     run = next(r for r in runs if r.run_id == chosen)
     cols = st.columns(4)
     for col, name in zip(cols, ("mse", "rmse", "r2", "mae")):
-        col.metric(f"Test {name.upper() if name != 'r2' else 'R²'}",
-                   f"{run.metrics[name]:,.4g}" if name == "r2" else f"{run.metrics[name]:,.0f}")
+        col.metric(f"Test {name.upper() if name != 'r2' else 'R²'}", number(run.metrics[name]))
     st.caption("Validation metrics read from the log by the metric definitions: "
-               + ", ".join(f"{k} {v:,.6g}" for k, v in run.validation.items())
-               + f". Artifact: `{run.artifact}`")
+               + ", ".join(f"{k} {number(v)}" for k, v in run.validation.items())
+               + ("" if presenter() else f". Artifact: `{run.artifact}`"))
     left, right = st.columns(2)
-    left.plotly_chart(charts.learning_curves([run]), key="curve_chart")
-    right.plotly_chart(charts.feature_importance(run), key="importance_chart")
+    with left:
+        chart(charts.learning_curves([run]), key="curve_chart")
+    with right:
+        chart(charts.feature_importance(run), key="importance_chart")
     predictions = run.predictions_data()
     if predictions:
-        left.plotly_chart(charts.predicted_vs_actual(run, predictions), key="pva_chart")
-        right.plotly_chart(charts.residuals(run, predictions), key="residuals_chart")
+        with left:
+            chart(charts.predicted_vs_actual(run, predictions), key="pva_chart")
+        with right:
+            chart(charts.residuals(run, predictions), key="residuals_chart")
+    what_to_notice(
+        "The learning curve: train RMSE (dotted) keeps falling while validation RMSE "
+        "flattens; the gap between them is what the model learned that does not carry over "
+        "to new houses.",
+        "RMSE is in dollars: a test RMSE of " + number(run.metrics["rmse"]) + " means a "
+        "typical prediction is off by about that much. MSE is its square, hence the large "
+        "numbers the workshop's condition uses.",
+        "Points on the diagonal of *predicted vs actual* are right; residuals with no "
+        "pattern around zero mean no systematic bias.")
 
     st.subheader("Compare runs")
+    # the default is set once: a default that changes between reruns resets the widget
+    if "compare" not in st.session_state:
+        st.session_state["compare"] = list(labels)[:2]
+    st.session_state["compare"] = [r for r in st.session_state["compare"] if r in labels]
     picked = st.multiselect("Runs to compare (two or more)", list(labels),
-                            default=list(labels)[:2], format_func=labels.get, key="compare")
+                            format_func=labels.get, key="compare")
     if len(picked) >= 2:
         selected = [r for r in runs if r.run_id in picked]
         rows = charts.comparison_rows(selected)
@@ -105,20 +143,36 @@ if runs:
             rows = [row for row in rows if row["differs"]]
         import pandas as pd
 
-        table = pd.DataFrame(rows)
-        st.dataframe(table.style.apply(
+        frame = pd.DataFrame(rows)
+        st.dataframe(frame.style.apply(
             lambda row: ["background-color: #fef3c7" if row["differs"] else ""] * len(row),
             axis=1), hide_index=True, key="compare_table")
-        st.plotly_chart(charts.learning_curves(selected), key="compare_curves")
+        chart(charts.learning_curves(selected), key="compare_curves")
     else:
         st.caption("Pick two or more runs to see their parameters side by side.")
+    concept("How experiments are organised", """
+An **experiment** groups the attempts at one problem (here `synthetic-housing-regression`).
+Each training job is a **run** in it (SageMaker Experiments: a trial component) holding its
+**parameters** (hyperparameters, data), its **metrics** (final and per step: the learning
+curve) and its **artifacts** (`model.tar.gz`). A tuning job adds one run per trial, tagged
+with the tuning job and its trial number. Because everything is recorded, any run can be
+compared with another (above), found again months later, and reproduced.
+""")
 
 # Tuning.
 st.header("Automatic model tuning")
 st.write(f"Tunes **{algo.label}** (the algorithm above) with the ranges below. The "
-         "workshop's job: max_depth 6-10 and n_estimators 80-130, mse minimised, 4 jobs, 2 at "
-         "a time. Bayesian search proposes each batch from the results so far; Grid runs "
-         "every combination (SageMaker sets max_jobs itself for Grid).")
+         "workshop's job: max_depth 6-10 and n_estimators 80-130, validation mse minimised, "
+         "4 jobs, 2 at a time.")
+concept("Parallel jobs against Bayesian search", """
+**Bayesian** search fits a model of "hyperparameters → objective" to the trials that have
+*finished*, and proposes the next ones where it expects the best score. Trials that run at
+the same time cannot learn from each other: with `max_parallel_jobs` equal to `max_jobs`,
+every trial starts blind and Bayesian search is no better than random. Fewer in parallel
+means better choices but a longer wait; the workshop's 4 jobs, 2 at a time, is the
+compromise. **Random** search ignores history (parallelism costs nothing), **Grid** tries
+every combination of listed values.
+""")
 workshop = {r.name: r for r in workshop_ranges()}
 with st.form("tune_form"):
     form_rows = []
@@ -161,13 +215,13 @@ def show_trials(job) -> None:
     direction = job.params.get("direction", "Minimize")
     trials = tuning.trials_of(ws, job)
     if trials:
-        st.dataframe(charts.trials_table(trials, goal, direction), hide_index=True,
-                     key="trials_table")
+        table(charts.trials_table(trials, goal, direction), key="trials_table")
         left, right = st.columns(2)
-        left.plotly_chart(charts.objective_over_trials(trials, goal, direction),
-                          key="objective_chart")
+        with left:
+            chart(charts.objective_over_trials(trials, goal, direction), key="objective_chart")
         names = [r["name"] for r in job.params.get("ranges", [])]
-        right.plotly_chart(charts.parallel_coordinates(trials, names, goal), key="parcoords")
+        with right:
+            chart(charts.parallel_coordinates(trials, names, goal), key="parcoords")
 
 
 backend_note(tuning.open_tuning(cfg))
@@ -176,12 +230,13 @@ job_panel(tuning.KIND, "tuning_job",
           render_live=show_trials, log_title="Tuning job log")
 
 show_step_code("training")
-with st.expander("The training and tuning jobs on SageMaker (SDK v2)", icon=":material/cloud:"):
-    st.caption("What the SageMaker backend runs for the settings above.")
-    try:
-        st.code(training.sdk_code(build_request(algo_key, values)), language="python")
-        st.code(tuning.sdk_code(build_tuning_spec(**spec_args)), language="python")
-    except LabError as exc:  # the form above already says what to change
-        st.caption(f"No SDK code for these settings: {exc}")
-st.page_link("pages/registry.py", label="Next: Registry & deployment",
-             icon=":material/arrow_forward:")
+if not presenter():
+    with st.expander("The training and tuning jobs on SageMaker (SDK v2)",
+                     icon=":material/cloud:"):
+        st.caption("What the SageMaker backend runs for the settings above.")
+        try:
+            st.code(training.sdk_code(build_request(algo_key, values)), language="python")
+            st.code(tuning.sdk_code(build_tuning_spec(**spec_args)), language="python")
+        except LabError as exc:  # the form above already says what to change
+            st.caption(f"No SDK code for these settings: {exc}")
+step_footer("training.py")

@@ -28,7 +28,7 @@ print(json.dumps(seen))
 
 
 def test_every_page_of_a_fresh_workspace_opens_without_model_libraries(tmp_path):
-    files = [f"pages/{p.file}" for p in pages()]
+    files = [f"pages/{p.file}" for p in pages(instructor=False)]
     proc = subprocess.run(
         [sys.executable, "-c", VISIT, str(REPO / "streamlit_app.py"), json.dumps(files),
          json.dumps(HEAVY)], cwd=REPO, capture_output=True, text=True, timeout=300,

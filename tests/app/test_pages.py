@@ -15,7 +15,7 @@ APP = str(REPO / "streamlit_app.py")
 HOME_TITLE = "MLOps Lab"  # Home is "Home" in the navigation, "MLOps Lab" on the page
 
 # page file -> the title it shows, from the step registry (the router reads it too)
-PAGES = {f"pages/{p.file}": HOME_TITLE if p.file == HOME else p.title for p in pages()}
+PAGES = {f"pages/{p.file}": HOME_TITLE if p.file == HOME else p.title for p in pages(instructor=False)}
 
 
 @pytest.fixture
@@ -65,18 +65,19 @@ def test_home_explains_the_four_stages_and_maps_the_steps(app):
 def test_sidebar_shows_backend_workspace_and_progress(app, ws):
     assert app.sidebar.radio[0].value == "local"
     assert str(ws.root) in [c.value for c in app.sidebar.code]
-    assert "Progress: 0 of 7 built steps" in [c.value for c in app.sidebar.caption]
+    assert "Progress: 0 of 7 steps" in [c.value for c in app.sidebar.caption]
     from lab.processing import run_prep
 
     run_prep(ws)  # generates the default dataset, then prepares it: two steps done
     app.run()
-    assert "Progress: 2 of 7 built steps" in [c.value for c in app.sidebar.caption]
+    assert "Progress: 2 of 7 steps" in [c.value for c in app.sidebar.caption]
 
 
 @pytest.mark.parametrize("page", ["pages/stage_reliable.py", "pages/stage_scalable.py"])
 def test_stages_beyond_the_lab_say_plainly_that_they_have_no_steps(app, page):
     at = open_page(app, page)
-    assert "no steps here yet" in texts(at)
+    assert "no hands-on step here yet" in texts(at).lower()
+    assert "planned" in texts(at).lower()  # what is coming, said plainly
     assert not at.get("plotly_chart") and not at.dataframe and not at.button
 
 
@@ -229,9 +230,18 @@ def wait_for_jobs(ws, kind, timeout=90):
     raise AssertionError(f"{kind} jobs did not finish")
 
 
-def test_feature_store_page_before_any_preparation_says_what_to_do(app):
+def test_feature_store_page_before_any_preparation_offers_to_prepare_in_one_click(app, ws):
     at = open_page(app, "pages/feature_store.py")
-    assert "no prepared data yet" in at.info[0].value
+    assert "**Prepare the data**" in at.info[0].value
+    assert not [b for b in at.button if b.key == "fs_ingest"]
+    at.button(key="prereq_run_features").click().run()
+    assert not at.exception
+    [job] = wait_for_jobs(ws, "lab-run")
+    assert job.status == "Completed", job.error
+    assert job.result["steps"] == ["prep"]
+    at.run()
+    assert not at.exception
+    assert [b for b in at.button if b.key == "fs_ingest"]  # the page's own step, now
 
 
 def test_feature_store_ingest_query_lookup_and_distribution(app, ws):

@@ -65,11 +65,12 @@ def trained(tmp_path):
     stop_server(settings)
 
 
-def test_without_a_trained_model_the_page_says_so_and_links_to_training(ws, monkeypatch):
+def test_without_a_trained_model_the_page_offers_the_steps_before_it(ws, monkeypatch):
     at = open_registry_page(ws.root, monkeypatch)
     assert at.title[0].value == "Registry & deployment"
-    assert "There is no trained model yet" in at.info[0].value
-    assert at.get("page_link")[0].proto.page == "training"
+    assert "**Training & experiments**" in at.info[0].value
+    assert "training" in [link.proto.page for link in at.get("page_link")]
+    assert [b for b in at.button if b.key == "prereq_run_registry"]
     assert not at.dataframe
 
 

@@ -8,6 +8,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lab.formats import number
 from lab.jobs import JobStore
 from lab.training import Experiments
 from lab.training import _local as local_engine
@@ -57,12 +58,16 @@ def specs(at):
 def test_without_feature_store_data_the_page_says_so_and_can_get_it(ws, monkeypatch):
     at = open_training(ws, monkeypatch)
     assert at.title[0].value == "Training & experiments"
-    assert "holds no training data yet" in at.info[0].value
+    assert "**Prepare the data**, **Feature Store**" in at.info[0].value
     assert not at.get("plotly_chart") and not [b for b in at.button if b.key == "train"]
-    at.button(key="ingest_now").click().run()
+    at.button(key="prereq_run_training").click().run()
+    assert not at.exception
+    [job] = wait_all(ws, "lab-run")
+    assert job.status == "Completed" and job.result["steps"] == ["prep", "features"], job.error
+    at.run()
     assert not at.exception
     assert [b for b in at.button if b.key == "train"]
-    assert not [i for i in at.info if "holds no training data" in i.value]
+    assert not [i for i in at.info if "have not run yet" in i.value]
 
 
 def test_train_and_see_charts_holding_the_runs_numbers(small_ws, monkeypatch):
@@ -75,24 +80,23 @@ def test_train_and_see_charts_holding_the_runs_numbers(small_ws, monkeypatch):
     assert not at.exception
     assert job.status == "Completed", job.error
     run = Experiments(small_ws).get(job.job_id)
-    assert [m.value for m in at.metric] == [f"{run.metrics['mse']:,.0f}",
-                                           f"{run.metrics['rmse']:,.0f}",
-                                           f"{run.metrics['r2']:,.4g}",
-                                           f"{run.metrics['mae']:,.0f}"]
+    assert [m.value for m in at.metric] == [number(run.metrics[k])
+                                           for k in ("mse", "rmse", "r2", "mae")]
+    assert "e+" not in at.metric[0].value and "," in at.metric[0].value  # 1,234,567
     figures = {f["layout"]["title"]["text"].split(" (")[0].split(":")[0]: f for f in specs(at)}
     curve = figures["Learning curve"]["data"]
     assert curve[0]["y"] == pytest.approx(run.curve["validation-rmse"])
     assert curve[0]["x"] == list(range(1, 21))
     predictions = run.predictions_data()
-    pva = figures["Predicted vs actual on the test split"]["data"][0]
+    pva = figures["Predicted vs actual, test split"]["data"][0]
     assert pva["x"] == pytest.approx(predictions["actual"])
     assert pva["y"] == pytest.approx(predictions["predicted"])
-    residuals = figures["Residuals on the test split"]["data"][0]["y"]
+    residuals = figures["Residuals, test split"]["data"][0]["y"]
     assert residuals[0] == pytest.approx(predictions["actual"][0] - predictions["predicted"][0])
     importance = figures["Feature importance"]["data"][0]
     assert sum(importance["x"]) == pytest.approx(1.0) and len(importance["y"]) == 8
     assert any(job.job_id in m.value for m in at.markdown)
-    assert any("MSE: " in c.value for c in at.code)  # the job's log, live on the page
+    assert any("MSE: " in c.value for c in at.code)  # the job's log (folded), on the page
 
 
 def test_a_bad_hyperparameter_shows_a_message_and_runs_nothing(small_ws, monkeypatch):
@@ -144,7 +148,7 @@ def test_tuning_keeps_running_away_from_the_page_and_shows_its_trials(small_ws, 
     best = min(trials, key=lambda t: t.validation["mse"])
     assert table.iloc[0]["trial"] == best.trial and table.iloc[0]["best"] == "★"
     figures = {f["layout"]["title"]["text"]: f for f in specs(at)}
-    objective = figures["Objective (minimize validation mse) by trial"]["data"][0]
+    objective = figures["Validation mse by trial (minimize)"]["data"][0]
     assert objective["y"] == pytest.approx([t.validation["mse"] for t in trials])
     parcoords = figures["Hyperparameters against mse"]["data"][0]["dimensions"]
     assert [d["label"] for d in parcoords] == ["max_depth", "n_estimators", "mse"]

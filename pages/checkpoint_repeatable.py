@@ -1,0 +1,3 @@
+from pages._ui import checkpoint_page
+
+checkpoint_page("Repeatable")
