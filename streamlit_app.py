@@ -18,7 +18,7 @@ for page in pages(instructor=settings().workshop_mode):
         st.Page(f"pages/{page.file}", title=page.title, icon=page.icon,
                 default=page.stage is None))
 
-current = st.navigation(navigation)
+current = st.navigation(navigation, expanded=True)
 progress_box = sidebar()
 resume_endpoints()
 try:

@@ -72,8 +72,8 @@ def dag_dot(defn: PipelineDef, execution: Execution | None = None,
         if hit:
             label += "\\ncached"
             extra = ", peripheries=2"
-        elif outcome is not None:
-            label += "\\n" + outcome["text"]
+        elif outcome is not None:  # short in the diamond; the numbers go on the branch taken
+            label += "\\n" + ("TRUE" if outcome["holds"] else "FALSE")
             fill = FILL["Succeeded"] if outcome["holds"] else CONDITION_FALSE
         elif status == "NotStarted" and (finished or step.name in not_chosen):
             label += "\\nnot executed" + (" (condition false)" if step.name in not_chosen
@@ -97,8 +97,11 @@ def dag_dot(defn: PipelineDef, execution: Execution | None = None,
         cond = outcomes.get(src)
         if label and cond is not None:
             taken = cond["holds"] == (label == "if true")
-            attrs += ([f'color="{TAKEN}"', "penwidth=2.5"] if taken else
-                      [f'color="{NOT_TAKEN}"', "style=dashed", f'fontcolor="{NOT_TAKEN}"'])
+            if taken:
+                attrs = [f'label="{label}\\n{_numbers(cond)}"', f'color="{TAKEN}"',
+                         "penwidth=2.5"]
+            else:
+                attrs += [f'color="{NOT_TAKEN}"', "style=dashed", f'fontcolor="{NOT_TAKEN}"']
         lines.append(f'  "{src}" -> "{dst}"' + (f" [{', '.join(attrs)}]" if attrs else "")
                      + ";")
     for step in defn.steps:  # an empty else branch is drawn too: what happens when false
@@ -106,6 +109,11 @@ def dag_dot(defn: PipelineDef, execution: Execution | None = None,
             lines += _empty_else(step, outcomes.get(step.name))
     lines.append("}")
     return "\n".join(lines)
+
+
+def _numbers(outcome: dict) -> str:
+    """"335,578,021 > 320,000,000": the comparison as it came out."""
+    return outcome["text"].rsplit(":", 1)[0]
 
 
 def _passed(defn: PipelineDef, src: str, dst: str) -> str:
@@ -131,11 +139,12 @@ def _empty_else(step: ConditionStep, outcome: dict | None) -> list[str]:
     taken = outcome is not None and not outcome["holds"]
     text = "else: no steps\\n(" + ", ".join(step.if_steps) + " skipped)"
     fill = CONDITION_FALSE if taken else "#ffffff"
-    edge = ([f'color="{TAKEN}"', "penwidth=2.5"] if taken else
-            [f'color="{NOT_TAKEN}"', "style=dashed", f'fontcolor="{NOT_TAKEN}"'])
+    edge = ([f'label="else\\n{_numbers(outcome)}"', f'color="{TAKEN}"', "penwidth=2.5"]
+            if taken else ['label="else"', f'color="{NOT_TAKEN}"', "style=dashed",
+                           f'fontcolor="{NOT_TAKEN}"'])
     return [f'  "{node}" [label="{text}", shape=note, style="filled", fillcolor="{fill}", '
             'fontsize=13];',
-            f'  "{step.name}" -> "{node}" [label="else", {", ".join(edge)}];']
+            f'  "{step.name}" -> "{node}" [{", ".join(edge)}];']
 
 
 def gantt(execution: Execution) -> Any:

@@ -15,7 +15,8 @@ APP = str(REPO / "streamlit_app.py")
 HOME_TITLE = "MLOps Lab"  # Home is "Home" in the navigation, "MLOps Lab" on the page
 
 # page file -> the title it shows, from the step registry (the router reads it too)
-PAGES = {f"pages/{p.file}": HOME_TITLE if p.file == HOME else p.title for p in pages(instructor=False)}
+PAGES = {f"pages/{p.file}": HOME_TITLE if p.file == HOME else p.title
+         for p in pages(instructor=False)}
 
 
 @pytest.fixture

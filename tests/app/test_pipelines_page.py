@@ -129,3 +129,35 @@ def test_the_deployment_pipeline_reports_a_missing_approval(page):
     at.run()
     assert any("no Approved model version" in e.value for e in at.error)
     assert describe_execution(Settings(workspace=settings.workspace), ex.id).steps
+
+
+def test_a_false_condition_is_shown_in_words_and_colour_with_the_else_branch(tmp_path,
+                                                                              monkeypatch):
+    """The workshop's forest fails the gate: CheckMSE must not look like a plain success."""
+    settings = small_settings(tmp_path)
+    ex = run_pipeline(settings, {**FAST, "MseThreshold": 1.0})  # no model is that good
+    assert ex.status == "Succeeded" and "RegisterModel" not in ex.steps
+    mse = ex.steps["CheckMSE"].outputs["left"]
+    at = open_pipelines(settings, monkeypatch)
+    dot = at.get("graphviz_chart")[0].proto.spec
+    check = next(line for line in dot.splitlines() if line.strip().startswith('"CheckMSE" ['))
+    assert "FALSE" in check and "#fdba74" in check  # in words and in orange
+    register = next(line for line in dot.splitlines()
+                    if line.strip().startswith('"RegisterModel" ['))
+    assert "not executed (condition false)" in register and "dashed" in register
+    taken = next(line for line in dot.splitlines() if '"CheckMSE" -> "CheckMSE__else"' in line)
+    assert f"{mse:,.0f} > 1" in taken and "penwidth" in taken  # the else branch, drawn, taken
+    skipped = next(line for line in dot.splitlines() if '"CheckMSE" -> "RegisterModel"' in line)
+    assert "dashed" in skipped
+    warning = " ".join(w.value for w in at.warning)
+    assert "CheckMSE was false" in warning and "no model was registered" in warning
+    assert f"{mse:,.0f}" in warning
+
+
+def test_the_form_shows_the_parameters_of_the_execution_beside_it_after_a_reload(ran, tmp_path,
+                                                                                monkeypatch):
+    at = open_pipelines(copied(ran, tmp_path), monkeypatch)  # a new session: a reload
+    assert at.number_input(key="pipe_form_NEstimators").value == FAST["NEstimators"]
+    assert at.number_input(key="pipe_form_MaxDepth").value == FAST["MaxDepth"]
+    assert at.selectbox(key="pipe_form_Algorithm").options == ["xgboost", "random_forest"]
+    assert any("MaxDepth = 3" in c.value for c in at.caption)

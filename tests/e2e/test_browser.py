@@ -17,7 +17,8 @@ SHOTS = Path(__file__).resolve().parent / "screenshots"
 # url path -> title shown, from the step registry (the router's pages): Home is the default
 # page (no path) and shows "MLOps Lab"; the others' paths are their file names
 PAGES = {("" if p.file == HOME else Path(p.file).stem): ("MLOps Lab" if p.file == HOME
-                                                          else p.title) for p in pages(instructor=False)}
+                                                          else p.title)
+         for p in pages(instructor=False)}
 
 pytestmark = pytest.mark.browser
 
