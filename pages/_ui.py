@@ -74,14 +74,19 @@ def settings() -> Settings:
 
 
 def _session_id() -> str:
-    """Workshop mode: one workspace per browser session, its id kept in the URL."""
-    sid = st.query_params.get("ws")
+    """Workshop mode: one workspace per browser session, its id kept in the URL (so a
+    reload finds it) and in the session (Streamlit drops the URL's query parameters when
+    the learner moves to another page: without this each page got a new workspace)."""
     try:
-        return valid_session_id(sid)
+        sid = valid_session_id(st.query_params.get("ws"))
     except InputError:
-        sid = uuid.uuid4().hex[:12]
+        try:
+            sid = valid_session_id(st.session_state.get("_workshop_session"))
+        except InputError:
+            sid = uuid.uuid4().hex[:12]
         st.query_params["ws"] = sid
-        return sid
+    st.session_state["_workshop_session"] = sid
+    return sid
 
 
 def workspace() -> Workspace:
