@@ -26,6 +26,8 @@ def room_style(fig, *, whole_axes: tuple[str, ...] = (), height: int | None = No
                       legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left",
                                   x=0, title_text=""),
                       margin=dict(t=90, b=10, l=10, r=10))
+    fig.update_xaxes(tickfont_size=FONT_SIZE - 1, title_font_size=FONT_SIZE)
+    fig.update_yaxes(tickfont_size=FONT_SIZE - 1, title_font_size=FONT_SIZE)
     if height:
         fig.update_layout(height=height)
     for axis in whole_axes:

@@ -166,31 +166,32 @@ def show_execution(defn, session_key: str, empty_text: str) -> None:
             else "the defaults"))
         if ex.failure:
             st.error(ex.failure, icon=":material/error:")
-        selected = st.session_state.get(f"{session_key}_step")
-        st.graphviz_chart(dag_dot(defn, ex, selected), width=_width(defn))
-        st.caption("Grey: not started · blue: executing · green: succeeded (a condition: "
-                   "true) · orange: a condition that was false · red: failed · double "
-                   "border and *cached*: a cache hit · dashed: not executed · thick purple "
-                   "border: the step shown below")
-        explain(defn, ex)
-        if not ex.steps:
-            return
-        name = st.selectbox("Step details", list(ex.steps), key=f"{session_key}_step")
-        rec = ex.steps[name]
-        left, right = st.columns(2)
-        left.markdown(f"**{rec.status}** in {seconds(rec.duration_s)}")
-        if rec.cache_hit:
-            left.success(f"Cache hit: outputs of execution {rec.cache_source}",
-                         icon=":material/cached:")
-        if rec.cache_key and not presenter():
-            left.caption(f"Cache key: `{rec.cache_key[:16]}…`")
-        if not presenter():
-            left.json({"inputs": rec.inputs, "outputs": rec.outputs}, expanded=False)
-        if rec.metrics:
-            with right:
+        selected = st.session_state.get(f"{session_key}_step") or next(iter(ex.steps), None)
+        graph_col, details = st.columns([1, 1], gap="large")
+        with graph_col:
+            st.graphviz_chart(dag_dot(defn, ex, selected), width=_width(defn))
+            st.caption("Grey: not started · blue: executing · green: succeeded (a condition: "
+                       "true) · orange: a condition that was false · red: failed · double "
+                       "border and *cached*: a cache hit · dashed: not executed · thick "
+                       "purple border: the step shown on the right")
+        with details:
+            explain(defn, ex)
+            if not ex.steps:
+                return
+            name = st.selectbox("Step details", list(ex.steps), key=f"{session_key}_step")
+            rec = ex.steps[name]
+            st.markdown(f"**{rec.status}** in {seconds(rec.duration_s)}")
+            if rec.cache_hit:
+                st.success(f"Cache hit: outputs of execution {rec.cache_source}",
+                           icon=":material/cached:")
+            if rec.cache_key and not presenter():
+                st.caption(f"Cache key: `{rec.cache_key[:16]}…`")
+            if rec.metrics:
                 table([{"metric": k, "value": v} for k, v in rec.metrics.items()])
-        if rec.failure:
-            right.error(rec.failure)
+            if not presenter():
+                st.json({"inputs": rec.inputs, "outputs": rec.outputs}, expanded=False)
+            if rec.failure:
+                st.error(rec.failure)
         if not presenter():
             with st.expander(f"Log of {name}"):
                 st.code(step_log(rec)[-4000:] or "(no log)", language="log", height=300)

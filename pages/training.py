@@ -130,12 +130,15 @@ if runs:
         "pattern around zero mean no systematic bias.")
 
     st.subheader("Compare runs")
-    # the default is set once: a default that changes between reruns resets the widget
-    if "compare" not in st.session_state:
+    # Until the learner picks runs, the two newest are compared (also once new runs come);
+    # the widget's own `default` would reset the pick whenever the list of runs changes.
+    if not st.session_state.get("compare_touched"):
         st.session_state["compare"] = list(labels)[:2]
-    st.session_state["compare"] = [r for r in st.session_state["compare"] if r in labels]
+    st.session_state["compare"] = [r for r in st.session_state.get("compare", [])
+                                   if r in labels]
     picked = st.multiselect("Runs to compare (two or more)", list(labels),
-                            format_func=labels.get, key="compare")
+                            format_func=labels.get, key="compare",
+                            on_change=lambda: st.session_state.update(compare_touched=True))
     if len(picked) >= 2:
         selected = [r for r in runs if r.run_id in picked]
         rows = charts.comparison_rows(selected)

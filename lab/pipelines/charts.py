@@ -54,7 +54,8 @@ def condition_outcome(execution: Execution | None, step: ConditionStep) -> dict 
 
 def dag_dot(defn: PipelineDef, execution: Execution | None = None,
             selected: str | None = None) -> str:
-    lines = [f'digraph "{defn.name}" {{', "  rankdir=LR; nodesep=0.4; ranksep=0.5;",
+    # top to bottom: drawn beside the step details, the labels keep their size
+    lines = [f'digraph "{defn.name}" {{', "  rankdir=TB; nodesep=0.35; ranksep=0.45;",
              '  node [style="rounded,filled", fontname="Helvetica", fontsize=14];',
              '  edge [fontname="Helvetica", fontsize=12, color="#6b7280"];']
     finished = execution is not None and execution.finished
