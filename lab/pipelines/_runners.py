@@ -99,6 +99,10 @@ def prepare_processing(settings: Any, inputs: dict[str, Any]) -> dict[str, Any]:
 
     ws = Workspace(settings.workspace)
     name = inputs.get("input_data") or ""
+    if name.startswith("s3://"):
+        raise InputError("InputData is an s3:// URI, which the SageMaker backend reads: on "
+                         "the local backend name a dataset of the workspace (or leave it "
+                         "empty for the active one).")
     if name:
         found = {d.name: d for d in list_datasets(ws)}
         if name not in found:
@@ -108,7 +112,8 @@ def prepare_processing(settings: Any, inputs: dict[str, Any]) -> dict[str, Any]:
     else:
         info = active_dataset(ws)
     path = info.path(ws)
-    return {**inputs, "input_data": info.name, "target": info.target, "file": str(path),
+    return {**inputs, "input_data": info.name,
+            "target": inputs.get("target_column") or info.target, "file": str(path),
             "input_sha256": file_sha256(path)}
 
 
