@@ -136,19 +136,29 @@ def sourcedir(files: list[Path], target: Path) -> Path:
 def serve(env: ParityEnv, model: Path, submit_dir: Path, program: str, body: str | bytes,
           content_type: str = "text/csv", accept: str = "application/json",
           root: Path | None = None) -> dict:
-    """One request through the serving contract (see serve_harness.py): the model.tar.gz
-    unpacked as /opt/ml/model, SAGEMAKER_SUBMIT_DIRECTORY unpacked as /opt/ml/code, the
-    module SAGEMAKER_PROGRAM imported. {"status", "body", "content_type"} or the error."""
+    """One request through the serving contract: {"status", "body", "content_type"} or
+    the error (see `serve_many`)."""
+    return serve_many(env, model, submit_dir, program, [(body, content_type, accept)],
+                      root)[0]
+
+
+def serve_many(env: ParityEnv, model: Path, submit_dir: Path, program: str,
+               requests: list[tuple[str | bytes, str, str]], root: Path | None = None
+               ) -> list[dict]:
+    """Requests (body, content type, accept) to one serving process (serve_harness.py):
+    the model.tar.gz unpacked as /opt/ml/model, SAGEMAKER_SUBMIT_DIRECTORY unpacked as
+    /opt/ml/code, the module SAGEMAKER_PROGRAM imported, model_fn called once."""
     ml = opt_ml(root or Path(model).parent / "serving-root")
     shutil.rmtree(ml, ignore_errors=True)
     (ml / "model").mkdir(parents=True)
     extract_tar(model, ml / "model")
     extract_tar(submit_dir, ml / "code")
-    raw = body.encode() if isinstance(body, str) else body
-    request = {"model_dir": str(ml / "model"), "code_dir": str(ml / "code"),
-               "program": program, "content_type": content_type, "accept": accept,
-               "body_hex": raw.hex()}
-    proc = env.run([str(HARNESS)], env={"HARNESS_REQUEST": json.dumps(request)},
+    server = {"model_dir": str(ml / "model"), "code_dir": str(ml / "code"),
+              "program": program, "requests": [
+                  {"content_type": c, "accept": a,
+                   "body_hex": (b.encode() if isinstance(b, str) else b).hex()}
+                  for b, c, a in requests]}
+    proc = env.run([str(HARNESS)], env={"HARNESS_REQUEST": json.dumps(server)},
                    cwd=ml / "code")
     if proc.returncode != 0:
         raise ContainerError(f"the serving harness failed in {env.container.name}:\n"

@@ -15,8 +15,8 @@ as read in sagemaker-containers 2.8.6 (`_server.start`, `_modules.import_module`
 - a missing function falls back to the container's default; the lab's module defines all
   four, so no default is used here (the XGBoost default would decode CSV to a DMatrix).
 
-Stdlib only (it runs in the containers' Python, 3.9). The request comes as JSON in the
-HARNESS_REQUEST variable; the answer is one JSON line on stdout.
+Stdlib only (it runs in the containers' Python, 3.9). The model and its requests come as
+JSON in the HARNESS_REQUEST variable; the answers are one JSON line (a list) on stdout.
 """
 
 import importlib
@@ -28,16 +28,7 @@ import traceback
 UTF8_TYPES = ("application/json", "text/csv")
 
 
-def main():
-    request = json.loads(os.environ["HARNESS_REQUEST"])
-    sys.path.insert(0, request["code_dir"])
-    module = importlib.import_module(request["program"][:-3]
-                                     if request["program"].endswith(".py")
-                                     else request["program"])
-    for name in ("model_fn", "input_fn", "predict_fn", "output_fn"):
-        if not hasattr(module, name):
-            raise SystemExit("the serving module has no " + name)
-    model = module.model_fn(request["model_dir"])
+def answer(module, model, request):
     body = bytes.fromhex(request["body_hex"])
     if request["content_type"] in UTF8_TYPES:
         body = body.decode("utf-8")
@@ -46,17 +37,28 @@ def main():
         prediction = module.predict_fn(data, model)
         result = module.output_fn(prediction, request["accept"])
     except Exception as exc:  # the toolkits answer 500 (or 415/406) with the error
-        print(json.dumps({"status": 500, "error": f"{type(exc).__name__}: {exc}",
-                          "trace": traceback.format_exc()}))
-        return
+        return {"status": 500, "error": f"{type(exc).__name__}: {exc}",
+                "trace": traceback.format_exc()}
     if isinstance(result, tuple):
         body, content_type = result
     else:
         body, content_type = result, request["accept"]
     if isinstance(body, bytes):
         body = body.decode("utf-8")
-    print(json.dumps({"status": 200, "body": body, "content_type": content_type,
-                      "input_type": type(data).__name__}))
+    return {"status": 200, "body": body, "content_type": content_type,
+            "input_type": type(data).__name__}
+
+
+def main():
+    server = json.loads(os.environ["HARNESS_REQUEST"])
+    sys.path.insert(0, server["code_dir"])
+    program = server["program"]
+    module = importlib.import_module(program[:-3] if program.endswith(".py") else program)
+    for name in ("model_fn", "input_fn", "predict_fn", "output_fn"):
+        if not hasattr(module, name):
+            raise SystemExit("the serving module has no " + name)
+    model = module.model_fn(server["model_dir"])  # once, as each worker does
+    print(json.dumps([answer(module, model, r) for r in server["requests"]]))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from tests.parity import containers
 from tests.parity.envs import CONTAINERS, FOR_ALGORITHM
 from tests.parity.fixtures import EVALUATE, PROC, process, train
 
+pytestmark = pytest.mark.xdist_group("parity")  # one worker builds the environments
 ALGORITHMS = ("xgboost", "random_forest")
 
 
@@ -134,17 +135,20 @@ def test_inference_answers_a_csv_request_through_the_serving_contract(
     test = pd.read_csv(container_artifacts.processed / "test" / "test.csv", header=None)
     rows = test.iloc[:3, 1:].to_numpy(float)
     body = "\n".join(",".join(repr(float(v)) for v in row) for row in rows) + "\n"
-    answer = containers.serve(env, container_artifacts.models[algorithm],
-                              container_artifacts.serving, "inference.py", body)
-    assert answer["status"] == 200, answer
-    assert answer["content_type"] == "application/json" and answer["input_type"] == "ndarray"
-    served = json.loads(answer["body"])
+    as_json, as_csv, header, short = containers.serve_many(
+        env, container_artifacts.models[algorithm], container_artifacts.serving,
+        "inference.py", [(body, "text/csv", "application/json"),
+                         (body.encode(), "text/csv; charset=utf-8", "text/csv"),
+                         ("a,b,c\n1,2,3", "text/csv", "application/json"),
+                         ("1,2,3", "text/csv", "application/json")])
+    assert as_json["status"] == 200, as_json
+    assert as_json["content_type"] == "application/json" and as_json["input_type"] == "ndarray"
+    served = json.loads(as_json["body"])
     assert len(served) == 3
-    as_csv = containers.serve(env, container_artifacts.models[algorithm],
-                              container_artifacts.serving, "inference.py", body.encode(),
-                              content_type="text/csv; charset=utf-8", accept="text/csv")
-    assert as_csv["content_type"] == "text/csv"
+    assert as_csv["content_type"] == "text/csv"  # bytes in (a charset), CSV out
     assert [float(v) for v in as_csv["body"].split()] == pytest.approx(served)
+    assert header["status"] == 500 and "no header row" in header["error"]
+    assert short["status"] == 500 and "Each row needs 8 values" in short["error"]
 
 
 def test_the_labs_libraries_read_an_xgboost_17_model_but_not_a_scikit_learn_12_forest(
@@ -163,16 +167,6 @@ def test_the_labs_libraries_read_an_xgboost_17_model_but_not_a_scikit_learn_12_f
         pytest.skip("the lab runs the container's scikit-learn itself")
     with pytest.raises(Exception, match="incompatible dtype|node array"):
         load_model(container_artifacts.models["random_forest"])
-
-
-def test_inference_refuses_a_header_or_a_short_row_with_the_reason(container_artifacts,
-                                                                   parity):
-    env = parity["xgboost-1.7-1"]
-    model, serving = container_artifacts.models["xgboost"], container_artifacts.serving
-    header = containers.serve(env, model, serving, "inference.py", "a,b,c\n1,2,3")
-    assert header["status"] == 500 and "no header row" in header["error"]
-    short = containers.serve(env, model, serving, "inference.py", "1,2,3")
-    assert short["status"] == 500 and "Each row needs 8 values" in short["error"]
 
 
 def test_predict_fn_also_takes_the_xgboost_containers_dmatrix(container_artifacts, parity,

@@ -16,9 +16,12 @@ plays S3 (`<root>/s3/<bucket>/<key>`, seeded from `pipeline definition --out DIR
   metric definitions' regexes applied to the log, model.tar.gz uploaded under
   S3OutputPath;
 - RegisterModel: the package recorded (the group must exist, as on SageMaker);
-- Lambda: the function called in-process with the step's arguments as its event.
+- Lambda: the function called in-process with the step's arguments as its event;
+- step caching: a cacheable step whose request (parameters and properties resolved, the
+  execution variables not) matches one that ran before, in any run sharing `cache`, reuses
+  its properties instead of running.
 
-What it does not do: caching, retries, parallel steps, real AWS.
+What it does not do: cache expiry, retries, parallel steps, real AWS.
 """
 
 from __future__ import annotations
@@ -67,11 +70,15 @@ class Interpreter:
     groups: set[str] = field(default_factory=set)  # model package groups that exist
     lambdas: dict[str, Any] = field(default_factory=dict)  # function ARN -> handler
     execution_id: str = "interp-0001"
+    cache: dict[str, dict[str, Any]] = field(default_factory=dict)  # shared between runs
+    cache_hits: list[str] = field(default_factory=list)
     props: dict[str, dict[str, Any]] = field(default_factory=dict)
     ran: list[str] = field(default_factory=list)
     outcomes: dict[str, bool] = field(default_factory=dict)
     packages: list[Package] = field(default_factory=list)
     logs: dict[str, str] = field(default_factory=dict)
+
+    _cache_key: bool = False
 
     def __post_init__(self) -> None:
         declared = {p["Name"]: p for p in self.definition["Parameters"]}
@@ -123,6 +130,8 @@ class Interpreter:
         if head == "Parameters":
             return self.values[rest]
         if head == "Execution":
+            if self._cache_key:  # the cache key holds the variable, not this execution's
+                return "{Execution." + rest + "}"
             return {"PipelineExecutionId": self.execution_id,
                     "PipelineName": "interpreted"}[rest]
         assert head == "Steps", path
@@ -151,8 +160,26 @@ class Interpreter:
             ready = next((s for s in pending if self.references(s) <= set(self.props)), None)
             assert ready is not None, f"no step can run: {[s['Name'] for s in pending]}"
             pending.remove(ready)
-            getattr(self, "_" + ready["Type"].lower())(ready)
+            key = self.key(ready)
+            if key in self.cache:  # SageMaker's step caching: the same request succeeded
+                self.props[ready["Name"]] = self.cache[key]
+                self.cache_hits.append(ready["Name"])
+            else:
+                getattr(self, "_" + ready["Type"].lower())(ready)
+                if key is not None:
+                    self.cache[key] = self.props[ready["Name"]]
             self.ran.append(ready["Name"])
+
+    def key(self, step: dict[str, Any]) -> str | None:
+        """A cacheable step's request with its parameters and properties resolved, and the
+        execution variables left as they are (None: not cacheable)."""
+        if not (step.get("CacheConfig") or {}).get("Enabled"):
+            return None
+        self._cache_key = True
+        try:
+            return json.dumps([step["Type"], self.value(step["Arguments"])], sort_keys=True)
+        finally:
+            self._cache_key = False
 
     def env(self, image: str) -> ParityEnv:
         repo = image.rsplit("/", 1)[-1].split(":", 1)[0]
@@ -171,7 +198,7 @@ class Interpreter:
 
     def _processing(self, step: dict[str, Any]) -> None:
         args = self.value(step["Arguments"])
-        job = self.root / "jobs" / step["Name"]
+        job = self.root / "jobs" / self.execution_id / step["Name"]
         for item in args["ProcessingInputs"]:
             source = item["S3Input"]
             assert source["S3DataType"] == "S3Prefix", source
@@ -199,7 +226,7 @@ class Interpreter:
 
     def _training(self, step: dict[str, Any]) -> None:
         args = self.value(step["Arguments"])
-        job = self.root / "jobs" / step["Name"]
+        job = self.root / "jobs" / self.execution_id / step["Name"]
         channels = {}
         for channel in args["InputDataConfig"]:
             source = channel["DataSource"]["S3DataSource"]

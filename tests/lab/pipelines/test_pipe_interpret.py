@@ -20,6 +20,7 @@ from tests.lab.pipelines.pipe_helpers import small_settings
 from tests.parity.fixtures import parity  # noqa: F401 (a fixture)
 
 skip_without_aws_packages()
+pytestmark = pytest.mark.xdist_group("parity")  # one worker builds and uses the environments
 
 from lab.registry import default_group  # noqa: E402
 
@@ -38,14 +39,25 @@ def exported(tmp_path_factory):
     return settings.with_backend("sagemaker"), out, json.loads(done.stdout)["export"]
 
 
-def interpret(exported, parity, tmp_path, **parameters):  # noqa: F811
+@pytest.fixture(scope="module")
+def runs(exported, parity, tmp_path_factory):  # noqa: F811
+    """Three executions of the exported definition on one S3 folder, sharing the step cache
+    as SageMaker's executions do: XGBoost registered, then the same with a threshold below
+    its MSE (its processing, training and evaluation are cache hits), then the forest."""
     settings, out, _ = exported
-    shutil.copytree(out / "s3", tmp_path / "s3")
-    machine = Interpreter(json.loads((out / "definition.json").read_text()), tmp_path, parity,
-                         parameters={**FAST, **parameters},
-                         groups={default_group(settings)})  # the lab creates it first
-    machine.run()
-    return machine
+    root = tmp_path_factory.mktemp("interpreted")
+    shutil.copytree(out / "s3", root / "s3")
+    definition, cache, found = json.loads((out / "definition.json").read_text()), {}, {}
+    for name, parameters in (("xgboost", {"Algorithm": "xgboost", "MseThreshold": 1e13}),
+                             ("below", {"Algorithm": "xgboost", "MseThreshold": 1.0}),
+                             ("random_forest", {"Algorithm": "random_forest",
+                                                "MseThreshold": 1e13})):
+        machine = Interpreter(definition, root, parity, parameters={**FAST, **parameters},
+                              groups={default_group(settings)},  # the lab creates it first
+                              execution_id=f"exec-{name.replace('_', '-')}", cache=cache)
+        machine.run()
+        found[name] = machine
+    return found
 
 
 def test_the_export_holds_every_object_the_definition_reads(exported):
@@ -77,8 +89,8 @@ def _strings(value):
     ("xgboost", "sagemaker-xgboost:1.7-1", "xgboost"),
     ("random_forest", "sagemaker-scikit-learn:1.2-1", "sklearn")])
 def test_an_execution_registers_a_model_that_serves_a_csv_request(
-        exported, parity, tmp_path, algorithm, image, library):  # noqa: F811
-    machine = interpret(exported, parity, tmp_path, Algorithm=algorithm, MseThreshold=1e13)
+        exported, runs, algorithm, image, library):
+    machine = runs[algorithm]
     suffix = {"xgboost": "XGBoost", "random_forest": "RandomForest"}[algorithm]
     assert machine.outcomes == {"CheckAlgorithm": algorithm == "xgboost",
                                 f"CheckMSE-{suffix}": True}
@@ -102,8 +114,8 @@ def test_an_execution_registers_a_model_that_serves_a_csv_request(
     meta = json.loads(read_tar_member(with_model, "model.json"))
     env = machine.env(package.image)
     assert meta["library"]["version"] == env.versions[library]  # served as it was trained
-    test = pd.read_csv(next(machine.root.glob("s3/**/PreprocessData/output/test/test.csv")),
-                       header=None)
+    test = pd.read_csv(next(machine.root.glob("s3/**/exec-xgboost/PreprocessData/output/test/"
+                                              "test.csv")), header=None)
     body = "\n".join(",".join(repr(float(v)) for v in row)
                      for row in test.iloc[:4, 1:].to_numpy())
     answer = machine.serve(package, body)
@@ -111,11 +123,15 @@ def test_an_execution_registers_a_model_that_serves_a_csv_request(
     assert len(json.loads(answer["body"])) == 4
 
 
-def test_a_model_above_the_threshold_is_not_registered(exported, parity, tmp_path):  # noqa: F811
-    machine = interpret(exported, parity, tmp_path, Algorithm="xgboost", MseThreshold=1.0)
+def test_a_model_above_the_threshold_is_not_registered(runs):
+    machine = runs["below"]
     assert machine.outcomes == {"CheckAlgorithm": True, "CheckMSE-XGBoost": False}
     assert machine.packages == []
     assert "RegisterModel-XGBoost-RegisterModel" not in machine.ran
+    # Only the threshold changed: the steps before the condition were cache hits.
+    assert machine.cache_hits == ["PreprocessData", "TrainModel-XGBoost",
+                                  "EvaluateModel-XGBoost"]
+    assert runs["random_forest"].cache_hits == ["PreprocessData"]
 
 
 def test_the_deployment_pipeline_runs_its_lambda_steps(exported, aws, tmp_path):

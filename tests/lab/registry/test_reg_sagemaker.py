@@ -18,6 +18,7 @@ from tests.parity.fixtures import container_artifacts, parity  # noqa: F401 (fix
 from tests.workspaces import run_artifacts, trained_settings
 
 skip_without_aws_packages()
+pytestmark = pytest.mark.xdist_group("parity")  # one worker builds the environments
 
 from lab.errors import BackendError  # noqa: E402
 from lab.registry import (  # noqa: E402

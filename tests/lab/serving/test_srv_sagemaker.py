@@ -11,6 +11,7 @@ from tests.parity.fixtures import container_artifacts, parity  # noqa: F401 (fix
 from tests.workspaces import trained_settings
 
 skip_without_aws_packages()
+pytestmark = pytest.mark.xdist_group("parity")  # one worker builds the environments
 
 from lab import jobs  # noqa: E402
 from lab.aws import session as aws_session  # noqa: E402
