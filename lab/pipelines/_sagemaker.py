@@ -475,7 +475,9 @@ def sagemaker_definition(settings: Settings, name: str = TRAINING_PIPELINE.name,
 class SageMakerPipelines(SageMakerTwin):
     note = ("Executions run on SageMaker: the lab uploads the code and the data, upserts the "
             "pipeline, starts it and follows its steps here (processing, training and "
-            "endpoint jobs are billed while they run).")
+            "endpoint jobs are billed while they run). Each step's log is in CloudWatch; "
+            "stop a run with its job's Stop button, retry a failed one with "
+            "`python -m lab pipeline retry <execution>`.")
 
     def __init__(self, settings: Any, *, session: Any = None, client: Any = None) -> None:
         super().__init__(settings, session=session)

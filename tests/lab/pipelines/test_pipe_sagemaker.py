@@ -248,6 +248,9 @@ def test_an_execution_runs_on_sagemaker_and_its_steps_are_mirrored(sm):
         PipelineName="lab-housing-pipeline")
     definition = json.loads(stored["PipelineDefinition"])
     assert stored["RoleArn"] == ROLE
+    images = {s["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
+              for s in flatten(definition["Steps"]) if s["Type"] == "Training"}
+    assert images and all(f".dkr.ecr.{REGION}.amazonaws.com/" in i for i in images)
     for uri in sm_pipelines.code_uris(BUCKET).values():
         assert uri.split(f"s3://{BUCKET}/", 1)[1] in keys and uri in json.dumps(definition)
     assert "mlops-workshop/data/raw/small_housing.csv" in keys
@@ -327,6 +330,19 @@ def test_cancelling_the_job_stops_the_execution_on_sagemaker(sm):
     stopped = execution_of(settings, job)
     assert stopped.status == STOPPED and stopped.failure == "Stopped on request."
     assert stopped.steps["PreprocessData"].status == STOPPED
+
+
+def test_input_data_names_a_dataset_to_upload_or_an_s3_uri_to_read(tmp_path):
+    settings = small_settings(tmp_path, rows=50)
+    values, uploads = sm_pipelines.resolved(settings, "b", {"InputData": "small_housing"})
+    assert values["InputData"] == "s3://b/mlops-workshop/data/raw/small_housing.csv"
+    assert list(uploads) == ["mlops-workshop/data/raw/small_housing.csv"]
+    values, uploads = sm_pipelines.resolved(
+        settings, "b", {"InputData": "s3://theirs/houses/", "TargetColumn": "VALUE"})
+    assert values["InputData"] == "s3://theirs/houses/" and uploads == {}
+    assert values["TargetColumn"] == "VALUE"
+    with pytest.raises(InputError, match="no dataset 'nope'.*s3:// URI"):
+        sm_pipelines.resolved(settings, "b", {"InputData": "nope"})
 
 
 def test_the_local_backend_has_no_retry(tmp_path):
