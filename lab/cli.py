@@ -16,7 +16,8 @@
     python -m lab endpoints [--delete NAME]
     python -m lab serve     [--port N]                       the local runtime, in the foreground
     python -m lab pipeline run [--param K=V ...] [--deploy]  an execution (or of the deploy one)
-    python -m lab pipeline list | describe ID | definition [--backend sagemaker]
+    python -m lab pipeline list | describe ID | retry ID | definition [--backend sagemaker]
+                                                             [--out DIR]
     python -m lab run-all  [data options] [--json]    every step built so far, in lab order
     python -m lab bench    [--runs N] [--json]        speed figures (median and p99)
     python -m lab export-notebook [--target local|sagemaker] -o FILE.ipynb
@@ -99,8 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     COMMANDS.update(add_commands(sub, _common_options))
     pipe = sub.add_parser("pipeline", help="the workshop's pipeline: run, list, describe, "
                           "definition")
-    pipe.add_argument("action", choices=("run", "list", "describe", "definition"))
-    pipe.add_argument("execution_id", nargs="?", help="for describe")
+    pipe.add_argument("action", choices=("run", "list", "describe", "definition", "retry"))
+    pipe.add_argument("execution_id", nargs="?", help="for describe and retry")
+    pipe.add_argument("--out", metavar="DIR", help="definition: write DIR/definition.json and "
+                      "what it reads (SageMaker: every S3 object, as DIR/s3/<bucket>/<key>)")
     pipe.add_argument("--param", action="append", metavar="K=V",
                       help="a pipeline parameter, e.g. MaxDepth=6 or MseThreshold=1e8")
     pipe.add_argument("--deploy", action="store_true",
@@ -243,10 +246,23 @@ def cmd_pipeline(args, out: dict[str, Any]) -> None:
 
     settings = _settings(args)
     name = pipelines.DEPLOY_PIPELINE.name if args.deploy else pipelines.TRAINING_PIPELINE.name
-    if args.action == "definition":
-        out["definition"] = pipelines.definition_json(settings, name)
+    if args.action == "definition" and args.out:
+        out["export"] = pipelines.export_definition(settings, args.out, name,
+                                                    pipelines.parse_params(args.param))
+        _log(f"wrote {out['export']['definition']} and {len(out['export']['objects'])} "
+             "object(s)")
+    elif args.action == "definition":
+        out["definition"] = pipelines.definition_json(settings, name,
+                                                      pipelines.parse_params(args.param))
         if not args.json:
             print(json.dumps(out["definition"], indent=2))
+    elif args.action == "retry":
+        if not args.execution_id:
+            raise LabError("pipeline retry needs an execution id (see `pipeline list`).")
+        job = jobs.run(settings, pipelines.retry_job(settings, args.execution_id), _quiet)
+        job.outcome("pipeline retry")
+        out.update(pipelines.execution_json(
+            pipelines.describe_execution(settings, args.execution_id)))
     elif args.action == "list":
         out["executions"] = [e.to_json() for e in pipelines.list_executions(settings)]
         if not args.json:

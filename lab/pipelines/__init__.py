@@ -8,8 +8,9 @@
 
 The definition is data (`definition.py`). Two twins run it: `LocalPipelines` (a DAG
 executor with SageMaker's step caching; state in `<workspace>/pipelines.db`) and
-`SageMakerPipelines` (which compiles it into an SDK v2 Pipeline). Nothing here imports
-boto3 or sagemaker at load.
+`SageMakerPipelines` (which compiles it into an SDK v2 Pipeline, upserts and starts it on
+SageMaker and mirrors its steps into the same records). Nothing here imports boto3 or
+sagemaker at load.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def open_pipelines(settings: Any, **options: Any) -> Any:
 __getattr__, __dir__, _lazy = exports(__name__, {
     "KIND": "_api", "Pipelines": "_api", "job_kind": "_api",
     **dict.fromkeys(["changed_parameters", "code", "definition_json", "describe_execution",
-                     "run_all_step",
+                     "export_definition", "retry_job", "run_all_step",
                      "execution_json", "execution_of", "list_executions", "parse_params",
                      "pipeline_job", "step_log", "summary", "training_pipeline_succeeded"],
                     "_job"),

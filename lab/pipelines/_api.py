@@ -4,7 +4,8 @@ The declarations themselves are data (`definition.py`: parameters, steps, proper
 condition, caching) and executions are records (`_store.py`: `Execution`, `StepRecord`).
 A twin runs an execution of a declaration and compiles the declaration for its service:
 `LocalPipelines` runs the DAG itself with SageMaker's step caching and shows the lab's
-own definition; `SageMakerPipelines` compiles the SDK v2 pipeline definition.
+own definition; `SageMakerPipelines` compiles the SDK v2 pipeline definition and runs
+executions on SageMaker, mirroring their steps into the same records.
 """
 
 from __future__ import annotations
@@ -30,3 +31,12 @@ class Pipelines(Protocol):
     def definition(self, defn: Any, parameters: dict[str, Any] | None = None
                    ) -> dict[str, Any]:
         """The pipeline definition this backend runs, as JSON."""
+
+    def export(self, folder: Any, defn: Any, parameters: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
+        """The definition as folder/definition.json, with what it reads (SageMaker: every
+        object it expects in S3, as folder/s3/<bucket>/<key>)."""
+
+    def retry(self, ctx: Any, defn: Any, execution_id: str) -> Any:
+        """Run a failed execution again from its failed steps (SageMaker's
+        RetryPipelineExecution); the finished Execution."""

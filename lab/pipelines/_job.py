@@ -59,6 +59,31 @@ def pipeline_job(settings: Any, parameters: dict[str, Any] | None = None,
     return jobs.JobSpec(job_kind(defn.name), {"pipeline": defn.name, **values}, run)
 
 
+def retry_job(settings: Any, execution_id: str) -> jobs.JobSpec:
+    """Run a failed execution again from where it failed (SageMaker's retry)."""
+    execution = describe_execution(settings, execution_id)
+    if execution.status != FAILED:
+        raise InputError(f"The execution {execution_id} is {execution.status}: only a Failed "
+                         "execution can be retried.")
+    defn, engine = pipeline(execution.pipeline), open_pipelines(settings)
+
+    def run(ctx: jobs.JobContext) -> dict[str, Any]:
+        done = engine.retry(ctx, defn, execution_id)
+        ctx.log(f"Execution {done.id}: {done.status}")
+        return summary(done)
+
+    return jobs.JobSpec(job_kind(defn.name), {"pipeline": defn.name, "retry": execution_id},
+                        run)
+
+
+def export_definition(settings: Any, folder: Any, name: str = TRAINING_PIPELINE.name,
+                      parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`pipeline definition --out DIR`: the definition and what it reads, in a folder."""
+    from pathlib import Path
+
+    return open_pipelines(settings).export(Path(folder), pipeline(name), parameters)
+
+
 def execution_of(settings: Any, job: jobs.Job | str) -> Execution | None:
     """The execution a pipeline job ran (None while it waits to start)."""
     ws = Workspace(settings.workspace)

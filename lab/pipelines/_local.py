@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import jobs
-from lab.errors import LabError
+from lab.errors import InputError, LabError
 from lab.pipelines._runners import CODE, PREPARE, RUNNERS, StepContext, warm_up
 from lab.pipelines._store import (
     EXECUTING,
@@ -84,6 +84,18 @@ class LocalPipelines(Twin):
     def definition(self, defn: PipelineDef, parameters: dict[str, Any] | None = None
                    ) -> dict[str, Any]:
         return defn.to_json()
+
+    def export(self, folder: Path, defn: PipelineDef,
+               parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The lab's own definition as DIR/definition.json (its steps read the workspace)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "definition.json").write_text(json.dumps(defn.to_json(), indent=2))
+        return {"definition": str(folder / "definition.json"), "objects": []}
+
+    def retry(self, ctx: jobs.JobContext, defn: PipelineDef, execution_id: str) -> Execution:
+        raise InputError("Retry is SageMaker's: on the local backend start the pipeline again; "
+                       "its cache reuses every step that succeeded.")
 
     def code(self) -> list:
         return [Executor.run, cache_key]

@@ -24,13 +24,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 LAB = PROJECT_ROOT / "lab"
 SCRIPTS = {"processing": LAB / "processing" / "preprocess.py",
            "training": LAB / "training" / "entry_point.py",
-           "evaluation": LAB / "pipelines" / "evaluate.py"}
+           "evaluation": LAB / "pipelines" / "evaluate.py",
+           "serving": LAB / "training" / "inference.py"}
 SPLITS = ("train", "validation", "test")  # the processing script's
 MODEL_JSON = "model.json"  # the artifact contract's (lab.training.artifact)
 Outputs = tuple[dict[str, Any], dict[str, Any]]
 
 # The code each kind runs: part of its cache key (a changed script is a cache miss).
-CODE = {kind: [path] for kind, path in SCRIPTS.items()}
+CODE = {"processing": [SCRIPTS["processing"]], "training": [SCRIPTS["training"]],
+        "evaluation": [SCRIPTS["evaluation"], SCRIPTS["serving"]]}
 
 
 class StepContext(jobs.JobContext):
@@ -97,6 +99,10 @@ def prepare_processing(settings: Any, inputs: dict[str, Any]) -> dict[str, Any]:
 
     ws = Workspace(settings.workspace)
     name = inputs.get("input_data") or ""
+    if name.startswith("s3://"):
+        raise InputError("InputData is an s3:// URI, which the SageMaker backend reads: on "
+                         "the local backend name a dataset of the workspace (or leave it "
+                         "empty for the active one).")
     if name:
         found = {d.name: d for d in list_datasets(ws)}
         if name not in found:
@@ -106,7 +112,8 @@ def prepare_processing(settings: Any, inputs: dict[str, Any]) -> dict[str, Any]:
     else:
         info = active_dataset(ws)
     path = info.path(ws)
-    return {**inputs, "input_data": info.name, "target": info.target, "file": str(path),
+    return {**inputs, "input_data": info.name,
+            "target": inputs.get("target_column") or info.target, "file": str(path),
             "input_sha256": file_sha256(path)}
 
 
@@ -131,35 +138,21 @@ def run_processing(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> O
     return outputs, {f"rows_{k}": v for k, v in meta["rows"].items()}
 
 
-def _channel(folder: str, columns: list[str], target: Path) -> Path:
-    """A processing output (no header) as a training channel (header row, target first)."""
-    import pandas as pd
-
-    target.mkdir(parents=True, exist_ok=True)
-    name = Path(folder).name
-    frame = pd.read_csv(Path(folder) / f"{name}.csv", header=None, names=columns)
-    frame.to_csv(target / f"{name}.csv", index=False)
-    return target
-
-
 def run_training(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> Outputs:
+    """The entry point on the processing outputs as they are (no header, target first),
+    with the meta folder (prep.json) as the `meta` channel, as on SageMaker."""
     from lab.training import build_request
 
     request = build_request(inputs["algorithm"], {"max_depth": inputs["max_depth"],
                                                   "n_estimators": inputs["n_estimators"]})
-    meta = json.loads((Path(inputs["train"]).parent / "meta" / "prep.json").read_text())
-    channels = {s: _channel(inputs[s], meta["columns"], ctx.dir / "input" / s)
-                for s in ("train", "validation")}
+    channels = {"train": inputs["train"], "validation": inputs["validation"],
+                "meta": str(Path(inputs["train"]).parent / "meta")}
     model_dir = ctx.dir / "model"
     env = {**_env(), "SM_MODEL_DIR": str(model_dir),
            **{f"SM_CHANNEL_{k.upper()}": str(v) for k, v in channels.items()}}
     _run(ctx, [sys.executable, "-u", str(SCRIPTS["training"]), *request.script_arguments()],
          "training script", env)
     model_json = json.loads((model_dir / MODEL_JSON).read_text())
-    model_json["preprocessing"] = {"scaler": meta["scaler"]} if "scaler" in meta else None
-    if model_json["preprocessing"] is None:
-        model_json.pop("preprocessing")
-    (model_dir / MODEL_JSON).write_text(json.dumps(model_json, indent=2))
     tar = ctx.dir / "model.tar.gz"
     with tarfile.open(tar, "w:gz", compresslevel=1) as fh:
         for item in sorted(model_dir.iterdir()):
@@ -170,11 +163,12 @@ def run_training(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> Out
 
 def run_evaluation(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> Outputs:
     from lab.pipelines.evaluate import evaluate
+    from lab.training import inference
 
     out = ctx.dir / "evaluation"
     ctx.log(f"evaluate(model={Path(inputs['model']).name}, test={inputs['test']})")
     try:
-        report = evaluate(inputs["model"], inputs["test"], str(out), log=ctx.log)
+        report = evaluate(inputs["model"], inputs["test"], str(out), inference, log=ctx.log)
     except ValueError as exc:
         raise JobError(f"The evaluation failed: {exc}") from None
     path = str(out / "evaluation.json")
@@ -187,7 +181,7 @@ def warm_up() -> None:
     try:
         import xgboost  # noqa: F401
 
-        import lab.training.artifact  # noqa: F401
+        import lab.training.inference  # noqa: F401
     except ImportError:
         pass
 

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS steps (
     cache_key TEXT, cache_source TEXT, inputs TEXT, outputs TEXT, metrics TEXT,
     log_path TEXT, failure TEXT, PRIMARY KEY (execution, name));
 CREATE INDEX IF NOT EXISTS steps_cache ON steps (name, cache_key, status);
+CREATE TABLE IF NOT EXISTS remote (execution TEXT PRIMARY KEY, arn TEXT);
 """
 
 
@@ -120,6 +121,23 @@ class PipelineStore:
         with self.db.write() as c:
             c.execute("UPDATE executions SET status = ?, ended = ?, failure = ? WHERE id = ?",
                       (status, time.time(), failure, execution))
+
+    def set_remote(self, execution: str, arn: str) -> None:
+        """The SageMaker execution ARN an execution of the lab follows."""
+        with self.db.write() as c:
+            c.execute("INSERT OR REPLACE INTO remote VALUES (?, ?)", (execution, arn))
+
+    def remote(self, execution: str) -> str | None:
+        with self.db.read() as c:
+            row = c.execute("SELECT arn FROM remote WHERE execution = ?",
+                            (execution,)).fetchone()
+        return row[0] if row else None
+
+    def reopen(self, execution: str, job_id: str) -> None:
+        """A retried execution runs again, followed by the retry's job."""
+        with self.db.write() as c:
+            c.execute("UPDATE executions SET status = ?, ended = NULL, failure = NULL, "
+                      "job_id = ? WHERE id = ?", (EXECUTING, job_id, execution))
 
     def save_step(self, rec: StepRecord) -> None:
         with self.db.write() as c:

@@ -185,7 +185,10 @@ TRAINING_PIPELINE = PipelineDef(
     description="Process, train, evaluate; register the model when its MSE is low enough.",
     parameters=(
         Parameter("ProcessingInstanceCount", "Integer", 1, "processing instances (workshop)"),
-        Parameter("InputData", "String", "", "dataset name in the workspace (empty: active)"),
+        Parameter("InputData", "String", "", "a dataset of the workspace, or on SageMaker an "
+                  "s3:// URI (empty: the active dataset)"),
+        Parameter("TargetColumn", "String", "", "the column to predict (empty: the "
+                  "dataset's target)"),
         Parameter("TrainSize", "Float", 0.6, "share of rows for training"),
         Parameter("ValSize", "Float", 0.2, "share of rows for validation"),
         Parameter("TestSize", "Float", 0.2, "share of rows for the test"),
@@ -199,7 +202,8 @@ TRAINING_PIPELINE = PipelineDef(
     steps=(
         Step("PreprocessData", "processing",
              description="lab/processing/preprocess.py: clean, split, scale",
-             inputs={"input_data": Param("InputData"), "train_size": Param("TrainSize"),
+             inputs={"input_data": Param("InputData"), "target_column": Param("TargetColumn"),
+                     "train_size": Param("TrainSize"),
                      "val_size": Param("ValSize"), "test_size": Param("TestSize"),
                      "instance_count": Param("ProcessingInstanceCount")}),
         Step("TrainModel", "training", description="lab/training/entry_point.py",

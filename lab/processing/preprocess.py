@@ -1,10 +1,14 @@
 """The data-preparation script: split and scale, exactly as the workshop does.
 
 This one file is the processing job's entry point, locally and on SageMaker (where an
-SKLearnProcessor uploads it as `code=` into a container that has pandas and scikit-learn
-but not the lab package), so it imports nothing from `lab`, and scikit-learn only inside
-the functions that use it. The in-process step (`lab.processing.run_prep`) calls the same
-functions, which is what makes the two outputs comparable.
+SKLearnProcessor uploads it as `code=` into the scikit-learn 1.2-1 container, which has
+pandas and scikit-learn but not the lab package), so it imports nothing from `lab`,
+scikit-learn only inside the functions that use it, and keeps to Python 3.9 and the
+container's pandas (1.1.3). It writes what the training entry point reads: each split as
+CSV without a header, the target first (the workshop's layout), and meta/prep.json (the
+column names and the scaler) for the training job's `meta` channel. The in-process step
+(`lab.processing.run_prep`) calls the same functions, which is what makes the two outputs
+comparable.
 
 Run it as a script (the local processing job does, with no PYTHONPATH):
 
@@ -241,8 +245,10 @@ def write_outputs(splits, meta, output_dir):
 
 
 def read_input(input_dir):
-    """Read every CSV in the input folder (with ShardedByS3Key an instance may get none)."""
-    paths = sorted(glob.glob(os.path.join(input_dir, "*.csv")))
+    """Read every CSV under the input folder, subfolders included: an S3 prefix given as
+    the processing input lands with its sub-keys as subfolders. With ShardedByS3Key an
+    instance may get none."""
+    paths = sorted(glob.glob(os.path.join(input_dir, "**", "*.csv"), recursive=True))
     if not paths:
         return None
     frames = []

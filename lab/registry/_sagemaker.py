@@ -3,10 +3,18 @@
 It plays the part of `LocalRegistry`. What goes where:
 
     artifact       s3://<bucket>/mlops-workshop/registry/<group>/<uuid>/model.tar.gz
-    serving code   the training entry point (its model_fn/predict_fn) as sourcedir.tar.gz,
-                   run by the framework container of the algorithm (XGBoost or scikit-learn)
-    metrics        the evaluation report (ModelMetrics.ModelQuality), and a copy of the
-                   numbers in CustomerMetadataProperties so that a describe call has them
+    serving        the image that trained the model (its model.json names the library and
+                   version: xgboost 1.7 -> the XGBoost 1.7-1 image, scikit-learn 1.2 -> the
+                   scikit-learn 1.2-1 image; any other version is refused, since a model
+                   pickled by one scikit-learn may not load in another), with the serving
+                   script training/inference.py as SAGEMAKER_PROGRAM in a sourcedir.tar.gz
+                   (SAGEMAKER_SUBMIT_DIRECTORY)
+    metrics        the evaluation report as ModelMetrics.ModelQuality.Statistics
+    facts          read back from the artifact's model.json and the evaluation report (a
+                   package is immutable, so once per package and process); the customer
+                   metadata holds only short values (algorithm, target, library, the
+                   training run's ids as `source-<key>`), each cut at SageMaker's 256
+                   characters and never parsed, so a long value cannot break a version
     history        SageMaker keeps only the latest ApprovalDescription; each change is also
                    kept as a `history-<n>` customer metadata property (who, when, status, why)
 
@@ -40,19 +48,24 @@ from lab.registry._api import (
     check_status,
     current_user,
 )
-from lab.registry._artifact import describe_artifact
 from lab.registry._errors import (
+    ArtifactError,
     ModelGroupExistsError,
     ModelGroupNotFoundError,
     VersionNotFoundError,
 )
-from lab.training import entry_point
+from lab.training import inference
 
 PREFIX = "mlops-workshop/registry"
 INSTANCE_TYPE = "ml.m5.large"
-FRAMEWORKS = {"xgboost": ("xgboost", "1.7-1"), "random_forest": ("sklearn", "1.2-1")}
-ENTRY_POINT = Path(entry_point.__file__).resolve()
+# (library, major.minor it trained with) -> (image framework, version): the serving images
+# whose libraries load the model (the images' sources pin xgboost 1.7.4, scikit-learn 1.2.1).
+SERVING_IMAGES = {("xgboost", "1.7"): ("xgboost", "1.7-1"),
+                  ("sklearn", "1.2"): ("sklearn", "1.2-1")}
+SERVING_SCRIPT = Path(inference.__file__).resolve()
 MAX_HISTORY = 30
+MAX_VALUE = 256  # SageMaker's limit on a customer metadata value
+_facts_cache: dict[str, dict[str, Any]] = {}
 _VERSION_ARN = re.compile(r":model-package/([^/]+)/(\d+)$")
 
 
@@ -106,9 +119,9 @@ class SageMakerRegistry(SageMakerTwin):
                  description: str = "", status: str = PENDING,
                  metadata: dict[str, Any] | None = None) -> ModelVersion:
         check_status(status)
-        meta = metadata or describe_artifact(artifact)
+        meta = {**read_model_json(artifact), **(metadata or {})}
+        framework, version = serving_image(meta)
         name = self.describe_group(group).name
-        framework, version = FRAMEWORKS.get(meta["algorithm"], FRAMEWORKS["random_forest"])
         session, bucket = self.session, self.bucket
         base = f"{PREFIX}/{name}/{uuid.uuid4().hex[:12]}"
         s3 = self.boto_session.client("s3")
@@ -122,7 +135,7 @@ class SageMakerRegistry(SageMakerTwin):
         with sdk_logging_guard():
             image = image_uris.retrieve(framework, session.boto_region_name, version,
                                         instance_type=INSTANCE_TYPE)
-        properties = _properties(meta, source or {})
+        properties = _properties(meta, source or {}, f"{framework}:{version}")
         properties.update(_history_entry(1, status, "Registered", self._by(), time.time()))
         answer = self._call(
             self.client.create_model_package, ModelPackageGroupName=name,
@@ -130,9 +143,11 @@ class SageMakerRegistry(SageMakerTwin):
             InferenceSpecification={
                 "Containers": [{
                     "Image": image, "ModelDataUrl": f"s3://{bucket}/{base}/model.tar.gz",
-                    "Environment": {"SAGEMAKER_PROGRAM": ENTRY_POINT.name,
+                    "Environment": {"SAGEMAKER_PROGRAM": SERVING_SCRIPT.name,
                                     "SAGEMAKER_SUBMIT_DIRECTORY":
-                                        f"s3://{bucket}/{base}/sourcedir.tar.gz"}}],
+                                        f"s3://{bucket}/{base}/sourcedir.tar.gz",
+                                    "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+                                    "SAGEMAKER_REGION": session.boto_region_name}}],
                 "SupportedContentTypes": list(CONTENT_TYPES),
                 "SupportedResponseMIMETypes": list(RESPONSE_TYPES),
                 "SupportedRealtimeInferenceInstanceTypes": [INSTANCE_TYPE],
@@ -140,7 +155,7 @@ class SageMakerRegistry(SageMakerTwin):
             ModelMetrics={"ModelQuality": {"Statistics": {
                 "ContentType": "application/json",
                 "S3Uri": f"s3://{bucket}/{base}/evaluation.json"}}},
-            CustomerMetadataProperties=properties)
+            CustomerMetadataProperties=properties, Tags=self.tags)
         return self._version(self._describe(answer["ModelPackageArn"]))
 
     def describe_version(self, group: str, version: int) -> ModelVersion:
@@ -191,21 +206,49 @@ class SageMakerRegistry(SageMakerTwin):
         props = d.get("CustomerMetadataProperties") or {}
         spec = d.get("InferenceSpecification") or {}
         group, number = _VERSION_ARN.search(d["ModelPackageArn"]).groups()
-        history = sorted((json.loads(v) for k, v in props.items() if k.startswith("history-")),
-                         key=lambda h: h["t"])
+        history = sorted(_history(props), key=lambda h: h["t"])
+        model_url = (spec.get("Containers") or [{}])[0].get("ModelDataUrl", "")
+        statistics = (((d.get("ModelMetrics") or {}).get("ModelQuality") or {})
+                      .get("Statistics") or {}).get("S3Uri", "")
+        facts = self._facts(d["ModelPackageArn"], model_url, statistics)
         return ModelVersion(
             group=d.get("ModelPackageGroupName") or group, version=int(number),
             arn=d["ModelPackageArn"], status=d.get("ModelApprovalStatus", PENDING),
-            artifact=(spec.get("Containers") or [{}])[0].get("ModelDataUrl", ""),
-            algorithm=props.get("algorithm", ""), features=json.loads(props.get("features", "[]")),
-            target=props.get("target", ""),
-            hyperparameters=json.loads(props.get("hyperparameters", "{}")),
-            metrics=_metrics(props), source=json.loads(props.get("source", "{}")),
+            artifact=model_url, algorithm=facts.get("algorithm") or props.get("algorithm", ""),
+            features=list(facts.get("features", [])),
+            target=facts.get("target") or props.get("target", ""),
+            hyperparameters=dict(facts.get("hyperparameters", {})),
+            metrics=facts.get("metrics", {}), source=_source(props),
             created=_seconds(d.get("CreationTime")),
             description=d.get("ModelPackageDescription", ""),
             content_types=spec.get("SupportedContentTypes", list(CONTENT_TYPES)),
             response_types=spec.get("SupportedResponseMIMETypes", list(RESPONSE_TYPES)),
             history=[StatusChange(h["s"], h["c"], h["b"], h["t"]) for h in history])
+
+    def _facts(self, arn: str, model_url: str, statistics: str) -> dict[str, Any]:
+        """What model.json and the evaluation report say (read once per package: it is
+        immutable). Empty when they cannot be read: the version still lists."""
+        cache_key = f"{arn} {model_url}"  # a version's artifact URI is its own (a uuid)
+        if cache_key in _facts_cache:
+            return _facts_cache[cache_key]
+        facts: dict[str, Any] = {}
+        s3 = self.boto_session.client("s3")
+        try:
+            bucket, key = _split(model_url)
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            facts = read_model_json(io.BytesIO(body))
+            metrics = dict(facts.get("metrics") or {})
+            if statistics:
+                bucket, key = _split(statistics)
+                report = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+                metrics["test"] = {k: float(v["value"]) for k, v in
+                                   (report.get("regression_metrics") or {}).items()
+                                   if isinstance(v, dict) and "value" in v}
+            facts["metrics"] = metrics
+        except Exception:  # noqa: BLE001 - e.g. the artifact was deleted: list it anyway
+            return facts
+        _facts_cache[cache_key] = facts
+        return facts
 
     def _by(self) -> str:
         if self._who is None:
@@ -225,30 +268,88 @@ class SageMakerRegistry(SageMakerTwin):
             return fn(**kwargs)
 
 
-def _properties(meta: dict[str, Any], source: dict[str, Any]) -> dict[str, str]:
+def read_model_json(artifact: Any) -> dict[str, Any]:
+    """model.json of a model.tar.gz (a path or a file object), read without loading the
+    model: the serving image loads it, with the libraries that trained it."""
+    try:
+        opened = tarfile.open(fileobj=artifact, mode="r:gz") if hasattr(artifact, "read") \
+            else tarfile.open(artifact, "r:gz")
+        with opened as tar:
+            member = next((m for m in tar.getmembers()
+                           if m.isfile() and m.name.lstrip("./") == "model.json"), None)
+            meta = json.load(tar.extractfile(member)) if member else None
+    except (OSError, tarfile.TarError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"The model artifact cannot be read ({exc}).") from None
+    missing = [k for k in ("algorithm", "model_file", "features") if not (meta or {}).get(k)]
+    if missing:
+        raise ArtifactError(f"The artifact's model.json lacks {', '.join(missing)}: not a lab "
+                            "model artifact.")
+    return meta
+
+
+def serving_image(meta: dict[str, Any]) -> tuple[str, str]:
+    """The (framework, version) of the image whose libraries trained the model."""
+    library = meta.get("library") or {}
+    name, version = str(library.get("name", "")), str(library.get("version", ""))
+    found = SERVING_IMAGES.get((name, ".".join(version.split(".")[:2])))
+    if found is None:
+        images = ", ".join(f"{lib} {v}.x ({f} {tag} image)"
+                           for (lib, v), (f, tag) in SERVING_IMAGES.items())
+        raise ArtifactError(
+            f"This model was trained with {name or 'an unknown library'} {version}, which no "
+            f"SageMaker serving image the lab uses has ({images}): it might not load there. "
+            "Train it on the SageMaker backend (its jobs use those images) and register that "
+            "run.")
+    return found
+
+
+def _properties(meta: dict[str, Any], source: dict[str, Any], image: str) -> dict[str, str]:
+    """Short values only, each cut at SageMaker's limit and never parsed back as JSON."""
+    library = meta.get("library") or {}
     out = {"algorithm": str(meta["algorithm"]), "target": str(meta.get("target", "")),
-           "features": json.dumps(meta["features"]),
-           "hyperparameters": json.dumps(meta.get("hyperparameters", {})),
-           "source": json.dumps({k: v for k, v in source.items() if v is not None})}
-    for split, values in (meta.get("metrics") or {}).items():
-        for metric, value in (values or {}).items():
-            out[f"metric-{split}-{metric}"] = repr(float(value))
-    return {k: v[:256] for k, v in out.items()}
+           "library": f"{library.get('name', '')} {library.get('version', '')}".strip(),
+           "image": image}
+    out.update({f"source-{k}"[:128]: str(v) for k, v in source.items() if v is not None})
+    return {k: v[:MAX_VALUE] for k, v in out.items() if v}
 
 
-def _metrics(props: dict[str, str]) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
-    for key, value in props.items():
-        if key.startswith("metric-"):
-            _, split, metric = key.split("-", 2)
-            out.setdefault(split, {})[metric] = float(value)
-    return out
+def _source(props: dict[str, str]) -> dict[str, Any]:
+    found = {k[len("source-"):]: v for k, v in props.items() if k.startswith("source-")}
+    if not found and props.get("source"):  # packages registered before: one JSON value
+        try:
+            found = json.loads(props["source"])
+        except json.JSONDecodeError:
+            found = {}
+    return found
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return bucket, key
 
 
 def _history_entry(number: int, status: str, comment: str, by: str, at: float) -> dict:
-    entry = {"s": status, "b": by[:60], "t": round(at, 3), "c": ""}
-    entry["c"] = comment[:256 - len(json.dumps(entry)) - 4]
-    return {f"history-{number}": json.dumps(entry)}
+    """One status change as JSON that fits SageMaker's 256 characters once escaped (the
+    comment is shortened until it does; ApprovalDescription keeps it whole)."""
+    entry = {"s": status, "b": by[:60], "t": round(at, 3), "c": comment}
+    text = json.dumps(entry)
+    while len(text) > MAX_VALUE:
+        entry["c"] = entry["c"][:-max(1, (len(text) - MAX_VALUE) // 6)]
+        text = json.dumps(entry)
+    return {f"history-{number}": text}
+
+
+def _history(props: dict[str, str]) -> list[dict[str, Any]]:
+    found = []
+    for key, value in props.items():
+        if key.startswith("history-"):
+            try:
+                entry = json.loads(value)
+            except json.JSONDecodeError:  # cut elsewhere: that change is not shown
+                continue
+            if isinstance(entry, dict) and {"s", "b", "t", "c"} <= set(entry):
+                found.append(entry)
+    return found
 
 
 def _evaluation_report(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -260,7 +361,7 @@ def _evaluation_report(metrics: dict[str, Any]) -> dict[str, Any]:
 def _sourcedir() -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(ENTRY_POINT, arcname=ENTRY_POINT.name)
+        tar.add(SERVING_SCRIPT, arcname=SERVING_SCRIPT.name)
     return buffer.getvalue()
 
 

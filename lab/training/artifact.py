@@ -20,8 +20,9 @@ Contract (format_version 1), relied on by the registry and the endpoint:
 
 `load_model(path)` reads a model.tar.gz (or a folder with the same files) with no need for
 the lab's workspace: `load_model(p).predict([[...8 feature values...]])`. Loading and
-predicting are the entry point's own `model_fn`/`predict_fn`, the functions SageMaker's
-serving container calls, so the lab, the endpoint and SageMaker apply a model the same way.
+predicting are the serving script's `model_fn`/`predict_fn` (`lab/training/inference.py`),
+the functions SageMaker's serving containers call, so the lab, the endpoint and SageMaker
+apply a model the same way.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ from typing import Any
 
 from lab.archive import extract_tar
 from lab.errors import InputError
-from lab.training import entry_point
+from lab.training import inference
 
 ARTIFACT_NAME = "model.tar.gz"
-MODEL_JSON, TRAINING_JSON = entry_point.MODEL_JSON, entry_point.TRAINING_JSON
+MODEL_JSON, TRAINING_JSON = inference.MODEL_JSON, inference.TRAINING_JSON
 
 
 @dataclass
@@ -57,7 +58,7 @@ class LoadedModel:
     def predict(self, rows: Any):
         """Predictions (1-D numpy array) for rows of feature values in `features` order."""
         try:
-            return entry_point.predict_fn(rows, (self.algorithm, self.features, self._model))
+            return inference.predict_fn(rows, (self.algorithm, self.features, self._model))
         except ValueError as exc:
             raise InputError(str(exc)) from None
 
@@ -84,7 +85,7 @@ def _load_dir(folder: Path) -> LoadedModel:
         raise InputError(f"{MODEL_JSON} lacks {', '.join(missing)}: not a lab model artifact.")
     if not (folder / meta["model_file"]).is_file():
         raise InputError(f"The artifact has no {meta['model_file']}.")
-    algorithm, features, model = entry_point.model_fn(str(folder))
+    algorithm, features, model = inference.model_fn(str(folder))
     training = _read_json(folder / TRAINING_JSON) or {}
     return LoadedModel(algorithm, list(features), meta, training, model)
 

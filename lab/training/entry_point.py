@@ -1,23 +1,32 @@
 """The training entry point: one script, run by the lab's local worker and by SageMaker.
 
-SageMaker's framework estimators upload this one file (`entry_point=`) into a container
-that has pandas, numpy, scikit-learn and xgboost but not the lab, so it imports nothing
-from `lab` and keeps to Python 3.8 syntax. It follows SageMaker's script-mode contract:
+SageMaker's framework estimators run it in script mode inside the scikit-learn (1.2-1) or
+XGBoost (1.7-1) container, which have pandas, numpy, scikit-learn and xgboost but not the
+lab, so it imports nothing from `lab` and keeps to Python 3.9 (the containers' Python).
+It follows the training toolkit's contract (sagemaker-training for scikit-learn,
+sagemaker-containers for XGBoost):
 
-    hyperparameters   --max_depth 8 --n_estimators 80 ... (strings, as SageMaker passes them)
-    inputs            $SM_CHANNEL_TRAIN, $SM_CHANNEL_VALIDATION: folders of CSV files with a
-                      header row, the target in the first column (or --target_col)
-    outputs           $SM_MODEL_DIR: the model file, model.json (what the model is) and
-                      training.json (learning curve, feature importance)
+    hyperparameters   --algorithm xgboost --max_depth 8 ... (each value JSON-decoded by the
+                      toolkit, then passed as `--name value`, sorted by name)
+    inputs            $SM_CHANNEL_TRAIN, $SM_CHANNEL_VALIDATION: folders of CSV files, the
+                      target in the first column, as the processing step writes them (no
+                      header row, the workshop's layout). A first row that holds text is
+                      read as a header (the lab's training page writes the feature store's
+                      columns that way). $SM_CHANNEL_META (optional): the processing step's
+                      prep.json, which names the columns of a headerless CSV and carries
+                      the scaler into model.json.
+    outputs           $SM_MODEL_DIR: the model file, model.json (what the model is, and the
+                      versions of the libraries that trained it) and training.json
+                      (learning curve, feature importance)
     log               `MSE: x` and `r-squared: x` on the validation split (the lines the
                       metric definitions read), one `[i]<TAB>train-rmse:x<TAB>validation-rmse:y`
                       line per boosting round or tree, and `ERROR: why` before a failing exit
 
-`model_fn` and `predict_fn` load and apply a trained model; SageMaker's serving container
-calls them, and so does `lab.training.artifact.load_model`, so there is one way to do it.
+Loading and applying the trained model is the serving script's job (`inference.py`, which
+SageMaker's serving containers call and `lab.training.load_model` uses).
 
 Run locally:  python lab/training/entry_point.py --algorithm random_forest --max_depth 8 \
-                  --train DIR --validation DIR --model_dir DIR
+                  --train DIR --validation DIR --model_dir DIR [--meta DIR]
 """
 
 from __future__ import annotations
@@ -64,6 +73,7 @@ def parse_args(argv=None):
     parser.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAIN"))
     parser.add_argument("--validation", default=os.environ.get("SM_CHANNEL_VALIDATION"))
     parser.add_argument("--model_dir", default=os.environ.get("SM_MODEL_DIR"))
+    parser.add_argument("--meta", default=os.environ.get("SM_CHANNEL_META"))
     args, _ = parser.parse_known_args(argv)  # SageMaker may pass more than we use
     for name, value in _DEFAULTS[args.algorithm].items():
         if getattr(args, name) is None:
@@ -80,17 +90,66 @@ def hyperparameters(args):
     return dict(common, max_features=args.max_features)
 
 
-def load_channel(folder, name, target_col=None):
-    """(features frame, target series) from every CSV file in a channel folder."""
-    files = sorted(glob.glob(os.path.join(folder or "", "*.csv")))
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def read_csv_files(folder, name):
+    """Every CSV file under a channel folder (subfolders included, as an S3 prefix may
+    hold them), with its header row if the first row holds text: (frame, header or None)."""
+    files = sorted(glob.glob(os.path.join(folder or "", "**", "*.csv"), recursive=True))
     if not folder or not files:
         raise BadInput(f"No CSV file in the {name} channel ({folder}).")
-    frame = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
-    target = target_col or frame.columns[0]
-    if target not in frame.columns:
-        raise BadInput(f"The {name} data has no column {target!r}.")
+    frames, header = [], None
+    for path in files:
+        raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
+        # A header row holds names only; a data row with one bad value is still data.
+        if len(raw) and not any(_is_number(v) for v in raw.iloc[0] if v != ""):
+            names = [str(v) for v in raw.iloc[0]]
+            if header is not None and names != header:
+                raise BadInput(f"The files of the {name} channel have different headers.")
+            header, raw = names, raw.iloc[1:]
+        frames.append(raw)
+    frame = pd.concat(frames, ignore_index=True).replace("", np.nan)
+    return frame.apply(pd.to_numeric), header
+
+
+def read_meta(folder):
+    """The processing step's prep.json from the meta channel (None without one)."""
+    if not folder:
+        return None
+    files = sorted(glob.glob(os.path.join(folder, "**", "*.json"), recursive=True))
+    if not files:
+        raise BadInput(f"No prep.json in the meta channel ({folder}).")
+    with open(files[0]) as fh:
+        return json.load(fh)
+
+
+def column_names(header, width, meta, target_col=None):
+    """The columns' names: the header row's, else the meta channel's, else generic ones."""
+    if header is not None:
+        return header
+    if meta and len(meta.get("columns", [])) == width:
+        return [str(c) for c in meta["columns"]]
+    if meta:
+        raise BadInput("The meta channel names {} columns, the data has {}.".format(
+            len(meta.get("columns", [])), width))
+    return [target_col or "target"] + [f"feature_{i}" for i in range(1, width)]
+
+
+def load_channel(folder, name, target_col=None, meta=None):
+    """(features frame, target series) from every CSV file in a channel folder."""
+    frame, header = read_csv_files(folder, name)
     if len(frame) == 0 or frame.shape[1] < 2:
         raise BadInput(f"The {name} channel holds no rows or no feature.")
+    frame.columns = column_names(header, frame.shape[1], meta, target_col)
+    target = target_col if header is not None and target_col else frame.columns[0]
+    if target not in frame.columns:
+        raise BadInput(f"The {name} data has no column {target!r}.")
     print(f"{name}: {len(frame)} rows, {frame.shape[1] - 1} features", flush=True)
     return frame.drop(columns=[target]), frame[target]
 
@@ -162,7 +221,29 @@ def regression_metrics(actual, predicted):
     return {"mse": mse, "rmse": mse ** 0.5, "r2": r2, "mae": float(np.mean(np.abs(errors)))}
 
 
-def save(args, model, model_dir, features, target, metrics, curve, importance, kind, seconds):
+def library_versions():
+    """The versions this model was trained with: serving must load it with the same."""
+    import platform
+
+    versions = {"python": platform.python_version()}
+    for name in ("numpy", "pandas", "sklearn", "xgboost", "joblib"):
+        try:
+            versions[name] = __import__(name).__version__
+        except ImportError:
+            pass
+    return versions
+
+
+def predict(algorithm, model, rows, features):
+    if algorithm == "xgboost":
+        import xgboost as xgb
+
+        return model.predict(xgb.DMatrix(rows, feature_names=features))
+    return model.predict(rows)
+
+
+def save(args, model, model_dir, features, target, metrics, curve, importance, kind, seconds,
+         meta_channel=None):
     os.makedirs(model_dir, exist_ok=True)
     model_file = MODEL_FILES[args.algorithm]
     if args.algorithm == "xgboost":
@@ -177,7 +258,10 @@ def save(args, model, model_dir, features, target, metrics, curve, importance, k
     meta = {"format_version": FORMAT_VERSION, "algorithm": args.algorithm,
             "model_file": model_file, "features": features, "target": target,
             "hyperparameters": hyperparameters(args), "metrics": {"validation": metrics},
-            "library": {"name": library.__name__, "version": library.__version__}}
+            "library": {"name": library.__name__, "version": library.__version__},
+            "libraries": library_versions()}
+    if meta_channel and meta_channel.get("scaler"):  # the features are scaled by processing
+        meta["preprocessing"] = {"scaler": meta_channel["scaler"]}
     with open(os.path.join(model_dir, MODEL_JSON), "w") as fh:
         json.dump(meta, fh, indent=2)
     steps = list(range(1, len(curve["validation-rmse"]) + 1))
@@ -193,8 +277,9 @@ def main(argv=None):
         check(args)
         if not args.model_dir:
             raise BadInput("No model directory: pass --model_dir or set SM_MODEL_DIR.")
-        x_train, y_train = load_channel(args.train, "train", args.target_col)
-        x_val, y_val = load_channel(args.validation, "validation", args.target_col)
+        meta = read_meta(args.meta)
+        x_train, y_train = load_channel(args.train, "train", args.target_col, meta)
+        x_val, y_val = load_channel(args.validation, "validation", args.target_col, meta)
         if list(x_val.columns) != list(x_train.columns):
             raise BadInput("The train and validation channels have different columns.")
         features, target = [str(c) for c in x_train.columns], str(y_train.name)
@@ -207,14 +292,16 @@ def main(argv=None):
                                                y_train.to_numpy(float), x_val.to_numpy(float),
                                                y_val.to_numpy(float), features)
         seconds = time.perf_counter() - started
-        predicted = predict_fn(x_val.to_numpy(float), (args.algorithm, features, model))
+        predicted = predict(args.algorithm, model, x_val.to_numpy(float), features)
         scores = regression_metrics(y_val, predicted)
         print(f"Fit seconds: {seconds:.3f}", flush=True)
         print("r-squared: {}".format(scores["r2"]), flush=True)
         print("MSE: {}".format(scores["mse"]), flush=True)
         save(args, model, args.model_dir, features, target,
-             {"mse": scores["mse"], "r2": scores["r2"]}, curve, importance, kind, seconds)
+             {"mse": scores["mse"], "r2": scores["r2"]}, curve, importance, kind, seconds,
+             meta)
         print(f"Saved the model to {args.model_dir}", flush=True)
+        log_to_experiment(dict(hyperparameters(args), algorithm=args.algorithm), scores, curve)
     except BadInput as exc:
         print(f"ERROR: {exc}", flush=True)
         return 1
@@ -225,37 +312,29 @@ def main(argv=None):
     return 0
 
 
-def model_fn(model_dir):
-    """(algorithm, features, model) from a model folder; SageMaker serving calls this."""
-    with open(os.path.join(model_dir, MODEL_JSON)) as fh:
-        meta = json.load(fh)
-    path = os.path.join(model_dir, meta["model_file"])
-    if meta["algorithm"] == "xgboost":
-        import xgboost as xgb
-
-        model = xgb.Booster()
-        model.load_model(path)
-    else:
-        import joblib
-
-        model = joblib.load(path)
-    return meta["algorithm"], meta["features"], model
-
-
-def predict_fn(data, model):
-    """Predictions for rows of feature values in the model's feature order."""
-    algorithm, features, estimator = model
-    rows = np.asarray(data, dtype=float)
-    if rows.ndim == 1:
-        rows = rows.reshape(1, -1)
-    if rows.shape[1] != len(features):
-        raise ValueError("Each row needs {} values ({}), got {}.".format(
-            len(features), ", ".join(features), rows.shape[1]))
-    if algorithm == "xgboost":
-        import xgboost as xgb
-
-        return estimator.predict(xgb.DMatrix(rows, feature_names=features))
-    return estimator.predict(rows)
+def log_to_experiment(parameters, scores, curve):
+    """Log the run to SageMaker Experiments from inside the job, where the container allows
+    it: only in a SageMaker job (SM_TRAINING_ENV) whose container has the SageMaker SDK.
+    The scikit-learn 1.2-1 and XGBoost 1.7-1 images have boto3 but not the SDK, so there the
+    job's metric definitions carry mse and r2 to its experiment instead (the line says so)."""
+    if "SM_TRAINING_ENV" not in os.environ:
+        return
+    try:
+        from sagemaker.experiments.run import load_run
+    except ImportError:
+        print("Experiments: this container has no SageMaker SDK; the training job's metric "
+              "definitions record mse and r2.", flush=True)
+        return
+    try:
+        with load_run() as run:  # the run the job was started in (its ExperimentConfig)
+            run.log_parameters(parameters)
+            for name in ("mse", "r2"):
+                run.log_metric("validation:" + name, scores[name])
+            for step, value in enumerate(curve["validation-rmse"], 1):
+                run.log_metric("validation:rmse", value, step=step)
+        print("Experiments: logged to the job's run.", flush=True)
+    except Exception as exc:  # noqa: BLE001 - logging is a nicety, the model is saved
+        print(f"Experiments: not logged ({type(exc).__name__}: {exc}).", flush=True)
 
 
 if __name__ == "__main__":

@@ -201,8 +201,7 @@ def test_pipeline_definition_for_sagemaker_is_generated_offline(tmp_path, monkey
     proc = lab("pipeline", "definition", "--backend", "sagemaker", "--json", ws=tmp_path)
     assert proc.returncode == 0, proc.stderr
     definition = json.loads(proc.stdout)["definition"]
-    assert [s["Type"] for s in definition["Steps"]] == ["Processing", "Training", "Processing",
-                                                        "Condition"]
+    assert [s["Type"] for s in definition["Steps"]] == ["Processing", "Condition"]
 
 
 def test_feature_store_commands_explain_what_is_missing(ws):

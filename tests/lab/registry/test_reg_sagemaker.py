@@ -1,4 +1,8 @@
-"""The SageMaker registry under moto: the boto3 calls, what they carry, and the history."""
+"""The SageMaker registry under moto: the boto3 calls, what they carry, and the history.
+
+The artifacts registered here were trained in the containers' libraries (the parity
+environments, tests/parity): SageMaker serves a model only with the image that trained it,
+and the registry refuses a model trained with the lab's own (newer) libraries."""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ import pytest
 
 from tests.fake_aws import BUCKET, REGION, ROLE, skip_without_aws_packages
 from tests.lab.registry.reg_helpers import record_requests
+from tests.parity.fixtures import container_artifacts, parity  # noqa: F401 (fixtures)
 from tests.workspaces import run_artifacts, trained_settings
 
 skip_without_aws_packages()
+pytestmark = pytest.mark.xdist_group("parity")  # one worker builds the environments
 
 from lab.errors import BackendError  # noqa: E402
 from lab.registry import (  # noqa: E402
@@ -43,47 +49,93 @@ def registry(aws, settings):
     return registry
 
 
-def test_register_creates_a_versioned_model_package(registry, settings):
+@pytest.fixture
+def models(container_artifacts):  # noqa: F811
+    """algorithm -> model.tar.gz trained in its image's libraries, with test metrics."""
+    return container_artifacts.models
+
+
+def read(uri):
     import boto3
 
-    registry.create_group(GROUP, "housing")
-    artifact = run_artifacts(settings)["xgboost"]
+    bucket, key = uri[len("s3://"):].split("/", 1)
+    return boto3.client("s3", region_name=REGION).get_object(
+        Bucket=bucket, Key=key)["Body"].read()
 
-    version = registry.register(GROUP, artifact, source={"run_id": "r1"}, description="best")
+
+@pytest.mark.parametrize("algorithm, image, library", [
+    ("xgboost", "sagemaker-xgboost:1.7-1", "xgboost"),
+    ("random_forest", "sagemaker-scikit-learn:1.2-1-cpu-py3", "sklearn")])
+def test_register_creates_a_package_served_by_the_image_that_trained_it(
+        registry, models, algorithm, image, library):
+    registry.create_group(GROUP, "housing")
+    artifact = models[algorithm]
+    metrics = {"test": {"mse": 123.5, "r2": 0.5}}
+
+    version = registry.register(GROUP, artifact, source={"run_id": "r1"}, description="best",
+                                metadata={"metrics": metrics})
 
     assert (version.group, version.version, version.status) == (GROUP, 1, PENDING)
     assert version.arn == f"arn:aws:sagemaker:{REGION}:123456789012:model-package/{GROUP}/1"
     [sent] = [p for name, p in registry.requests if name == "CreateModelPackage"]
     assert sent["ModelApprovalStatus"] == PENDING
+    assert {"Key": "mlops-lab-workspace", "Value": "ws"} in sent["Tags"]
     spec = sent["InferenceSpecification"]
     assert spec["SupportedContentTypes"] == ["text/csv"]
     assert spec["SupportedResponseMIMETypes"] == ["application/json"]
     [container] = spec["Containers"]
-    assert "sagemaker-xgboost:1.7-1" in container["Image"]
-    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "entry_point.py"
-    s3 = boto3.client("s3", region_name=REGION)
-
-    def read(uri):
-        bucket, key = uri[len("s3://"):].split("/", 1)
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-
+    assert container["Image"] == f"683313688378.dkr.ecr.{REGION}.amazonaws.com/{image}"
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
     assert read(container["ModelDataUrl"]) == open(artifact, "rb").read()
     with tarfile.open(fileobj=io.BytesIO(read(
             container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"]))) as tar:
-        assert tar.getnames() == ["entry_point.py"]
+        assert tar.getnames() == ["inference.py"]
     report = json.loads(read(sent["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]))
-    assert report["regression_metrics"]["mse"]["value"] == version.metrics["test"]["mse"]
+    assert report["regression_metrics"]["mse"]["value"] == 123.5
+    properties = sent["CustomerMetadataProperties"]
+    assert properties["library"].startswith(library + " ")
+    assert all(len(v) <= 256 for v in properties.values())
     # What a describe call gives back is what the local twin records.
-    assert version.algorithm == "xgboost" and version.target == "PRICE"
-    assert len(version.features) == 8 and version.hyperparameters["max_depth"] == 3
-    assert set(version.metrics) == {"validation", "test"} and version.source == {"run_id": "r1"}
+    assert version.algorithm == algorithm and version.target == "PRICE"
+    assert len(version.features) == 8 and version.hyperparameters["max_depth"] >= 3
+    assert version.metrics["test"] == {"mse": 123.5, "r2": 0.5}
+    assert "mse" in version.metrics["validation"]
+    assert version.source == {"run_id": "r1"}
     assert version.artifact == container["ModelDataUrl"] and version.description == "best"
     assert [(h.status, h.comment) for h in version.history] == [(PENDING, "Registered")]
 
 
-def test_approval_goes_through_update_model_package_and_is_kept_as_history(registry, settings):
+def test_a_model_trained_with_other_library_versions_is_refused(registry, settings):
+    from lab.registry import ArtifactError
+
     registry.create_group(GROUP)
-    registry.register(GROUP, run_artifacts(settings)["xgboost"])
+    local = run_artifacts(settings)["xgboost"]  # the lab's own xgboost, not the image's 1.7
+    with pytest.raises(ArtifactError, match=r"trained with xgboost .*SageMaker backend"):
+        registry.register(GROUP, local)
+    assert not [p for name, p in registry.requests if name == "CreateModelPackage"]
+
+
+def test_long_metadata_never_breaks_a_version(registry, models):
+    """Many features, a long source and comment: every value fits, and reads back whole
+    (the facts come from the artifact, not from cut properties)."""
+    registry.create_group(GROUP)
+    registry.register(GROUP, models["xgboost"], source={"run_id": "r" * 600,
+                                                         "note": "é\"" * 300})
+    version = registry.update_status(GROUP, 1, APPROVED, "ü\"" * 500, by="b" * 100)
+    [sent] = [p for name, p in registry.requests if name == "CreateModelPackage"]
+    updates = [p for name, p in registry.requests if name == "UpdateModelPackage"]
+    for values in (sent["CustomerMetadataProperties"],
+                   updates[-1]["CustomerMetadataProperties"]):
+        assert all(len(v) <= 256 for v in values.values()), values
+    assert len(version.features) == 8
+    assert version.source["run_id"] == "r" * 256
+    assert version.history[-1].comment.startswith("ü\"") and version.history[-1].by == "b" * 60
+
+
+def test_approval_goes_through_update_model_package_and_is_kept_as_history(registry, settings,
+                                                                          models):
+    registry.create_group(GROUP)
+    registry.register(GROUP, models["xgboost"], metadata={"metrics": {"test": {"mse": 1.0}}})
 
     registry.update_status(GROUP, 1, APPROVED, "beats the baseline")
     version = registry.update_status(GROUP, 1, REJECTED, "x" * 400, by="bob")
@@ -102,8 +154,8 @@ def test_approval_goes_through_update_model_package_and_is_kept_as_history(regis
     assert [h.comment for h in again.history] == [h.comment for h in version.history]
 
 
-def test_versions_are_listed_in_order(registry, settings):
-    artifacts = run_artifacts(settings)
+def test_versions_are_listed_in_order(registry, models):
+    artifacts = models
     registry.create_group(GROUP)
     for algorithm in ("xgboost", "random_forest"):
         registry.register(GROUP, artifacts[algorithm])
@@ -121,9 +173,21 @@ def test_unknown_group_and_version(registry):
         registry.describe_version(GROUP, 3)
 
 
-def test_the_workshop_steps_on_the_sagemaker_backend(registry, settings):
+def test_the_workshop_steps_on_the_sagemaker_backend(registry, settings, models):
     import boto3
 
+    from lab.registry import ArtifactError
+    from lab.training import Experiments
+
+    with pytest.raises(ArtifactError, match="SageMaker backend"):
+        register_model(settings)  # the best run was trained here, with the lab's libraries
+    import sqlite3
+
+    db = Experiments(settings.workspace).path
+    with sqlite3.connect(db) as conn:  # as if SageMaker had trained them (its images' libs)
+        for algorithm, artifact in models.items():
+            conn.execute("UPDATE runs SET artifact = ? WHERE algorithm = ?",
+                         (str(artifact), algorithm))
     version = register_model(settings)
     assert version.group == default_group(settings) and version.status == PENDING
     assert set_approval(settings, version.version, APPROVED, "ok").status == APPROVED

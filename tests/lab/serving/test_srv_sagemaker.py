@@ -7,9 +7,11 @@ import pytest
 
 from tests.fake_aws import ACCOUNT, BUCKET, REGION, ROLE, skip_without_aws_packages
 from tests.lab.registry.reg_helpers import record_requests
-from tests.workspaces import run_artifacts, trained_settings
+from tests.parity.fixtures import container_artifacts, parity  # noqa: F401 (fixtures)
+from tests.workspaces import trained_settings
 
 skip_without_aws_packages()
+pytestmark = pytest.mark.xdist_group("parity")  # one worker builds the environments
 
 from lab import jobs  # noqa: E402
 from lab.aws import session as aws_session  # noqa: E402
@@ -87,10 +89,10 @@ def settings(fake, tmp_path):
 
 
 @pytest.fixture
-def versions(settings):
+def versions(settings, container_artifacts):  # noqa: F811
     registry, group = open_registry(settings), default_group(settings)
     registry.create_group(group)
-    artifacts = run_artifacts(settings)
+    artifacts = container_artifacts.models  # trained in the images' libraries, as on SageMaker
     first = registry.register(group, artifacts["xgboost"])
     second = registry.register(group, artifacts["random_forest"])
     return registry.update_status(group, first.version, APPROVED, "ok"), second
