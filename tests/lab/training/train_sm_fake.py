@@ -96,7 +96,8 @@ class FakeSageMaker:
         boto_session, session = aws_session.make_session(settings)
         client = session.sagemaker_client
         events = client.meta.events
-        for op in ("CreateTrainingJob", "CreateHyperParameterTuningJob"):
+        for op in ("CreateTrainingJob", "CreateHyperParameterTuningJob",
+                   "CreateTrialComponent"):
             events.register(f"provide-client-params.sagemaker.{op}",
                             lambda params, op=op, **kw: self.requests.setdefault(
                                 op, []).append(copy.deepcopy(params)))
