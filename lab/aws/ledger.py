@@ -104,11 +104,23 @@ class Ledger:
             conn.execute("UPDATE runs SET status = ?, ended = ?, billed_seconds = ? WHERE id = ?",
                          (status, time.time(), billed_seconds, record_id))
 
-    def set_status(self, kind: str, name: str, status: str) -> None:
-        """The status of every record of resource `name` (e.g. an endpoint deleted)."""
+    def close(self, kind: str, name: str, status: str,
+              billed_seconds: float | None = None) -> None:
+        """End the open records of resource `name` (an endpoint updated or deleted, a
+        feature group deleted); the newest of them gets `billed_seconds`."""
         with self.db.write() as conn:
-            conn.execute("UPDATE runs SET status = ?, ended = COALESCE(ended, ?) WHERE "
-                         "kind = ? AND name = ?", (status, time.time(), kind, name))
+            newest = conn.execute("SELECT MAX(id) FROM runs WHERE kind = ? AND name = ? AND "
+                                  "ended IS NULL", (kind, name)).fetchone()[0]
+            conn.execute("UPDATE runs SET status = ?, ended = ? WHERE kind = ? AND name = ? "
+                         "AND ended IS NULL", (status, time.time(), kind, name))
+            if newest is not None and billed_seconds is not None:
+                conn.execute("UPDATE runs SET billed_seconds = ? WHERE id = ?",
+                             (billed_seconds, newest))
+
+    def open_records(self, kind: str | None = None) -> list[LaunchRecord]:
+        """What is still running or existing, as far as the records know (no AWS call)."""
+        return [r for r in self.list(limit=500) if r.ended is None
+                and (kind is None or r.kind == kind)]
 
     def list(self, step: str | None = None, limit: int = 50) -> list[LaunchRecord]:
         """The newest first (nothing when the workspace never ran anything on AWS)."""

@@ -204,7 +204,7 @@ class SageMakerFeatureStore(SageMakerTwin):
             raise BackendError(f"SageMaker could not delete the feature group {name!r}: "
                                f"{final.get('reason') or 'no reason given'}. Look at it in "
                                "the SageMaker console, then try again.")
-        Ledger(self.settings).set_status("feature-group", name, "Deleted")
+        Ledger(self.settings).close("feature-group", name, "Deleted")
 
     def _wait_if_deleting(self, name: str) -> bool:
         """A group of that name still being deleted (an earlier Recreate): wait it out.

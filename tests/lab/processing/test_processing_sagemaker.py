@@ -31,6 +31,7 @@ from lab import jobs  # noqa: E402
 from lab import processing as lab_processing  # noqa: E402
 from lab.aws import errors as aws_errors  # noqa: E402
 from lab.aws import names, polling  # noqa: E402
+from lab.aws.ledger import Ledger  # noqa: E402
 from lab.aws import session as sm_session  # noqa: E402
 from lab.dataset import ensure_generated, generate_housing, save_dataset  # noqa: E402
 from lab.errors import BackendError, JobError  # noqa: E402
@@ -172,12 +173,13 @@ def test_the_job_is_the_workshops_processing_job(fake, settings, ws, request_sma
     [data] = inputs.values()
     assert data["S3DataDistributionType"] == "ShardedByS3Key"
     assert data["LocalPath"] == "/opt/ml/processing/input"
-    assert data["S3Uri"].startswith(f"s3://{BUCKET}/mlops-workshop/data/raw/")
+    prefix = f"mlops-workshop/workspace-{names.workspace_id(settings)}"  # the workspace's own
+    assert data["S3Uri"].startswith(f"s3://{BUCKET}/{prefix}/data/raw/")
     outputs = {o["OutputName"]: o["S3Output"] for o in desc["ProcessingOutputConfig"]["Outputs"]}
     assert sorted(outputs) == sorted(["train", "validation", "test", "meta"])
     for out_name, out in outputs.items():
         assert out["LocalPath"] == f"/opt/ml/processing/output/{out_name}"
-        assert out["S3Uri"] == (f"s3://{BUCKET}/mlops-workshop/data/sm_processed/{name}/"
+        assert out["S3Uri"] == (f"s3://{BUCKET}/{prefix}/data/sm_processed/{name}/"
                                 f"{out_name}")
     app = desc["AppSpecification"]
     assert app["ContainerArguments"] == request_small.params.script_arguments("PRICE")
@@ -186,6 +188,7 @@ def test_the_job_is_the_workshops_processing_job(fake, settings, ws, request_sma
     assert desc["RoleArn"] == ROLE
     tags = client.list_tags(ResourceArn=desc["ProcessingJobArn"])["Tags"]
     assert {"Key": "mlops-lab-workspace", "Value": ws.root.name} in tags
+    assert {"Key": "mlops-lab-workspace-id", "Value": names.workspace_id(settings)} in tags
     # Moto does not keep ProcessingResources: read them from the request as it was sent.
     [sent] = fake.requests
     cluster = sent["ProcessingResources"]["ClusterConfig"]
@@ -197,6 +200,15 @@ def test_the_job_is_the_workshops_processing_job(fake, settings, ws, request_sma
     assert read_meta(output_dir)["rows"] == {"train": 180, "validation": 60, "test": 60}
     assert (root.level, list(root.handlers)) == root_before  # the SDK left logging alone
     assert "Completed" in jobs.JobStore(ws).log(ctx.job.job_id)
+    # the workspace's record: the SDK code with the job's real names and URIs
+    [record] = Ledger(settings).list("processing")
+    assert (record.kind, record.name, record.status) == ("processing-job", name, "Completed")
+    assert (record.instance_type, record.instance_count, record.job_id) == (
+        "ml.m5.large", 2, ctx.job.job_id)
+    compile(record.code, "ran_code", "exec")
+    for uri in (data["S3Uri"], code["S3Uri"], *(o["S3Uri"] for o in outputs.values()), ROLE):
+        assert uri in record.code
+    assert f'job_name="{name}"' in record.code
 
 
 def test_processing_job_on_the_sagemaker_backend_matches_in_process(fake, settings, ws):
