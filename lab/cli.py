@@ -17,7 +17,10 @@
     python -m lab serve     [--port N]                       the local runtime, in the foreground
     python -m lab pipeline run [--param K=V ...] [--deploy]  an execution (or of the deploy one)
     python -m lab pipeline list | describe ID | definition [--backend sagemaker]
-    python -m lab run-all  [data options] [--json]    every step built so far, in lab order
+    python -m lab run-all  [data options] [--skip STEP] [--json]
+                                                      every step built so far, in lab order
+    python -m lab check    [--json]                   the connection check (SageMaker: AWS calls)
+    python -m lab cleanup  [--dry-run] [--json]       delete what the lab created (or list it)
     python -m lab bench    [--runs N] [--json]        speed figures (median and p99)
 
 With --json, stdout holds exactly one JSON object; progress and job logs go to stderr.
@@ -106,7 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--data", metavar="CSV", help="a CSV to use (becomes the active dataset)")
     pipe.add_argument("--target", metavar="COL", help="target column (default PRICE)")
     _common_options(pipe)
-    _data_options(sub.add_parser("run-all", help="run every built step in lab order"))
+    run_all = sub.add_parser("run-all", help="run every built step in lab order")
+    _data_options(run_all)
+    run_all.add_argument("--skip", action="append", metavar="STEP", default=[],
+                         help="a step not to run (e.g. pipelines); repeatable")
+    check = sub.add_parser("check", help="check the connection to the backend's service")
+    _common_options(check)
+    cleanup = sub.add_parser("cleanup", help="list what the lab created for the workspace, "
+                             "with its cost, and delete it")
+    cleanup.add_argument("--dry-run", action="store_true",
+                         help="only list what would be deleted")
+    _common_options(cleanup)
     bench = sub.add_parser("bench", help="measure the lab's speed figures")
     bench.add_argument("--runs", type=int, default=None, help="runs per figure")
     bench.add_argument("--only", metavar="TEXT", help="only figures whose name contains TEXT")
@@ -268,8 +281,41 @@ def cmd_run_all(args, out: dict[str, Any]) -> None:
     from lab.steps import run_all
 
     settings = _settings(args)
-    options = {"prep_params": _adopt_dataset(args, settings)}  # adopted once, used by all
+    options = {"prep_params": _adopt_dataset(args, settings),  # adopted once, used by all
+               "skip": args.skip}
     _merge(out, run_all(settings, options, _quiet))
+
+
+def cmd_check(args, out: dict[str, Any]) -> int:
+    """Exit status 0 when every check passed (or could not tell), 1 when one failed."""
+    from lab.backends import check_connection
+
+    out.update(check_connection(_settings(args)))
+    marks = {"passed": "ok  ", "failed": "FAIL", "unknown": "??  ", "skipped": "--  "}
+    for check in out["checks"]:
+        line = f"{marks[check['status']]} {check['name']}: {check['message']}"
+        print(line + (f" Fix: {check['fix']}" if check["fix"] and check["status"] != "passed"
+                      else ""), file=sys.stderr if args.json else sys.stdout)
+    return 0 if out["ok"] else 1
+
+
+def cmd_cleanup(args, out: dict[str, Any]) -> int:
+    """Exit status 0 when nothing is left (or on a dry run), 1 when something is."""
+    from lab.cleanup import open_cleanup
+
+    cleanup = open_cleanup(_settings(args))
+    report = cleanup.delete_all(lambda fraction, message: _log(message), dry_run=args.dry_run)
+    out.update(report.to_json())
+    listed = report.deleted if args.dry_run else report.left
+    for resource in listed:
+        print(f"{resource.kind:<20} {resource.name}  [{resource.cost}]",
+              file=sys.stderr if args.json else sys.stdout)
+    for resource, reason in report.failed:
+        _log(f"could not delete {resource.label}: {reason}")
+    for problem in report.problems:
+        _log(problem)
+    _log(report.summary())
+    return 0 if args.dry_run or report.clean else 1
 
 
 def cmd_bench(args, out: dict[str, Any]) -> None:
@@ -280,14 +326,15 @@ def cmd_bench(args, out: dict[str, Any]) -> None:
 
 COMMANDS = {"prep": cmd_prep, "process": cmd_process, "features": cmd_features,
             "train": cmd_train, "tune": cmd_tune, "pipeline": cmd_pipeline,
-            "run-all": cmd_run_all, "bench": cmd_bench}
+            "run-all": cmd_run_all, "check": cmd_check, "cleanup": cmd_cleanup,
+            "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out: dict[str, Any] = {}
     try:
-        COMMANDS[args.command](args, out)
+        status = COMMANDS[args.command](args, out)  # check and cleanup return a status
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -297,4 +344,4 @@ def main(argv: list[str] | None = None) -> int:
         from lab.bench import format_table
 
         print(format_table(out["figures"]))
-    return 0
+    return status if isinstance(status, int) else 0

@@ -165,9 +165,20 @@ def _function(dotted: str) -> Callable[..., Any]:
 
 def run_all(settings: Any, options: dict[str, Any], echo: Callable[[str], None]
             ) -> dict[str, Any]:
-    """Every built step's run-all part, in lab order; their outputs merged, with timings."""
+    """Every built step's run-all part, in lab order; their outputs merged, with timings.
+    `options["skip"]`: step keys not to run (their outputs must already be there)."""
+    skip = set(options.get("skip") or ())
+    unknown = skip - {s.key for s in STEPS}
+    if unknown:
+        from lab.errors import InputError
+
+        raise InputError(f"No step named {', '.join(sorted(unknown))}: the steps are "
+                         f"{', '.join(s.key for s in STEPS)}.")
     out: dict[str, Any] = {"timings_s": {}}
     for s in STEPS:
+        if s.key in skip:
+            echo(f"{s.key}: skipped (--skip)")
+            continue
         for dotted in s.run if s.built else ():
             part = _function(dotted)(settings, options, echo)
             out["timings_s"].update(part.pop("timings_s", {}))

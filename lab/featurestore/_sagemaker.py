@@ -275,7 +275,15 @@ class SageMakerFeatureStore(SageMakerTwin):
         if status["State"] != "SUCCEEDED":
             reason = status.get("StateChangeReason", status["State"]).strip().splitlines()[0]
             raise QueryError(f"Athena could not run the query: {reason}")
-        frame = self._call(athena.as_dataframe)
+        try:
+            with sdk_logging_guard():
+                frame = athena.as_dataframe()
+        except Exception as exc:  # noqa: BLE001 - e.g. the result file is not readable
+            error = translate(exc)
+            if error is None:
+                raise
+            raise QueryError(f"Athena ran the query but its result could not be read from "
+                             f"s3://{self.bucket}/{self.prefix}/athena-results: {error}") from None
         return QueryResult(sql=text, frame=frame, seconds=time.perf_counter() - started)
 
     def _rewrite(self, sql: str) -> tuple[str, list[str]]:

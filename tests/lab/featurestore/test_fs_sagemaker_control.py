@@ -19,6 +19,8 @@ skip_without_aws_packages()
 
 from botocore.stub import Stubber  # noqa: E402
 
+from lab.aws.ledger import Ledger  # noqa: E402
+from lab.aws.names import workspace_id  # noqa: E402
 from lab.errors import BackendError  # noqa: E402
 from lab.featurestore import (  # noqa: E402
     GroupExistsError,
@@ -28,8 +30,6 @@ from lab.featurestore import (  # noqa: E402
     SchemaError,
     open_featurestore,
 )
-from lab.aws.ledger import Ledger  # noqa: E402
-from lab.aws.names import workspace_id  # noqa: E402
 from lab.settings import Settings  # noqa: E402
 
 
