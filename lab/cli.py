@@ -301,21 +301,16 @@ def cmd_check(args, out: dict[str, Any]) -> int:
 
 def cmd_cleanup(args, out: dict[str, Any]) -> int:
     """Exit status 0 when nothing is left (or on a dry run), 1 when something is."""
-    from lab.cleanup import open_cleanup
+    from lab import jobs
+    from lab.cleanup import cleanup_job
 
-    cleanup = open_cleanup(_settings(args))
-    report = cleanup.delete_all(lambda fraction, message: _log(message), dry_run=args.dry_run)
-    out.update(report.to_json())
-    listed = report.deleted if args.dry_run else report.left
-    for resource in listed:
-        print(f"{resource.kind:<20} {resource.name}  [{resource.cost}]",
+    settings = _settings(args)
+    report = jobs.run(settings, cleanup_job(settings, args.dry_run), _log).outcome("cleanup")
+    out.update(report)
+    for resource in report["deleted"] if args.dry_run else report["left"]:
+        print(f"{resource['kind']:<20} {resource['name']}  [{resource['cost']}]",
               file=sys.stderr if args.json else sys.stdout)
-    for resource, reason in report.failed:
-        _log(f"could not delete {resource.label}: {reason}")
-    for problem in report.problems:
-        _log(problem)
-    _log(report.summary())
-    return 0 if args.dry_run or report.clean else 1
+    return 0 if args.dry_run or report["clean"] else 1
 
 
 def cmd_bench(args, out: dict[str, Any]) -> None:

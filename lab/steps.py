@@ -24,6 +24,7 @@ from lab.workspace import Workspace
 
 STAGES = ("Initial", "Repeatable", "Reliable", "Scalable")
 HOME = "home.py"
+TOOLS = "Tools"  # the navigation group of the pages that are no step of a stage
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,12 @@ STEPS: tuple[Step, ...] = (
 )
 
 
+# Pages that are no step of the workshop: listed after the stages, under TOOLS.
+TOOL_PAGES: tuple[Page, ...] = (
+    Page("cleanup.py", "Resources & cleanup", ":material/cleaning_services:", TOOLS),
+)
+
+
 def steps_of(stage: str) -> list[Step]:
     return [s for s in STEPS if s.stage == stage]
 
@@ -140,7 +147,8 @@ def step(key: str) -> Step:
 
 def pages() -> list[Page]:
     """Every page of the app in navigation order: Home, then per stage its own page and
-    its steps' pages (a page shared by several steps once, named by its first step)."""
+    its steps' pages (a page shared by several steps once, named by its first step), then
+    the tool pages (TOOL_PAGES)."""
     out = [Page(HOME, "Home", ":material/home:", None)]
     for stage in STAGES:
         out.append(Page(f"stage_{stage.lower()}.py", f"The {stage} stage", ":material/flag:",
@@ -150,7 +158,7 @@ def pages() -> list[Page]:
             if s.page not in seen:
                 seen.add(s.page)
                 out.append(Page(s.page, s.title, s.icon, stage))
-    return out
+    return out + list(TOOL_PAGES)
 
 
 def progress(ws: Workspace) -> dict[str, bool]:

@@ -103,6 +103,9 @@ def check_connection(settings: Any, client: ClientMaker | None = None) -> Connec
     try:
         session = boto3.Session()
         credentials = session.get_credentials()
+        from lab.aws import redaction
+
+        redaction.remember(credentials)  # before any call: DEBUG logs show headers
     except BotoCoreError as exc:
         add(Check("Credentials", FAILED, f"The AWS configuration could not be read "
                   f"({type(exc).__name__}).", "Check AWS_PROFILE and the files in ~/.aws."))
@@ -340,9 +343,11 @@ def _check_bucket(report: ConnectionReport, client: ClientMaker, settings: Any, 
         code = error_code(exc)
         if code in ("404", "NoSuchBucket", "NotFound"):
             if settings.s3_bucket:
-                add(Check("Bucket", FAILED, f"The bucket {bucket} does not exist.",
-                          f"Create it in {region} (`aws s3 mb s3://{bucket} --region "
-                          f"{region}`) or set LAB_S3_BUCKET to a bucket you own."))
+                add(Check("Bucket", FAILED, f"The bucket {bucket} (LAB_S3_BUCKET) does not "
+                          "exist; the SDK would create it on first use, so a typo there "
+                          "would make a new bucket.",
+                          f"Correct LAB_S3_BUCKET, or create the bucket in {region} "
+                          f"(`aws s3 mb s3://{bucket} --region {region}`)."))
             else:
                 add(Check("Bucket", PASSED, f"The SDK's default bucket {bucket} does not exist "
                           "yet: the lab creates it on first use (s3:CreateBucket)."))

@@ -40,8 +40,17 @@ def running_endpoints(settings: Any) -> list[Any]:
         return []
 
 
+def launches(settings: Any, step: str | None = None) -> list[Any]:
+    """What this workspace launched on AWS, newest first (the twins' records: the SDK code
+    that ran, instance, billed seconds); a file read, no AWS call."""
+    from lab.aws.ledger import Ledger
+
+    return Ledger(settings).list(step)
+
+
 __getattr__, __dir__, _lazy = exports(__name__, {
     **dict.fromkeys(["KINDS", "Cleanup", "CleanupReport", "Inventory", "Resource",
                      "RunningEndpoint"], "_api"),
+    **dict.fromkeys(["KIND", "cleanup_job"], "_job"),
 })
-__all__ = ["IMPLEMENTATIONS", "open_cleanup", "running_endpoints", *_lazy]
+__all__ = ["IMPLEMENTATIONS", "launches", "open_cleanup", "running_endpoints", *_lazy]

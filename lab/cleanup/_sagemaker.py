@@ -247,13 +247,12 @@ class SageMakerCleanup(SageMakerTwin):
         ws = Workspace(self.settings.workspace)
         if not ws.path("experiments.db").exists():
             return []
-        runs = [r for r in Experiments(ws).list()
-                if r.backend == "sagemaker"]
+        runs = Experiments(ws).list()  # local runs have no trial component: none matches
         out = []
         for experiment in sorted({r.experiment for r in runs}):
             jobs = {names.job_name(r.job_id) for r in runs if r.experiment == experiment}
             try:
-                self.client.describe_experiment(ExperimentName=experiment)
+                found = self.client.describe_experiment(ExperimentName=experiment)
                 components = [c for page in self.client.get_paginator(
                     "list_trial_components").paginate(ExperimentName=experiment)
                     for c in page["TrialComponentSummaries"]]
@@ -266,13 +265,23 @@ class SageMakerCleanup(SageMakerTwin):
             out += [Resource("trial-component", c["TrialComponentName"], "", FREE,
                              arn=c.get("TrialComponentArn", ""), detail=experiment)
                     for c in mine]
-            if len(mine) == len(components):  # nothing of anyone else: the rest goes too
+            if len(mine) == len(components) and (mine or self._tagged(found)):
+                # nothing of anyone else in it (and something of ours): the rest goes too
                 trials = [t for page in self.client.get_paginator("list_trials").paginate(
                     ExperimentName=experiment) for t in page["TrialSummaries"]]
                 out += [Resource("trial", t["TrialName"], "", FREE, detail=experiment)
                         for t in trials]
                 out.append(Resource("experiment", experiment, "", FREE))
         return out
+
+    def _tagged(self, described: dict[str, Any]) -> bool:
+        """Whether a resource's tags (read back) name this workspace."""
+        try:
+            tags = self.client.list_tags(ResourceArn=described.get("ExperimentArn", ""))
+        except Exception:  # noqa: BLE001 - unreadable: not provably ours
+            return False
+        ids = [t["Value"] for t in tags.get("Tags", []) if t["Key"] == names.WORKSPACE_ID_TAG]
+        return ids == [self.wid]
 
     def _s3(self) -> list[Resource]:
         return self._s3_folder(f"{self.s3_prefix}/")

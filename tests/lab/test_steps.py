@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from lab.settings import Settings
-from lab.steps import STAGES, STEPS, code_of, pages, progress, step
+from lab.steps import STAGES, STEPS, TOOL_PAGES, TOOLS, code_of, pages, progress, step
 from tests.workspaces import REPO
 
 
@@ -22,8 +22,9 @@ def test_every_page_exists_and_the_navigation_follows_the_stages():
     files = [p.file for p in found]
     assert len(files) == len(set(files))  # a page shared by two steps is listed once
     assert {s.page for s in STEPS} <= set(files)
-    order = [p.stage for p in found if p.stage]
+    order = [p.stage for p in found if p.stage and p.stage != TOOLS]
     assert order == sorted(order, key=STAGES.index)  # grouped by stage, in stage order
+    assert found[-len(TOOL_PAGES):] == list(TOOL_PAGES)  # the tools come last
 
 
 def test_step_keys_are_unique_and_every_runner_and_code_function_exists():
