@@ -47,6 +47,8 @@ class MotoExtras:
             glue = glue_backends[self.current_account][self.region]
             if catalog["Database"] not in glue.databases:
                 glue.create_database(catalog["Database"], {"Name": catalog["Database"]})
+            if catalog["TableName"] in glue.databases[catalog["Database"]].tables:
+                return answer  # recreated within the same second: moto reuses the name
             glue.create_table(catalog["Database"], catalog["TableName"], {
                 "Name": catalog["TableName"], "StorageDescriptor": {"Location": group
                 .offline_store_config["S3StorageConfig"]["ResolvedOutputS3Uri"]}})
