@@ -80,7 +80,10 @@ def _processing_job_matched(ws: Workspace) -> bool:
 
 
 def _ingested(ws: Workspace) -> bool:
-    """Some feature group holds offline data (however it was ingested)."""
+    """Some feature group holds offline data (however it was ingested), or the workshop's
+    ingest wrote its record (on SageMaker the store is on AWS: no local file to look at)."""
+    if (ws.root / "featurestore" / "last_ingest.json").exists():
+        return True
     offline = ws.root / "featurestore" / "offline"
     return offline.is_dir() and any(p.is_dir() and any(p.iterdir()) for p in offline.iterdir())
 
@@ -91,8 +94,12 @@ def _trained(ws: Workspace) -> bool:
 
 
 def _deployed(ws: Workspace) -> bool:
-    return _any_row(ws, "endpoints.db", "SELECT 1 FROM endpoints WHERE status IN "
-                    "('InService', 'Updating') LIMIT 1")
+    """An endpoint serves: locally in endpoints.db; on SageMaker, an endpoint the lab
+    deployed and has not deleted (the SageMaker twins' records, aws/runs.db)."""
+    return (_any_row(ws, "endpoints.db", "SELECT 1 FROM endpoints WHERE status IN "
+                     "('InService', 'Updating') LIMIT 1")
+            or _any_row(ws, "aws/runs.db", "SELECT 1 FROM runs WHERE kind = 'endpoint' AND "
+                        "ended IS NULL LIMIT 1"))
 
 
 def _pipeline_succeeded(ws: Workspace) -> bool:

@@ -122,3 +122,11 @@ class Cleanup(Protocol):
 
     def running_endpoints(self) -> list[RunningEndpoint]:
         """The workspace's endpoints that are up: cheap enough for every page."""
+
+
+def forget_ingest(settings: Any) -> None:
+    """After the feature groups are deleted: the workshop's ingest record goes too (the
+    training step and the sidebar's progress read it)."""
+    from pathlib import Path
+
+    (Path(settings.workspace) / "featurestore" / "last_ingest.json").unlink(missing_ok=True)

@@ -16,7 +16,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from lab.cleanup._api import CleanupReport, Inventory, Progress, Resource, RunningEndpoint
+from lab.cleanup._api import (
+    CleanupReport,
+    Inventory,
+    Progress,
+    Resource,
+    RunningEndpoint,
+    forget_ingest,
+)
 from lab.twins import Twin
 from lab.workspace import Workspace
 
@@ -93,6 +100,8 @@ class LocalCleanup(Twin):
                 out.deleted.append(resource)
             except Exception as exc:  # noqa: BLE001 - reported, the others go on
                 out.failed.append((resource, str(exc) or type(exc).__name__))
+        if any(r.kind == "feature-group" for r in out.deleted):
+            forget_ingest(self.settings)  # its groups are gone: nothing is ingested
         report(1.0, "Done")
         out.left = self.inventory().ordered()
         return out

@@ -24,7 +24,14 @@ from lab.aws.errors import describe as describe_error
 from lab.aws.errors import is_not_found
 from lab.aws.ledger import Ledger
 from lab.aws.twin import SageMakerTwin
-from lab.cleanup._api import CleanupReport, Inventory, Progress, Resource, RunningEndpoint
+from lab.cleanup._api import (
+    CleanupReport,
+    Inventory,
+    Progress,
+    Resource,
+    RunningEndpoint,
+    forget_ingest,
+)
 from lab.errors import BackendError
 
 FREE = "free while it exists"
@@ -323,6 +330,8 @@ class SageMakerCleanup(SageMakerTwin):
                 reason = str(exc) if not getattr(exc, "response", None) else \
                     describe_error(exc)
                 out.failed.append((resource, reason))
+        if any(r.kind == "feature-group" for r in out.deleted):
+            forget_ingest(self.settings)  # its groups are gone: nothing is ingested
         self.forget_running()
         report(0.95, "Listing what is left")
         after = self.inventory()
