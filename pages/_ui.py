@@ -227,9 +227,10 @@ def job_panel(kind: str, session_key: str, empty_text: str, *, render_result=Non
 # --- AWS: connection check, running endpoints, launch prices, the code that ran ---------
 # (no boto3 here: lab.backends, lab.cleanup and lab.aws.prices import it only when asked)
 
-def connection_panel(key: str) -> None:
+def connection_panel(key: str, compact: bool = False) -> None:
     """The "Check the connection" button and its answer, one line per check, each failure
-    with its fix (AWS calls on SageMaker; the answer is kept for the session)."""
+    with its fix (AWS calls on SageMaker; the answer is kept for the session). `compact`
+    (the sidebar): only what failed or could not be told, or one line when all passed."""
     from lab.backends import check_connection
 
     if st.button("Check the connection", icon=":material/network_check:", key=key):
@@ -240,7 +241,12 @@ def connection_panel(key: str) -> None:
         return
     icons = {"passed": ":material/check_circle:", "failed": ":material/error:",
              "unknown": ":material/help:", "skipped": ":material/remove_circle_outline:"}
-    for check in report["checks"]:
+    checks = report["checks"]
+    if compact:
+        checks = [c for c in checks if c["status"] in ("failed", "unknown")]
+        if report["ok"] and not checks:
+            st.success("Connected: every check passed.", icon=icons["passed"])
+    for check in checks:
         text = f"**{check['name']}**: {check['message']}"
         if check["fix"] and check["status"] in ("failed", "unknown"):
             text += f" *Fix:* {check['fix']}"
@@ -257,13 +263,15 @@ def aws_sidebar(s: Settings, problem: str | None) -> None:
 
     running = [] if problem else running_endpoints(s)
     if running:
-        st.error(f"**{len(running)} endpoint(s) running**: "
-                 + "; ".join(e.text for e in running), icon=":material/payments:")
+        billed = any(e.hourly_usd for e in running)  # locally an endpoint costs nothing
+        (st.error if billed else st.info)(
+            f"**{len(running)} endpoint(s) running**: " + "; ".join(e.text for e in running),
+            icon=":material/payments:" if billed else ":material/dns:")
         st.page_link("pages/cleanup.py", label="Resources & cleanup",
                      icon=":material/cleaning_services:")
     if has_connection(s):
         with st.expander("Connection", icon=":material/cloud:"):
-            connection_panel("sidebar_check")
+            connection_panel("sidebar_check", compact=True)
 
 
 def launch_estimate(implementation) -> None:

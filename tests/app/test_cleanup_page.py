@@ -70,13 +70,13 @@ def test_the_sidebar_flags_a_running_endpoint(trained, monkeypatch):
     from lab.serving._records import EndpointRecords
 
     at = open_app(trained.workspace, monkeypatch)
-    assert "running" not in texts(at.sidebar, "error")
+    assert "running" not in texts(at.sidebar, "error", "info")
     records = EndpointRecords(trained)
     records.create("lab-housing-endpoint", "lab-housing-models", 1)
     records.update("lab-housing-endpoint", status="InService")
     at = run(at)
-    assert "1 endpoint(s) running" in texts(at.sidebar, "error")
-    assert "lab-housing-endpoint (InService, local: free)" in texts(at.sidebar, "error")
+    assert "1 endpoint(s) running" in texts(at.sidebar, "info")  # free: no alarm
+    assert "lab-housing-endpoint (InService, local: free)" in texts(at.sidebar, "info")
 
 
 def test_sagemaker_without_credentials_says_what_to_do_and_local_keeps_working(
@@ -88,6 +88,7 @@ def test_sagemaker_without_credentials_says_what_to_do_and_local_keeps_working(
     at = run(at.sidebar.button(key="sidebar_check").click())
     errors = texts(at.sidebar, "error")
     assert "**Credentials**: No AWS credentials were found. *Fix:* Run `aws configure`" in errors
+    assert "Not checked" not in texts(at.sidebar)  # the sidebar shows what failed only
     at = run(at.switch_page("pages/cleanup.py"))
     assert "Connection" in [h.value for h in at.header]
     at = run(at.sidebar.radio[0].set_value("local"))  # back to the local backend
