@@ -112,8 +112,12 @@ def check_connection(settings: Any, client: ClientMaker | None = None) -> Connec
         return _skip_rest(report, "Credentials")
     region = session.region_name
     if client is None:
-        def client(service: str) -> Any:
-            return session.client(service, region_name=region)
+        made: dict[str, Any] = {}
+
+        def client(service: str) -> Any:  # one client per service (SageMaker's takes ~1 s)
+            if service not in made:
+                made[service] = session.client(service, region_name=region)
+            return made[service]
 
     # Credentials: who is calling.
     if credentials is None:

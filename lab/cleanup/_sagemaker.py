@@ -267,8 +267,10 @@ class SageMakerCleanup(SageMakerTwin):
                 if is_not_found(exc):
                     continue
                 raise
-            mine = [c for c in components if any(
-                c["TrialComponentName"].endswith(job) for job in jobs)]
+            # the run's own component (<experiment>-<job>) and the one SageMaker makes for
+            # its training job (<job>-aws-training-job), associated with the run's trial
+            mine = [c for c in components if any(job in c["TrialComponentName"]
+                                                 for job in jobs)]
             out += [Resource("trial-component", c["TrialComponentName"], "", FREE,
                              arn=c.get("TrialComponentArn", ""), detail=experiment)
                     for c in mine]
