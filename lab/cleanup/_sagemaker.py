@@ -69,7 +69,8 @@ class SageMakerCleanup(SageMakerTwin):
             if cached and time.monotonic() - cached[0] < RUNNING_CACHE_S:
                 return cached[1]
         found = [RunningEndpoint(r.name, r.status, *_variant(r.detail), r.hourly_usd)
-                 for r in self._endpoints() if r.status not in ("Deleting", "Failed")]
+                 for r in self._endpoints()
+                 if r.kind == "endpoint" and r.status not in ("Deleting", "Failed")]
         with _running_lock:
             _running[key] = (time.monotonic(), found)
         return found
@@ -86,7 +87,9 @@ class SageMakerCleanup(SageMakerTwin):
                        self._pipelines, self._registry, self._feature_groups,
                        self._glue_tables, self._experiments, self._s3):
             try:
-                found.resources += lister()
+                found.resources += [r for r in lister()
+                                    if (r.kind, r.name) not in {(x.kind, x.name)
+                                                                for x in found.resources}]
             except BackendError as exc:
                 found.problems.append(str(exc))
             except Exception as exc:  # noqa: BLE001 - an AWS refusal: said, the rest goes on
@@ -128,15 +131,19 @@ class SageMakerCleanup(SageMakerTwin):
         return out
 
     def _endpoints(self) -> list[Resource]:
+        """The workspace's endpoints (named with its id, or tagged with it: a learner may
+        name an endpoint), each followed by its config and that config's models."""
         out = []
-        pages = self.client.get_paginator("list_endpoints").paginate(NameContains=self.wid)
+        pages = self.client.get_paginator("list_endpoints").paginate()
         for summary in (e for page in pages for e in page["Endpoints"]):
-            if not self._mine(summary["EndpointName"], summary["EndpointArn"]):
+            name, arn = summary["EndpointName"], summary["EndpointArn"]
+            if not (self._mine(name, arn) if self.wid in name else self._tagged_arn(arn)):
                 continue
             desc = self.client.describe_endpoint(EndpointName=summary["EndpointName"])
             variants = desc.get("ProductionVariants") or []
             instance = ""
             count = sum(int(v.get("CurrentInstanceCount") or 0) for v in variants)
+            config: dict[str, Any] = {}
             try:
                 config = self.client.describe_endpoint_config(
                     EndpointConfigName=desc["EndpointConfigName"])
@@ -147,11 +154,23 @@ class SageMakerCleanup(SageMakerTwin):
             except Exception:  # noqa: BLE001 - the config may be gone already
                 pass
             cost = prices.estimate("hosting", instance, count or 1, region=self.region)
-            out.append(Resource("endpoint", summary["EndpointName"], desc["EndpointStatus"],
+            out.append(Resource("endpoint", name, desc["EndpointStatus"],
                                 cost.text if instance else "billed per hour while it runs",
-                                cost.total_hourly_usd, arn=summary["EndpointArn"],
+                                cost.total_hourly_usd, arn=arn,
                                 detail=f"{count or 1} x {instance}" if instance else ""))
+            if config:
+                out.append(Resource("endpoint-config", config["EndpointConfigName"], "", FREE,
+                                    arn=config.get("EndpointConfigArn", "")))
+                out += [Resource("model", v["ModelName"], "", FREE)
+                        for v in config.get("ProductionVariants") or [] if v.get("ModelName")]
         return out
+
+    def _tagged_arn(self, arn: str) -> bool:
+        try:
+            return names.is_workspace_tagged(
+                self.client.list_tags(ResourceArn=arn).get("Tags"), self.settings)
+        except Exception:  # noqa: BLE001 - unreadable: not provably ours
+            return False
 
     def _endpoint_configs(self) -> list[Resource]:
         pages = self.client.get_paginator("list_endpoint_configs").paginate(
@@ -172,15 +191,8 @@ class SageMakerCleanup(SageMakerTwin):
         pages = self.client.get_paginator("list_pipelines").paginate()
         for summary in (p for page in pages for p in page["PipelineSummaries"]):
             name, arn = summary["PipelineName"], summary["PipelineArn"]
-            if self.wid in name:
-                mine = self._mine(name, arn)
-            else:  # a name without the id: the workspace's only if its tags say so
-                try:
-                    mine = names.is_workspace_tagged(
-                        self.client.list_tags(ResourceArn=arn).get("Tags"), self.settings)
-                except Exception:  # noqa: BLE001
-                    mine = False
-            if mine:
+            # a name without the id: the workspace's only if its tags say so
+            if self._mine(name, arn) if self.wid in name else self._tagged_arn(arn):
                 out.append(Resource("pipeline", name, "", FREE + " (steps bill as jobs)",
                                     arn=arn))
         return out

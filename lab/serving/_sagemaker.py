@@ -122,9 +122,8 @@ class SageMakerEndpoints(SageMakerTwin):
         return found
 
     def list(self) -> list[Endpoint]:
-        """The workspace's endpoints: their names carry its suffix, their tags its id."""
-        pages = self.client.get_paginator("list_endpoints").paginate(
-            NameContains=names.workspace_id(self.settings))
+        """The workspace's endpoints, by their tags (a learner may name an endpoint)."""
+        pages = self.client.get_paginator("list_endpoints").paginate()
         found = [self._find(e["EndpointName"]) for page in pages for e in page["Endpoints"]]
         return [e for e in found if e is not None and names.is_workspace_tagged(
             self._aws(lambda e=e: self.client.list_tags(ResourceArn=e.arn)).get("Tags"),

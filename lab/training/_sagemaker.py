@@ -93,7 +93,11 @@ class SageMakerTraining(SageMakerTwin):
             except BaseException:
                 ledger.finish(record, "Unknown")
                 raise
-            ledger.finish(record, desc["TrainingJobStatus"], billed_seconds(desc))
+            billed = billed_seconds(desc)
+            ledger.finish(record, desc["TrainingJobStatus"], billed)
+            if billed is not None:
+                cost = prices.estimate("training", INSTANCE_TYPE, 1, billed, self.region)
+                ctx.log(f"Billed: {billed:.0f} instance-seconds ({cost.text})")
             ctx.check_cancelled()
             if desc["TrainingJobStatus"] == "Failed":
                 raise JobError(failure_message(desc, name))

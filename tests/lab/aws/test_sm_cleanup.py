@@ -143,3 +143,28 @@ def test_the_cli_dry_run_lists_with_costs(world, tmp_path, monkeypatch):
     assert "Dry run:" in result.stderr and "nothing was changed" in result.stderr
     listed = run_cli("cleanup", "--dry-run", "--json", "--backend", "sagemaker", ws=mine)
     assert json.loads(listed.stdout)["deleted"][0]["kind"] == "endpoint"
+
+
+def test_an_endpoint_the_learner_named_is_found_by_its_tags_with_its_config_and_model(
+        world, tmp_path):
+    mine, theirs = settings_of(tmp_path, "mine"), settings_of(tmp_path, "theirs")
+    sm = boto3.client("sagemaker", region_name=WORLD_REGION)
+    for settings, name in ((mine, "my-endpoint"), (theirs, "their-endpoint")):
+        sm.create_model(ModelName=f"{name}-m", ExecutionRoleArn=WORLD_ROLE,
+                        PrimaryContainer={"Image": "image"}, Tags=names.tags(settings))
+        sm.create_endpoint_config(EndpointConfigName=f"{name}-c", Tags=names.tags(settings),
+                                  ProductionVariants=[{
+                                      "VariantName": "AllTraffic", "ModelName": f"{name}-m",
+                                      "InitialInstanceCount": 1,
+                                      "InstanceType": "ml.m5.large"}])
+        sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-c",
+                           Tags=names.tags(settings))
+
+    found = {(r.kind, r.name) for r in open_cleanup(mine).inventory().resources}
+
+    assert found == {("endpoint", "my-endpoint"), ("endpoint-config", "my-endpoint-c"),
+                     ("model", "my-endpoint-m")}
+    SageMakerCleanup.forget_running()
+    assert [e.name for e in running_endpoints(mine)] == ["my-endpoint"]
+    assert open_cleanup(mine).delete_all().clean
+    assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == ["their-endpoint"]
