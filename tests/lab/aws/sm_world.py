@@ -12,6 +12,8 @@ It is moto (control plane, S3, IAM, Athena's bookkeeping, Glue) with, where moto
                         and Athena's queries (run with DuckDB)
     InvokeEndpoint      answered with one number per CSV row (the serving container is
                         issue 10's parity tests' business; here what counts is the request)
+    billing             an ended job's BillableTimeInSeconds (training) and start and end
+                        times (processing), which moto does not report
 
 Every SageMaker request is recorded as sent (`requests`), in a region that is not moto's
 default (eu-west-1), so the tests can check that images are the region's. The
@@ -60,7 +62,25 @@ class SageMakerWorld:
         record_requests(session.sagemaker_client, self.requests)
         session.sagemaker_runtime_client.meta.events.register(
             "before-call.sagemaker-runtime.InvokeEndpoint", self._invoke)
+        events = session.sagemaker_client.meta.events
+        events.register("after-call.sagemaker.DescribeTrainingJob", self._billed_training)
+        events.register("after-call.sagemaker.DescribeProcessingJob", self._billed_processing)
         return boto_session, session
+
+    # What SageMaker reports of an ended job's billing, which moto leaves out.
+    BILLED_TRAINING_S, BILLED_PROCESSING_S = 185, 240
+
+    def _billed_training(self, parsed: dict, **_: Any) -> None:
+        if parsed.get("TrainingJobStatus") in ("Completed", "Stopped", "Failed"):
+            parsed.setdefault("BillableTimeInSeconds", self.BILLED_TRAINING_S)
+
+    def _billed_processing(self, parsed: dict, **_: Any) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        if parsed.get("ProcessingJobStatus") in ("Completed", "Stopped", "Failed"):
+            start = datetime(2026, 1, 1, tzinfo=UTC)
+            parsed["ProcessingStartTime"] = start  # moto's own times are placeholders
+            parsed["ProcessingEndTime"] = start + timedelta(seconds=self.BILLED_PROCESSING_S)
 
     def sent(self, operation: str) -> list[dict]:
         return [params for name, params in self.requests if name == operation]

@@ -140,6 +140,11 @@ def test_run_all_on_sagemaker_then_cleanup_leaves_nothing(world, sm_env, no_loca
     for record in records:
         compile(record.code, record.kind, "exec")
         assert record.name in record.code
+    billed = {r.kind: r.billed_seconds for r in records}
+    assert billed["processing-job"] == world.BILLED_PROCESSING_S  # one instance
+    assert billed["training-job"] == world.BILLED_TRAINING_S
+    assert billed["tuning-job"] == 4 * world.BILLED_TRAINING_S  # the four trials'
+    assert billed["endpoint"] is None  # still running: billed per hour until deleted
 
     # the inventory, then the cleanup: it deletes everything and reports nothing left
     listed = run_cli("cleanup", "--dry-run", "--backend", "sagemaker", "--json", ws=ws)
