@@ -18,7 +18,10 @@
     python -m lab pipeline run [--param K=V ...] [--deploy]  an execution (or of the deploy one)
     python -m lab pipeline list | describe ID | retry ID | definition [--backend sagemaker]
                                                              [--out DIR]
-    python -m lab run-all  [data options] [--json]    every step built so far, in lab order
+    python -m lab run-all  [data options] [--skip STEP] [--json]
+                                                      every step built so far, in lab order
+    python -m lab check    [--json]                   the connection check (SageMaker: AWS calls)
+    python -m lab cleanup  [--dry-run] [--json]       delete what the lab created (or list it)
     python -m lab bench    [--runs N] [--json]        speed figures (median and p99)
     python -m lab export-notebook [--target local|sagemaker] -o FILE.ipynb
                                                       the lab as a Jupyter notebook, to take home
@@ -111,7 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--data", metavar="CSV", help="a CSV to use (becomes the active dataset)")
     pipe.add_argument("--target", metavar="COL", help="target column (default PRICE)")
     _common_options(pipe)
-    _data_options(sub.add_parser("run-all", help="run every built step in lab order"))
+    run_all = sub.add_parser("run-all", help="run every built step in lab order")
+    _data_options(run_all)
+    run_all.add_argument("--skip", action="append", metavar="STEP", default=[],
+                         help="a step not to run (e.g. pipelines); repeatable")
+    check = sub.add_parser("check", help="check the connection to the backend's service")
+    _common_options(check)
+    cleanup = sub.add_parser("cleanup", help="list what the lab created for the workspace, "
+                             "with its cost, and delete it")
+    cleanup.add_argument("--dry-run", action="store_true",
+                         help="only list what would be deleted")
+    _common_options(cleanup)
     export = sub.add_parser("export-notebook", help="write the lab, with your parameters, as "
                             "a Jupyter notebook")
     export.add_argument("--target", choices=("local", "sagemaker"), default="local",
@@ -293,7 +306,8 @@ def cmd_run_all(args, out: dict[str, Any]) -> None:
     from lab.steps import run_all
 
     settings = _settings(args)
-    options = {"prep_params": _adopt_dataset(args, settings)}  # adopted once, used by all
+    options = {"prep_params": _adopt_dataset(args, settings),  # adopted once, used by all
+               "skip": args.skip}
     _merge(out, run_all(settings, options, _quiet))
 
 
@@ -305,6 +319,33 @@ def cmd_export_notebook(args, out: dict[str, Any]) -> None:
     _log(f"wrote {path} ({args.target} notebook)")
 
 
+def cmd_check(args, out: dict[str, Any]) -> int:
+    """Exit status 0 when every check passed (or could not tell), 1 when one failed."""
+    from lab.backends import check_connection
+
+    out.update(check_connection(_settings(args)))
+    marks = {"passed": "ok  ", "failed": "FAIL", "unknown": "??  ", "skipped": "--  "}
+    for check in out["checks"]:
+        line = f"{marks[check['status']]} {check['name']}: {check['message']}"
+        print(line + (f" Fix: {check['fix']}" if check["fix"] and check["status"] != "passed"
+                      else ""), file=sys.stderr if args.json else sys.stdout)
+    return 0 if out["ok"] else 1
+
+
+def cmd_cleanup(args, out: dict[str, Any]) -> int:
+    """Exit status 0 when nothing is left (or on a dry run), 1 when something is."""
+    from lab import jobs
+    from lab.cleanup import cleanup_job
+
+    settings = _settings(args)
+    report = jobs.run(settings, cleanup_job(settings, args.dry_run), _log).outcome("cleanup")
+    out.update(report)
+    for resource in report["deleted"] if args.dry_run else report["left"]:
+        print(f"{resource['kind']:<20} {resource['name']}  [{resource['cost']}]",
+              file=sys.stderr if args.json else sys.stdout)
+    return 0 if args.dry_run or report["clean"] else 1
+
+
 def cmd_bench(args, out: dict[str, Any]) -> None:
     from lab.bench import run_bench
 
@@ -313,15 +354,15 @@ def cmd_bench(args, out: dict[str, Any]) -> None:
 
 COMMANDS = {"prep": cmd_prep, "process": cmd_process, "features": cmd_features,
             "train": cmd_train, "tune": cmd_tune, "pipeline": cmd_pipeline,
-            "run-all": cmd_run_all, "bench": cmd_bench,
-            "export-notebook": cmd_export_notebook}
+            "run-all": cmd_run_all, "check": cmd_check, "cleanup": cmd_cleanup,
+            "bench": cmd_bench, "export-notebook": cmd_export_notebook}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out: dict[str, Any] = {}
     try:
-        COMMANDS[args.command](args, out)
+        status = COMMANDS[args.command](args, out)  # check and cleanup return a status
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -331,4 +372,4 @@ def main(argv: list[str] | None = None) -> int:
         from lab.bench import format_table
 
         print(format_table(out["figures"]))
-    return 0
+    return status if isinstance(status, int) else 0

@@ -27,6 +27,7 @@ HOME = "home.py"
 RECAP = "recap.py"
 INSTRUCTOR = "instructor.py"
 WRAP_UP = "Wrap-up"
+TOOLS = "Tools"  # the navigation group of the pages that are no step of a stage
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,10 @@ def _processing_job_matched(ws: Workspace) -> bool:
 
 
 def _ingested(ws: Workspace) -> bool:
-    """Some feature group holds offline data (however it was ingested)."""
+    """Some feature group holds offline data (however it was ingested), or the workshop's
+    ingest wrote its record (on SageMaker the store is on AWS: no local file to look at)."""
+    if (ws.root / "featurestore" / "last_ingest.json").exists():
+        return True
     offline = ws.root / "featurestore" / "offline"
     return offline.is_dir() and any(p.is_dir() and any(p.iterdir()) for p in offline.iterdir())
 
@@ -97,8 +101,12 @@ def _trained(ws: Workspace) -> bool:
 
 
 def _deployed(ws: Workspace) -> bool:
-    return _any_row(ws, "endpoints.db", "SELECT 1 FROM endpoints WHERE status IN "
-                    "('InService', 'Updating') LIMIT 1")
+    """An endpoint serves: locally in endpoints.db; on SageMaker, an endpoint the lab
+    deployed and has not deleted (the SageMaker twins' records, aws/runs.db)."""
+    return (_any_row(ws, "endpoints.db", "SELECT 1 FROM endpoints WHERE status IN "
+                     "('InService', 'Updating') LIMIT 1")
+            or _any_row(ws, "aws/runs.db", "SELECT 1 FROM runs WHERE kind = 'endpoint' AND "
+                        "ended IS NULL LIMIT 1"))
 
 
 def _pipeline_succeeded(ws: Workspace) -> bool:
@@ -141,6 +149,12 @@ STEPS: tuple[Step, ...] = (
 )
 
 
+# Pages that are no step of the workshop: listed after the stages, under TOOLS.
+TOOL_PAGES: tuple[Page, ...] = (
+    Page("cleanup.py", "Resources & cleanup", ":material/cleaning_services:", TOOLS),
+)
+
+
 def steps_of(stage: str) -> list[Step]:
     return [s for s in STEPS if s.stage == stage]
 
@@ -160,10 +174,11 @@ def checkpoint_file(stage: str) -> str:
     return f"checkpoint_{stage.lower()}.py"
 
 
-def pages(instructor: bool = True) -> list[Page]:
+def pages(instructor: bool = True, tools: bool = True) -> list[Page]:
     """Every page of the app in navigation order: Home, then per stage its own page, its
     steps' pages (a page shared by several steps once, named by its first step) and its
-    checkpoint, then the recap; the instructor's page last (workshop mode only)."""
+    checkpoint, then the recap and the instructor's page (workshop mode only), then the
+    tool pages (TOOL_PAGES)."""
     out = [Page(HOME, "Home", ":material/home:", None)]
     for stage in STAGES:
         out.append(Page(stage_file(stage), f"The {stage} stage", ":material/flag:", stage))
@@ -177,12 +192,12 @@ def pages(instructor: bool = True) -> list[Page]:
     out.append(Page(RECAP, "Recap: what you built", ":material/summarize:", WRAP_UP))
     if instructor:
         out.append(Page(INSTRUCTOR, "Instructor", ":material/admin_panel_settings:", WRAP_UP))
-    return out
+    return out + (list(TOOL_PAGES) if tools else [])
 
 
 def next_page(file: str) -> Page | None:
     """The page after `file` in the lab's order (what its "Next" link opens)."""
-    flow = pages(instructor=False)
+    flow = pages(instructor=False, tools=False)
     files = [p.file for p in flow]
     if file not in files or files.index(file) == len(files) - 1:
         return None
@@ -206,9 +221,20 @@ def load_function(dotted: str) -> Callable[..., Any]:
 
 def run_all(settings: Any, options: dict[str, Any], echo: Callable[[str], None]
             ) -> dict[str, Any]:
-    """Every built step's run-all part, in lab order; their outputs merged, with timings."""
+    """Every built step's run-all part, in lab order; their outputs merged, with timings.
+    `options["skip"]`: step keys not to run (their outputs must already be there)."""
+    skip = set(options.get("skip") or ())
+    unknown = skip - {s.key for s in STEPS}
+    if unknown:
+        from lab.errors import InputError
+
+        raise InputError(f"No step named {', '.join(sorted(unknown))}: the steps are "
+                         f"{', '.join(s.key for s in STEPS)}.")
     out: dict[str, Any] = {"timings_s": {}}
     for s in STEPS:
+        if s.key in skip:
+            echo(f"{s.key}: skipped (--skip)")
+            continue
         for dotted in s.run if s.built else ():
             part = load_function(dotted)(settings, options, echo)
             out["timings_s"].update(part.pop("timings_s", {}))

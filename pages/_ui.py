@@ -110,6 +110,7 @@ def sidebar():
         if problem:
             st.warning(f"{LABELS[settings().backend]} is not usable here: {problem}",
                        icon=":material/cloud_off:")
+        aws_sidebar(settings(), problem)
         st.caption("Workspace")
         st.code(str(s.workspace), language=None, wrap_lines=True)
         return st.container()
@@ -164,14 +165,17 @@ def show_code(*functions, title: str = "The code that ran") -> None:
 
 def show_step_code(step_key: str, title: str = "The code that ran") -> None:
     """The functions that run `step_key` on this session's backend (the step registry asks
-    the backend's implementation)."""
+    the backend's implementation), and what the step last ran on AWS (launched_code)."""
     show_code(*code_of(step_key, settings()), title=title)
+    launched_code(step_key)
 
 
 def backend_note(implementation) -> None:
-    """What a learner should know about running this step on the chosen backend."""
+    """What a learner should know about running this step on the chosen backend, and, where
+    it launches instances, their type and estimated price before the launch."""
     if implementation.note:
         st.caption(f"{implementation.label} backend: {implementation.note}")
+    launch_estimate(implementation)
 
 
 def stage_page(stage: str) -> None:
@@ -423,3 +427,79 @@ def end_page(page_file: str) -> None:
     the deep link, the reset and the way on."""
     step_footer(page_file)
     st.stop()
+
+
+# --- AWS: connection check, running endpoints, launch prices, the code that ran ---------
+# (no boto3 here: lab.backends, lab.cleanup and lab.aws.prices import it only when asked)
+
+def connection_panel(key: str, compact: bool = False) -> None:
+    """The "Check the connection" button and its answer, one line per check, each failure
+    with its fix (AWS calls on SageMaker; the answer is kept for the session). `compact`
+    (the sidebar): only what failed or could not be told, or one line when all passed."""
+    from lab.backends import check_connection
+
+    if st.button("Check the connection", icon=":material/network_check:", key=key):
+        with st.spinner("Asking AWS..."):
+            st.session_state[f"{key}_report"] = check_connection(settings())
+    report = st.session_state.get(f"{key}_report")
+    if report is None or report["backend"] != settings().backend:
+        return
+    icons = {"passed": ":material/check_circle:", "failed": ":material/error:",
+             "unknown": ":material/help:", "skipped": ":material/remove_circle_outline:"}
+    checks = report["checks"]
+    if compact:
+        checks = [c for c in checks if c["status"] in ("failed", "unknown")]
+        if report["ok"] and not checks:
+            st.success("Connected: every check passed.", icon=icons["passed"])
+    for check in checks:
+        text = f"**{check['name']}**: {check['message']}"
+        if check["fix"] and check["status"] in ("failed", "unknown"):
+            text += f" *Fix:* {check['fix']}"
+        show = {"passed": st.success, "failed": st.error}.get(check["status"], st.info)
+        show(text, icon=icons[check["status"]])
+
+
+def aws_sidebar(s: Settings, problem: str | None) -> None:
+    """The sidebar's running endpoints (every page: a file read locally; on SageMaker AWS
+    is asked at most once a minute, and not at all while the backend cannot run) and, for
+    a backend with a service, the connection check."""
+    from lab.backends import has_connection
+    from lab.cleanup import running_endpoints
+
+    running = [] if problem else running_endpoints(s)
+    if running:
+        billed = any(e.hourly_usd for e in running)  # locally an endpoint costs nothing
+        (st.error if billed else st.info)(
+            f"**{len(running)} endpoint(s) running**: " + "; ".join(e.text for e in running),
+            icon=":material/payments:" if billed else ":material/dns:")
+        st.page_link("pages/cleanup.py", label="Resources & cleanup",
+                     icon=":material/cleaning_services:")
+    if has_connection(s):
+        with st.expander("Connection", icon=":material/cloud:"):
+            connection_panel("sidebar_check", compact=True)
+
+
+def launch_estimate(implementation) -> None:
+    """Where a step launches instances: their type and estimated price, before the launch."""
+    estimate = getattr(implementation, "launch_estimate", None)
+    if estimate is None:
+        return
+    from lab.aws.prices import source_note
+
+    st.caption(f":material/payments: Before you launch: {estimate().text}. {source_note()}")
+
+
+def launched_code(step_key: str) -> None:
+    """What this step last launched on AWS: the SDK v2 code that ran, with its real names
+    and URIs, and its instances and billed time (the twins' records; no AWS call)."""
+    from lab.cleanup import launches
+
+    latest: dict[str, object] = {}
+    for record in launches(settings(), step_key):
+        latest.setdefault(record.kind, record)
+    for record in latest.values():
+        with st.expander(f"The SDK v2 code that ran on SageMaker: {record.kind} "
+                         f"{record.name}", icon=":material/cloud_done:"):
+            st.caption(record.summary + (f" — [console]({record.console_url})"
+                                         if record.console_url else ""))
+            st.code(record.code, language="python")

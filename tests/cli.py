@@ -26,7 +26,8 @@ def run_cli(*args: str, ws=None) -> Result:
 
     argv = [*map(str, args)]
     if ws is not None:
-        argv += ["--workspace", str(getattr(ws, "root", ws))]
+        ws = _root(ws)
+        argv += ["--workspace", str(ws)]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
@@ -35,8 +36,20 @@ def run_cli(*args: str, ws=None) -> Result:
             code = exc.code if isinstance(exc.code, int) else 2
         finally:
             if ws is not None:
-                _stop_servers(getattr(ws, "root", ws))
+                _stop_servers(ws)
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def _root(ws):
+    """The workspace folder of a Workspace, a Settings or a path. (A pathlib.Path has a
+    `root` attribute too, "/": it must not be taken for a Workspace's.)"""
+    from pathlib import Path
+
+    from lab.workspace import Workspace
+
+    if isinstance(ws, Workspace):
+        return ws.root
+    return Path(getattr(ws, "workspace", ws))
 
 
 def _stop_servers(root) -> None:

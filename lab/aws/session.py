@@ -6,7 +6,8 @@ stderr handler (its experiments module calls `logging.basicConfig` when first us
 
 - `import_sagemaker()` sets the opt-outs in the environment, imports the SDK once, and
   puts logging back as it was (`sdk_logging_guard` does the same around other SDK calls);
-- botocore is never logged at DEBUG (its DEBUG output holds access keys and tokens);
+- botocore is never logged at DEBUG (its DEBUG output holds access keys and tokens), and
+  should someone set DEBUG anyway, `lab.aws.redaction` blanks credentials in every record;
 - `check_sagemaker()` says why the backend cannot run, without calling AWS and without
   ever quoting a credential;
 - `sessions(settings)` makes the (boto3 session, sagemaker.Session) pair once per settings
@@ -147,6 +148,9 @@ def check_sagemaker(settings: Settings) -> str | None:
     try:
         boto_session = boto3.Session()
         credentials = boto_session.get_credentials()
+        from lab.aws import redaction
+
+        redaction.remember(credentials)
     except BotoCoreError as exc:
         return (f"The AWS configuration could not be read ({type(exc).__name__}): check "
                 "AWS_PROFILE and the files in ~/.aws.")
@@ -170,6 +174,9 @@ def make_session(settings: Settings) -> tuple[Any, Any]:
     import boto3
 
     boto_session = boto3.Session()
+    from lab.aws import redaction
+
+    redaction.remember(boto_session.get_credentials())
     with sdk_logging_guard():
         session = sagemaker.Session(boto_session=boto_session,
                                     default_bucket=settings.s3_bucket or None)

@@ -56,7 +56,13 @@ class SageMakerTwin(Twin):
 
     @property
     def tags(self) -> list[dict[str, str]]:
-        return [names.workspace_tag(self.settings)]
+        """The lab's, the workspace's name and the workspace's id (names.tags)."""
+        return names.tags(self.settings)
+
+    @property
+    def s3_prefix(self) -> str:
+        """The workspace's folder in the bucket (names.s3_prefix)."""
+        return names.s3_prefix(self.settings)
 
     def console_url(self, fragment: str) -> str:
         return names.console_url(self.region, fragment)

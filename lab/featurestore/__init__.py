@@ -41,7 +41,7 @@ __getattr__, __dir__, _lazy = exports(__name__, {
     **dict.fromkeys(["EVENT_TIME", "INGEST_KIND", "RECORD_ID", "DistributionCheck", "code",
                      "run_all_step",
                      "PreparedIngest", "distribution_check", "group_names", "ingest_job",
-                     "ingest_prepared", "offline_wait_left", "prepare_and_ingest",
+                     "ingest_prepared", "last_ingest", "offline_wait_left", "prepare_and_ingest",
                      "prepared_frames", "workshop_query"], "_workshop"),
     "LocalFeatureStore": "_local", "SageMakerFeatureStore": "_sagemaker",
 })

@@ -9,6 +9,7 @@ tagged with the workspace.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -19,6 +20,7 @@ import pandas as pd
 
 from lab.aws import names, polling
 from lab.aws.errors import translate
+from lab.aws.ledger import Ledger
 from lab.aws.session import import_sagemaker, sdk_logging_guard
 from lab.aws.twin import SageMakerTwin
 from lab.errors import BackendError, InputError
@@ -68,7 +70,7 @@ class SageMakerFeatureStore(SageMakerTwin):
         super().__init__(settings, session=session)
         self.max_workers, self.batch_size = max_workers, batch_size
         self.poll_seconds, self.create_timeout_s = poll_seconds, create_timeout_s
-        self.prefix = f"{names.PREFIX}/featurestore"
+        self.prefix = f"{names.s3_prefix(settings)}/featurestore"
         self._runtime = runtime_client
         self._infos: dict[str, FeatureGroupInfo] = {}
         self._lock = threading.Lock()
@@ -114,12 +116,23 @@ class SageMakerFeatureStore(SageMakerTwin):
                                "LAB_SAGEMAKER_ROLE to its ARN.")
         group = self._group(name, [self._fd.FeatureDefinition(n, self._fd.FeatureTypeEnum(t))
                                    for n, t in definitions.items()])
-        self._call(group.create, name=name, s3_uri=f"s3://{self.bucket}/{self.prefix}",
-                   record_identifier_name=record_identifier,
-                   event_time_feature_name=event_time, role_arn=self.settings.sagemaker_role,
-                   enable_online_store=online, description=description or None,
-                   tags=self.tags)
+        s3_uri = f"s3://{self.bucket}/{self.prefix}"
+        create = dict(name=name, s3_uri=s3_uri, record_identifier_name=record_identifier,
+                      event_time_feature_name=event_time, role_arn=self.settings.sagemaker_role,
+                      enable_online_store=online, description=description or None,
+                      tags=self.tags)
+        try:
+            self._call(group.create, **create)
+        except GroupExistsError:
+            if not self._wait_if_deleting(name):
+                raise
+            self._call(group.create, **create)  # the old group of that name is gone now
         self._infos.pop(name, None)
+        Ledger(self.settings).start(
+            "features", "feature-group", name, region=self.region,
+            console_url=self.console_url(f"#/feature-groups/{name}/details"),
+            code=group_code(name, definitions, s3_uri, record_identifier, event_time,
+                            self.settings.sagemaker_role, online, description, self.tags))
         latest: list[FeatureGroupInfo] = []
 
         def describe() -> dict[str, Any]:
@@ -155,10 +168,55 @@ class SageMakerFeatureStore(SageMakerTwin):
                                SortBy="Name")["FeatureGroupSummaries"]
         return [self.describe_group(s["FeatureGroupName"]) for s in summaries]
 
-    def delete_group(self, name: str) -> None:
-        """Delete the group and its online store; SageMaker keeps the offline files in S3."""
+    def delete_group(self, name: str, *, wait: bool = True) -> None:
+        """Delete the group and its online store, and (with `wait`) return once SageMaker
+        has finished: deletion is asynchronous. SageMaker keeps the offline files in S3 and
+        the Glue table (the cleanup deletes those)."""
         self._call(self._group(check_name(name)).delete, name=name)
         self._infos.pop(name, None)
+        if wait:
+            self.wait_deleted(name)
+
+    def wait_deleted(self, name: str) -> None:
+        """Poll DescribeFeatureGroup until the group is gone (DeleteFailed: an error)."""
+        client = self.session.sagemaker_client
+
+        def describe() -> dict[str, Any]:
+            try:
+                with sdk_logging_guard():
+                    found = client.describe_feature_group(FeatureGroupName=name)
+            except Exception as exc:
+                from lab.aws.errors import is_not_found
+
+                if is_not_found(exc):
+                    return {"status": "Deleted"}
+                error = translate(exc)
+                if error is None:
+                    raise
+                raise error from None
+            return {"status": found.get("FeatureGroupStatus", ""),
+                    "reason": found.get("FailureReason", "")}
+
+        final = polling.wait_for(describe, lambda d: d["status"], ("Deleted", "DeleteFailed"),
+                                 poll_s=self.poll_seconds, timeout_s=self.create_timeout_s,
+                                 what=f"The feature group {name!r}")
+        if final["status"] == "DeleteFailed":
+            raise BackendError(f"SageMaker could not delete the feature group {name!r}: "
+                               f"{final.get('reason') or 'no reason given'}. Look at it in "
+                               "the SageMaker console, then try again.")
+        Ledger(self.settings).close("feature-group", name, "Deleted")
+
+    def _wait_if_deleting(self, name: str) -> bool:
+        """A group of that name still being deleted (an earlier Recreate): wait it out.
+        True when there was one (and it is gone now)."""
+        try:
+            info = self.describe_group(name)
+        except GroupNotFoundError:
+            return True
+        if info.status != "Deleting":
+            return False
+        self.wait_deleted(name)
+        return True
 
     # Writing.
     def ingest(self, name: str, frame: pd.DataFrame,
@@ -217,7 +275,15 @@ class SageMakerFeatureStore(SageMakerTwin):
         if status["State"] != "SUCCEEDED":
             reason = status.get("StateChangeReason", status["State"]).strip().splitlines()[0]
             raise QueryError(f"Athena could not run the query: {reason}")
-        frame = self._call(athena.as_dataframe)
+        try:
+            with sdk_logging_guard():
+                frame = athena.as_dataframe()
+        except Exception as exc:  # noqa: BLE001 - e.g. the result file is not readable
+            error = translate(exc)
+            if error is None:
+                raise
+            raise QueryError(f"Athena ran the query but its result could not be read from "
+                             f"s3://{self.bucket}/{self.prefix}/athena-results: {error}") from None
         return QueryResult(sql=text, frame=frame, seconds=time.perf_counter() - started)
 
     def _rewrite(self, sql: str) -> tuple[str, list[str]]:
@@ -308,6 +374,37 @@ class SageMakerFeatureStore(SageMakerTwin):
             if isinstance(error, GroupNotFoundError):
                 self._infos.pop(name or "", None)
             raise error from None
+
+
+def group_code(name: str, definitions: dict[str, str], s3_uri: str, record_identifier: str,
+               event_time: str, role: str | None, online: bool, description: str,
+               tags: list[dict[str, str]]) -> str:
+    """The SDK v2 code that created the group, with its real names and URIs."""
+    features = ",\n".join(f"    FeatureDefinition({json.dumps(n)}, FeatureTypeEnum.{t.upper()})"
+                          for n, t in definitions.items())
+    return f'''\
+import sagemaker
+from sagemaker.feature_store.feature_definition import FeatureDefinition, FeatureTypeEnum
+from sagemaker.feature_store.feature_group import FeatureGroup
+
+session = sagemaker.Session()
+group = FeatureGroup(name={json.dumps(name)}, sagemaker_session=session, feature_definitions=[
+{features},
+])
+group.create(
+    s3_uri={json.dumps(s3_uri)},
+    record_identifier_name={json.dumps(record_identifier)},
+    event_time_feature_name={json.dumps(event_time)},
+    role_arn={json.dumps(role)},
+    enable_online_store={online},
+    description={json.dumps(description or None)},
+    tags={json.dumps(tags)},
+)
+# The lab then writes each row with the Feature Store runtime (in parallel batches):
+runtime = session.boto_session.client("sagemaker-featurestore-runtime")
+# for each row: runtime.put_record(FeatureGroupName={json.dumps(name)},
+#                                   Record=[{{"FeatureName": ..., "ValueAsString": ...}}])
+'''
 
 
 def _feature_names(info: FeatureGroupInfo, features: Sequence[str] | None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from lab.featurestore._errors import GroupNotFoundError, SchemaError
 from lab.featurestore._schema import infer_definitions
 from lab.processing import SPLITS, last_result, load_prepared, read_meta, run_prep
 from lab.twins import twin_class
-from lab.workspace import Workspace
+from lab.workspace import Workspace, read_json, write_json_atomic
 
 RECORD_ID, EVENT_TIME = "record_id", "event_time"
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -72,7 +72,10 @@ def ingest_prepared(settings: Any, progress: Progress | None = None, *,
     """Create (or re-use) one group per split and ingest the prepared data into it.
 
     A group that exists with other columns (the data was prepared from another dataset)
-    is refused, unless `recreate` is set: then it is deleted and created again.
+    is refused. With `recreate`, every existing group is deleted (on SageMaker: waiting
+    until it is gone, as deletion is asynchronous) and created again, so no record of an
+    earlier ingest stays behind. What was ingested is written down (`last_ingest`): the
+    training step compares the offline store's rows with it.
     """
     report = progress or (lambda fraction, message: None)
     started = time.perf_counter()
@@ -91,10 +94,27 @@ def ingest_prepared(settings: Any, progress: Progress | None = None, *,
         offline[split], online[split] = info.offline_rows, info.online_rows
     report(1.0, "Ingested the prepared data")
     meta = read_meta(Workspace(settings.workspace).processed_dir) or {}
-    return PreparedIngest(groups=names, ingested_rows=ingested, offline_rows=offline,
-                          online_rows=online, columns=list(meta.get("columns", [])),
-                          event_time=float(frames[SPLITS[0]][EVENT_TIME].iloc[0]),
-                          seconds=time.perf_counter() - started)
+    result = PreparedIngest(groups=names, ingested_rows=ingested, offline_rows=offline,
+                            online_rows=online, columns=list(meta.get("columns", [])),
+                            event_time=float(frames[SPLITS[0]][EVENT_TIME].iloc[0]),
+                            seconds=time.perf_counter() - started)
+    write_json_atomic(_last_ingest_path(settings), {
+        "backend": settings.backend, "groups": names, "rows": ingested,
+        "event_time": result.event_time, "finished_at": time.time()})
+    return result
+
+
+def _last_ingest_path(settings: Any):
+    return Workspace(settings.workspace).path("featurestore", "last_ingest.json")
+
+
+def last_ingest(settings: Any) -> dict[str, Any] | None:
+    """What the latest ingest of this workspace wrote, on the settings' backend: groups,
+    rows per split, its event time and when it finished (None: nothing ingested there)."""
+    found = read_json(_last_ingest_path(settings))
+    if not found or found.get("backend") != settings.backend:
+        return None
+    return found
 
 
 def _ensure_group(store: FeatureStore, name: str, frame: pd.DataFrame, recreate: bool) -> None:
@@ -103,15 +123,15 @@ def _ensure_group(store: FeatureStore, name: str, frame: pd.DataFrame, recreate:
     except GroupNotFoundError:
         info = None
     wanted = infer_definitions(frame)
+    if info is not None and recreate:
+        store.delete_group(name)  # returns once the group is gone (SageMaker: minutes)
+        info = None
     if info is not None and (info.definitions != wanted or info.record_identifier != RECORD_ID
                              or info.event_time != EVENT_TIME):
-        if not recreate:
-            raise SchemaError(
-                f"The feature group {name!r} holds other columns than the prepared data "
-                "(it was made from another dataset). Recreate it (this deletes its records) "
-                "or delete it first.")
-        store.delete_group(name)
-        info = None
+        raise SchemaError(
+            f"The feature group {name!r} holds other columns than the prepared data "
+            "(it was made from another dataset). Recreate it (this deletes its records) "
+            "or delete it first.")
     if info is None:
         store.create_group(name, frame, RECORD_ID, EVENT_TIME, online=True,
                            description="MLOps lab: processed data split")

@@ -3,12 +3,15 @@
 It plays the part of `LocalProcessing` (same `run`, same output layout) and stays small on
 purpose, so that a learner can read it beside the notebook:
 
-1. upload the dataset CSV and the script under `s3://<bucket>/mlops-workshop/` (the script
-   is self-contained, so the container needs nothing of the lab);
+1. upload the dataset CSV and the script under the workspace's folder of the bucket,
+   `s3://<bucket>/mlops-workshop/workspace-<id>/` (the script is self-contained, so the
+   container needs nothing of the lab);
 2. start the job with the SDK, exactly as the workshop writes it (`sdk_code` shows it);
 3. poll it with boto3 every few seconds, stopping it if the learner cancels;
 4. download each output into `output_dir/<name>/`, where the lab compares it with the
-   in-process preparation.
+   in-process preparation;
+5. record the run in the workspace's ledger (`lab.aws.ledger`): the SDK code that ran with
+   its real names and URIs, the instance type and count, and the billed seconds.
 
 Every S3 path carries the SageMaker job name, so runs (and learners sharing a bucket)
 never read or overwrite each other's data.
@@ -20,8 +23,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lab.aws import names, polling
+from lab.aws import names, polling, prices
 from lab.aws.errors import translated
+from lab.aws.ledger import Ledger
 from lab.aws.session import sdk_logging_guard
 from lab.aws.twin import SageMakerTwin
 from lab.errors import JobError
@@ -34,6 +38,7 @@ FRAMEWORK_VERSION, INSTANCE_TYPE = "1.2-1", "ml.m5.large"
 INPUT_DIR, OUTPUT_DIR = "/opt/ml/processing/input", "/opt/ml/processing/output"
 MAX_RUNTIME_S = 3600  # a lab job takes minutes; this caps the bill of a stuck one
 POLL_SECONDS = 5
+TYPICAL_S = 5 * 60  # a lab processing job: about 5 minutes, most of it starting the instance
 
 
 class SageMakerProcessing(SageMakerTwin):
@@ -41,6 +46,10 @@ class SageMakerProcessing(SageMakerTwin):
 
     note = ("Runs the script in an SKLearnProcessor on SageMaker, then downloads its "
             "outputs into the workspace.")
+
+    def launch_estimate(self, instance_count: int = 1) -> prices.Estimate:
+        """What a job costs, before it is launched (a typical run of about 5 minutes)."""
+        return prices.estimate("processing", INSTANCE_TYPE, instance_count, TYPICAL_S)
 
     def run(self, ctx: Any, request: ProcessingRequest, input_csv: Path,
             output_dir: Path) -> None:
@@ -53,15 +62,16 @@ class SageMakerProcessing(SageMakerTwin):
 
         session, job_name = self.session, names.job_name(ctx.job.job_id)
         ctx.progress(0.1, "Uploading the dataset and the script to S3")
-        bucket = self.bucket
-        raw_prefix = f"{PREFIX}/data/raw/{job_name}"
+        bucket, prefix = self.bucket, self.s3_prefix
+        raw_prefix = f"{prefix}/data/raw/{job_name}"
         with sdk_logging_guard():
             raw_s3 = session.upload_data(str(input_csv), bucket, raw_prefix)
-            code_s3 = session.upload_data(str(SCRIPT), bucket, f"{PREFIX}/code/{job_name}")
+            code_s3 = session.upload_data(str(SCRIPT), bucket, f"{prefix}/code/{job_name}")
         ctx.log(f"Uploaded {raw_s3} and {code_s3}")
         ctx.check_cancelled()
-        destinations = {name: f"s3://{bucket}/{PREFIX}/data/sm_processed/{job_name}/{name}"
+        destinations = {name: f"s3://{bucket}/{prefix}/data/sm_processed/{job_name}/{name}"
                         for name in OUTPUTS}
+        arguments = request.params.script_arguments(request.dataset.target)
         processor = SKLearnProcessor(
             framework_version=FRAMEWORK_VERSION, role=self.settings.sagemaker_role,
             instance_type=INSTANCE_TYPE, instance_count=request.instance_count,
@@ -76,12 +86,29 @@ class SageMakerProcessing(SageMakerTwin):
                 outputs=[ProcessingOutput(output_name=name, source=f"{OUTPUT_DIR}/{name}",
                                           destination=uri)
                          for name, uri in destinations.items()],
-                arguments=request.params.script_arguments(request.dataset.target),
-                job_name=job_name, wait=False, logs=False)
+                arguments=arguments, job_name=job_name, wait=False, logs=False)
+        console = self.console_url(f"#/processing-jobs/{job_name}")
         ctx.log(f"Job {job_name} created on {request.instance_count} x {INSTANCE_TYPE}: "
-                + self.console_url(f"#/processing-jobs/{job_name}"))
-        desc = self._wait(ctx, job_name)
+                + console)
+        ledger = Ledger(self.settings)
+        record = ledger.start(
+            "processing", "processing-job", job_name, region=self.region, use="processing",
+            instance_type=INSTANCE_TYPE, instance_count=request.instance_count,
+            console_url=console, job_id=ctx.job.job_id,
+            code=ran_code(job_name, self.settings.sagemaker_role, request.instance_count,
+                          f"s3://{bucket}/{raw_prefix}/", code_s3, destinations, arguments,
+                          self.tags))
+        try:
+            desc = self._wait(ctx, job_name)
+        except BaseException:
+            ledger.finish(record, "Unknown")
+            raise
         status = desc["ProcessingJobStatus"]
+        billed = billed_seconds(desc, request.instance_count)
+        ledger.finish(record, status, billed)
+        if billed is not None:
+            cost = prices.estimate("processing", INSTANCE_TYPE, 1, billed, self.region)
+            ctx.log(f"Billed: {billed:.0f} instance-seconds ({cost.text})")
         ctx.check_cancelled()
         if status == "Failed":
             reason = (desc.get("FailureReason") or "no reason given").strip().rstrip(".")
@@ -111,6 +138,52 @@ class SageMakerProcessing(SageMakerTwin):
 
     def code(self) -> list:
         return [SageMakerProcessing._run]
+
+
+def billed_seconds(desc: dict, instance_count: int) -> float | None:
+    """Instance-seconds a processing job was billed for: from its start to its end on each
+    instance (DescribeProcessingJob has no billable-time field, unlike training jobs)."""
+    start, end = desc.get("ProcessingStartTime"), desc.get("ProcessingEndTime")
+    if not (hasattr(start, "timestamp") and hasattr(end, "timestamp")):
+        return None
+    return max(0.0, end.timestamp() - start.timestamp()) * instance_count
+
+
+def ran_code(job_name: str, role: str | None, instance_count: int, raw_s3: str, code_s3: str,
+             destinations: dict[str, str], arguments: list[str], tags: list[dict]) -> str:
+    """The SDK v2 code of the job that ran, with its real names and S3 URIs."""
+    outputs = "\n".join(
+        f"        ProcessingOutput(output_name={json.dumps(name)}, "
+        f"source={json.dumps(f'{OUTPUT_DIR}/{name}')},\n"
+        f"                         destination={json.dumps(uri)}),"
+        for name, uri in destinations.items())
+    return f'''\
+import sagemaker
+from sagemaker.processing import ProcessingInput, ProcessingOutput
+from sagemaker.sklearn.processing import SKLearnProcessor
+
+processor = SKLearnProcessor(
+    framework_version="{FRAMEWORK_VERSION}",
+    role={json.dumps(role)},
+    instance_type="{INSTANCE_TYPE}",
+    instance_count={instance_count},
+    max_runtime_in_seconds={MAX_RUNTIME_S},
+    sagemaker_session=sagemaker.Session(),
+    tags={json.dumps(tags)},
+)
+processor.run(
+    code={json.dumps(code_s3)},
+    inputs=[ProcessingInput(source={json.dumps(raw_s3)},
+                            destination="{INPUT_DIR}",
+                            s3_data_distribution_type="ShardedByS3Key")],
+    outputs=[
+{outputs}
+    ],
+    arguments={json.dumps(arguments)},
+    job_name={json.dumps(job_name)},
+    wait=False,
+)
+'''
 
 
 def sdk_code(request) -> str:

@@ -6,25 +6,30 @@ It plays the part of `LocalEndpoints`:
               then DescribeEndpoint polled until InService (minutes), so the job can report
               progress and a learner can stop waiting
     update    a new model and endpoint config for the new version, then UpdateEndpoint:
-              SageMaker moves traffic once the new instances are healthy (no downtime)
+              SageMaker moves traffic once the new instances are healthy (no downtime);
+              once it is InService on the new config, the old config and its model are
+              deleted (they would otherwise pile up, one pair per update)
     invoke    Predictor with CSVSerializer and JSONDeserializer
     delete    the endpoint, its endpoint config and its model (they cost nothing, but pile up)
 
 The lab checks approval itself before deploying: the SDK's ModelPackage approves an
 unapproved version silently when it creates the model, which would skip the gate.
-Endpoints, configs and models carry the workspace tag (to list this learner's endpoints)
+Endpoints, configs and models carry the lab's tags (to list this learner's endpoints)
 and the model package ARN; which version an endpoint serves is read from its config.
+Each deployment is recorded in the workspace's ledger with the SDK code that ran and the
+instance it is billed for, per hour, until it is deleted.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
 
-from lab.aws import polling
+from lab.aws import names, polling, prices
 from lab.aws.errors import translated
-from lab.aws.names import WORKSPACE_TAG
+from lab.aws.ledger import Ledger
 from lab.aws.session import sdk_logging_guard
 from lab.aws.twin import SageMakerTwin
 from lab.errors import JobError
@@ -43,6 +48,11 @@ _VERSION = re.compile(r":model-package/([^/]+)/(\d+)$")
 class SageMakerEndpoints(SageMakerTwin):
     note = ("On SageMaker a deployment takes 5-10 minutes and the endpoint is billed per "
             "hour while it runs: delete it when you are done.")
+    instance_type = INSTANCE_TYPE
+
+    def launch_estimate(self) -> prices.Estimate:
+        """What an endpoint costs: per hour, from its creation until it is deleted."""
+        return prices.estimate("hosting", INSTANCE_TYPE, 1)
 
     def create(self, name: str, version: ModelVersion, progress: Progress | None = None
                ) -> Endpoint:
@@ -53,18 +63,22 @@ class SageMakerEndpoints(SageMakerTwin):
         if self._find(name) is not None:
             raise EndpointExistsError(f"An endpoint named {name!r} already exists: update it "
                                       "to another version, or delete it first.")
+        model_name = _model_name(name)
         model = ModelPackage(role=self.settings.sagemaker_role, model_package_arn=version.arn,
                              sagemaker_session=self.session, predictor_cls=Predictor,
-                             name=_model_name(name))
+                             name=model_name)
         with sdk_logging_guard():
             self._aws(lambda: model.deploy(
                 initial_instance_count=1, instance_type=INSTANCE_TYPE, endpoint_name=name,
                 tags=self._tags(version), wait=False))
+        self._record(name, deploy_code(name, model_name, version.arn,
+                                       self.settings.sagemaker_role, self._tags(version)))
         return self._wait(name, progress)
 
     def update(self, name: str, version: ModelVersion, progress: Progress | None = None
                ) -> Endpoint:
         self.describe(name)  # EndpointNotFoundError before anything is created
+        old_config = self._describe(name)["EndpointConfigName"]
         model_name = _model_name(name)
         self._aws(lambda: self.client.create_model(
             ModelName=model_name, ExecutionRoleArn=self.settings.sagemaker_role,
@@ -75,7 +89,30 @@ class SageMakerEndpoints(SageMakerTwin):
                 "InstanceType": INSTANCE_TYPE}]))
         self._aws(lambda: self.client.update_endpoint(EndpointName=name,
                                                       EndpointConfigName=model_name))
-        return self._wait(name, progress)
+        Ledger(self.settings).close("endpoint", name, "Updated")
+        self._record(name, update_code(name, model_name, version.arn,
+                                       self.settings.sagemaker_role, self._tags(version)))
+        endpoint = self._wait(name, progress)
+        current = self._describe(name) or {}
+        if current.get("EndpointConfigName") == model_name and old_config != model_name:
+            self._delete_config(old_config)  # the new config serves: the old one is unused
+        return endpoint
+
+    def _delete_config(self, config_name: str) -> None:
+        """Delete an endpoint config and the models it names (what an endpoint leaves
+        behind when it moves to another config, or is deleted)."""
+        try:
+            config = self._aws(lambda: self.client.describe_endpoint_config(
+                EndpointConfigName=config_name), missing=True)
+        except _Missing:
+            return
+        self._aws(lambda: self.client.delete_endpoint_config(EndpointConfigName=config_name))
+        for variant in config.get("ProductionVariants", []):
+            try:
+                self._aws(lambda v=variant: self.client.delete_model(ModelName=v["ModelName"]),
+                          missing=True)
+            except _Missing:
+                pass  # already gone
 
     def describe(self, name: str) -> Endpoint:
         found = self._find(name)
@@ -85,25 +122,23 @@ class SageMakerEndpoints(SageMakerTwin):
         return found
 
     def list(self) -> list[Endpoint]:
-        tag = self.tags[0]
-        names = [e["EndpointName"] for page in self.client.get_paginator("list_endpoints")
-                 .paginate() for e in page["Endpoints"]]
-        found = [self._find(n) for n in names]
-        return [e for e in found if e is not None and self._tag(e.arn, WORKSPACE_TAG)
-                == tag["Value"]]
+        """The workspace's endpoints, by their tags (a learner may name an endpoint)."""
+        pages = self.client.get_paginator("list_endpoints").paginate()
+        found = [self._find(e["EndpointName"]) for page in pages for e in page["Endpoints"]]
+        return [e for e in found if e is not None and names.is_workspace_tagged(
+            self._aws(lambda e=e: self.client.list_tags(ResourceArn=e.arn)).get("Tags"),
+            self.settings)]
 
     def delete(self, name: str) -> None:
         desc = self._describe(name)
         if desc is None:
             self.describe(name)  # raises EndpointNotFoundError
             return
-        config = self._aws(lambda: self.client.describe_endpoint_config(
-            EndpointConfigName=desc["EndpointConfigName"]))
         self._aws(lambda: self.client.delete_endpoint(EndpointName=name))
-        self._aws(lambda: self.client.delete_endpoint_config(
-            EndpointConfigName=desc["EndpointConfigName"]))
-        for variant in config.get("ProductionVariants", []):
-            self._aws(lambda v=variant: self.client.delete_model(ModelName=v["ModelName"]))
+        self._delete_config(desc["EndpointConfigName"])
+        created = _seconds(desc.get("CreationTime"))
+        Ledger(self.settings).close("endpoint", name, "Deleted",
+                                    time.time() - created if created else None)
 
     def invoke(self, name: str, body: bytes | str, content_type: str = "text/csv",
                accept: str = "application/json") -> Invocation:
@@ -193,9 +228,12 @@ class SageMakerEndpoints(SageMakerTwin):
         container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
         return container.get("ModelPackageName")
 
-    def _tag(self, arn: str, key: str) -> str | None:
-        tags = self._aws(lambda: self.client.list_tags(ResourceArn=arn)).get("Tags", [])
-        return next((t["Value"] for t in tags if t["Key"] == key), None)
+    def _record(self, name: str, code: str) -> None:
+        """The workspace's record of a deployment: billed per hour until it is deleted."""
+        Ledger(self.settings).start(
+            "registry", "endpoint", name, region=self.region, use="hosting",
+            instance_type=INSTANCE_TYPE, instance_count=1, code=code,
+            console_url=self.console_url(f"#/endpoints/{name}"))
 
     def _tags(self, version: ModelVersion) -> list[dict[str, str]]:
         return [*self.tags, {"Key": PACKAGE_TAG, "Value": version.arn}]
@@ -207,6 +245,52 @@ class SageMakerEndpoints(SageMakerTwin):
 
 class _Missing(EndpointNotFoundError):
     """DescribeEndpoint's "Could not find endpoint" (internal: becomes None)."""
+
+
+def deploy_code(endpoint: str, model_name: str, package_arn: str, role: str | None,
+                tags: list[dict[str, str]]) -> str:
+    """The SDK v2 code of a first deployment, with its real names."""
+    return f'''\
+import sagemaker
+from sagemaker import ModelPackage
+from sagemaker.predictor import Predictor
+
+model = ModelPackage(
+    role={json.dumps(role)},
+    model_package_arn={json.dumps(package_arn)},
+    name={json.dumps(model_name)},
+    predictor_cls=Predictor,
+    sagemaker_session=sagemaker.Session(),
+)
+model.deploy(
+    initial_instance_count=1,
+    instance_type="{INSTANCE_TYPE}",
+    endpoint_name={json.dumps(endpoint)},
+    tags={json.dumps(tags)},
+    wait=False,
+)
+'''
+
+
+def update_code(endpoint: str, model_name: str, package_arn: str, role: str | None,
+                tags: list[dict[str, str]]) -> str:
+    """The boto3 code of an update to another version, with its real names."""
+    return f'''\
+import boto3
+
+sm = boto3.client("sagemaker")
+sm.create_model(ModelName={json.dumps(model_name)}, ExecutionRoleArn={json.dumps(role)},
+                PrimaryContainer={{"ModelPackageName": {json.dumps(package_arn)}}},
+                Tags={json.dumps(tags)})
+sm.create_endpoint_config(
+    EndpointConfigName={json.dumps(model_name)}, Tags={json.dumps(tags)},
+    ProductionVariants=[{{"VariantName": "{VARIANT}", "ModelName": {json.dumps(model_name)},
+                          "InitialInstanceCount": 1, "InstanceType": "{INSTANCE_TYPE}"}}])
+sm.update_endpoint(EndpointName={json.dumps(endpoint)},
+                   EndpointConfigName={json.dumps(model_name)})
+# once the endpoint is InService on the new config, the old config and its model are
+# deleted: sm.delete_endpoint_config(...), sm.delete_model(...)
+'''
 
 
 def _model_name(endpoint: str) -> str:

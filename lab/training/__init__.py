@@ -36,7 +36,8 @@ __getattr__, __dir__, _lazy = exports(__name__, {
     **dict.fromkeys(["ARTIFACT_NAME", "LoadedModel", "load_model"], "artifact"),
     **dict.fromkeys(["TrainingData", "data_problem", "read_training_data"], "data"),
     **dict.fromkeys(["Experiments", "Run"], "experiments"),
-    **dict.fromkeys(["estimator_code", "sdk_code"], "_sagemaker"),
+    **dict.fromkeys(["billed_seconds", "estimator_code", "sdk_code", "training_code"],
+                    "_sagemaker"),
     **dict.fromkeys(["parse_hyperparameters"], "cli_args"),
 })
 __all__ = ["IMPLEMENTATIONS", "open_training", *_lazy]

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from lab.archive import extract_tar
-from lab.aws import names, polling
+from lab.aws import names, polling, prices
 from lab.aws.errors import translated
+from lab.aws.ledger import Ledger
 from lab.aws.session import sdk_logging_guard
 from lab.aws.twin import SageMakerTwin
 from lab.errors import JobError
@@ -37,6 +38,7 @@ SKLEARN_VERSION, XGBOOST_VERSION = "1.2-1", "1.7-1"
 MAX_RUNTIME_S = 3600  # caps the bill of a stuck job
 POLL_SECONDS = 10
 CURVE_POINTS = 100  # curve points logged to SageMaker Experiments per run
+TYPICAL_S = 4 * 60  # a lab training job: about 4 minutes, most of it starting the instance
 
 
 def failure_message(desc: dict[str, Any], name: str) -> str:
@@ -51,6 +53,11 @@ class SageMakerTraining(SageMakerTwin):
     note = ("Runs the same script in the workshop's framework estimator on SageMaker (minutes "
             "per job), tracked in SageMaker Experiments; the model is downloaded back.")
     metric_definitions = METRIC_DEFINITIONS
+    instance_type, typical_s = INSTANCE_TYPE, TYPICAL_S
+
+    def launch_estimate(self, jobs: int = 1) -> prices.Estimate:
+        """What training costs before it is launched: `jobs` typical runs of ~4 minutes."""
+        return prices.estimate("training", INSTANCE_TYPE, 1, TYPICAL_S * jobs)
 
     def train(self, ctx, request: TrainingRequest, channels, model_dir, finish):
         with translated():
@@ -65,13 +72,32 @@ class SageMakerTraining(SageMakerTwin):
         ctx.check_cancelled()
         estimator = self.estimator(request.algorithm, request.hyperparameters)
         with sdk_logging_guard(), Run(experiment_name=request.experiment, run_name=name,
-                                      sagemaker_session=self.session) as sm_run:
+                                      sagemaker_session=self.session,
+                                      tags=self.tags) as sm_run:
             sm_run.log_parameters({"algorithm": request.algorithm, **request.hyperparameters})
             ctx.progress(0.2, f"Starting the SageMaker training job {name}")
             estimator.fit(inputs, job_name=name, wait=False, logs=False)
+            console = self.console_url(f"#/jobs/{name}")
             ctx.log(f"Training job {name} created in the experiment {request.experiment}: "
-                    + self.console_url(f"#/jobs/{name}"))
-            desc = wait_for_job(ctx, self.client, name)
+                    + console)
+            ledger = Ledger(self.settings)
+            record = ledger.start(
+                "training", "training-job", name, region=self.region, use="training",
+                instance_type=INSTANCE_TYPE, instance_count=1, console_url=console,
+                job_id=ctx.job.job_id, code=training_code(
+                    request.algorithm, request.hyperparameters, self.settings.sagemaker_role,
+                    self.session.boto_region_name, estimator, inputs, name,
+                    request.experiment, self.tags))
+            try:
+                desc = wait_for_job(ctx, self.client, name)
+            except BaseException:
+                ledger.finish(record, "Unknown")
+                raise
+            billed = billed_seconds(desc)
+            ledger.finish(record, desc["TrainingJobStatus"], billed)
+            if billed is not None:
+                cost = prices.estimate("training", INSTANCE_TYPE, 1, billed, self.region)
+                ctx.log(f"Billed: {billed:.0f} instance-seconds ({cost.text})")
             ctx.check_cancelled()
             if desc["TrainingJobStatus"] == "Failed":
                 raise JobError(failure_message(desc, name))
@@ -93,13 +119,13 @@ class SageMakerTraining(SageMakerTwin):
 
     def estimator(self, algorithm: str, hyperparameters: dict[str, Any]) -> Any:
         """The workshop's estimator for `algorithm`, running lab/training/entry_point.py."""
-        session, bucket = self.session, self.bucket
+        session, bucket, prefix = self.session, self.bucket, self.s3_prefix
         common = dict(entry_point=str(ENTRY_POINT), role=self.settings.sagemaker_role,
                       instance_type=INSTANCE_TYPE, instance_count=1, py_version="py3",
                       hyperparameters={"algorithm": algorithm, **hyperparameters},
                       metric_definitions=METRIC_DEFINITIONS, max_run=MAX_RUNTIME_S,
-                      output_path=f"s3://{bucket}/{PREFIX}/models",
-                      code_location=f"s3://{bucket}/{PREFIX}/code", sagemaker_session=session,
+                      output_path=f"s3://{bucket}/{prefix}/models",
+                      code_location=f"s3://{bucket}/{prefix}/code", sagemaker_session=session,
                       tags=self.tags)
         if algorithm == "xgboost":
             from sagemaker.xgboost.estimator import XGBoost
@@ -114,11 +140,11 @@ class SageMakerTraining(SageMakerTwin):
         save_fs_data_to_s3 does; one folder per job so runs never read each other's data."""
         from sagemaker.inputs import TrainingInput
 
-        session, bucket = self.session, self.bucket
+        session, bucket, prefix = self.session, self.bucket, self.s3_prefix
         inputs = {}
         for channel, folder in channels.items():
             with sdk_logging_guard():
-                uri = session.upload_data(str(folder), bucket, f"{PREFIX}/data/fs_data/{name}/"
+                uri = session.upload_data(str(folder), bucket, f"{prefix}/data/fs_data/{name}/"
                                                                 f"{channel}")
             inputs[channel] = TrainingInput(uri, content_type="text/csv")
         return inputs
@@ -143,6 +169,67 @@ class SageMakerTraining(SageMakerTwin):
         wanted = {d["Name"] for d in METRIC_DEFINITIONS}
         return {m["MetricName"]: float(m["Value"]) for m in desc.get("FinalMetricDataList", [])
                 if m["MetricName"] in wanted}
+
+
+def billed_seconds(desc: dict[str, Any]) -> float | None:
+    """What SageMaker bills a training job for (per instance), as it reports it."""
+    value = desc.get("BillableTimeInSeconds")
+    if value is None and hasattr(desc.get("TrainingStartTime"), "timestamp") and hasattr(
+            desc.get("TrainingEndTime"), "timestamp"):
+        value = desc["TrainingEndTime"].timestamp() - desc["TrainingStartTime"].timestamp()
+    return None if value is None else float(value) * int(
+        (desc.get("ResourceConfig") or {}).get("InstanceCount", 1))
+
+
+def image_of(estimator: Any, region: str) -> str:
+    """The training image the estimator runs (the SDK looks it up for the region)."""
+    try:
+        with sdk_logging_guard():
+            return estimator.training_image_uri()
+    except Exception:  # noqa: BLE001 - the code shown then names the framework version only
+        return ""
+
+
+def training_code(algorithm: str, hyperparameters: dict, role: str | None, region: str,
+             estimator: Any, inputs: dict[str, Any], job_name: str, experiment: str,
+             tags: list[dict]) -> str:
+    """The SDK v2 code of the training job that ran, with its real names and URIs."""
+    import_line, cls, version = _ESTIMATORS[algorithm]
+    hps = json.dumps({"algorithm": algorithm, **hyperparameters})
+    uris = {k: v.config["DataSource"]["S3DataSource"]["S3Uri"] for k, v in inputs.items()}
+    channels = ",\n".join(f'    {json.dumps(k)}: TrainingInput({json.dumps(uri)}, '
+                           'content_type="text/csv")' for k, uri in uris.items())
+    image = image_of(estimator, region)
+    return f'''\
+import sagemaker
+{import_line}
+from sagemaker.experiments.run import Run
+from sagemaker.inputs import TrainingInput
+
+session = sagemaker.Session()  # region {region}
+estimator = {cls}(
+    entry_point="entry_point.py",  # lab/training/entry_point.py
+    framework_version="{version}",  # image {image or "looked up by the SDK"}
+    py_version="py3",
+    instance_type="{INSTANCE_TYPE}",
+    instance_count=1,
+    role={json.dumps(role)},
+    hyperparameters={hps},
+    metric_definitions={json.dumps(METRIC_DEFINITIONS)},
+    max_run={MAX_RUNTIME_S},
+    output_path={json.dumps(estimator.output_path)},
+    code_location={json.dumps(estimator.code_location)},
+    tags={json.dumps(tags)},
+    sagemaker_session=session,
+)
+inputs = {{
+{channels},
+}}
+with Run(experiment_name={json.dumps(experiment)}, run_name={json.dumps(job_name)},
+         sagemaker_session=session, tags={json.dumps(tags)}) as run:
+    run.log_parameters({hps})
+    estimator.fit(inputs, job_name={json.dumps(job_name)}, wait=False)
+'''
 
 
 def log_to_experiment(sm_run: Any, run: Any) -> None:

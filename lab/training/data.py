@@ -5,10 +5,16 @@ training job's CSV channels. The lab does the same on either backend, with the q
 keeps each record's newest version (the offline store keeps every ingest, so a second
 ingest would otherwise double the rows). The target is the group's first feature, the
 lab's layout since the preparation step (the workshop's too).
+
+The offline store fills in the background on SageMaker (within 15 minutes of an ingest),
+so a query can return part of the data. Training never accepts a partial read: each
+split's row count is compared with what the last ingest wrote (`last_ingest`), and a
+short (or long) read is refused with how long to wait.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,13 +106,15 @@ def _describe(store: Any, group: str):
 
 def read_training_data(settings: Any, progress=None, store: Any = None) -> TrainingData:
     """The three splits from the offline store; InputError when they are not there."""
-    from lab.featurestore import group_names, open_featurestore, workshop_query
+    from lab.featurestore import group_names, last_ingest, open_featurestore, workshop_query
 
     report = progress or (lambda fraction, message: None)
     own = store is None
     store = store or open_featurestore(settings)
     try:
         groups = group_names(settings)
+        ingest = last_ingest(settings)
+        expected = ingest["rows"] if ingest and ingest.get("groups") == groups else None
         columns = _columns(store, groups["train"])
         frames, queries = {}, {}
         for i, split in enumerate(SPLITS):
@@ -117,8 +125,12 @@ def read_training_data(settings: Any, progress=None, store: Any = None) -> Train
                                  "again.")
             queries[split] = workshop_query(groups[split], columns, latest=True)
             frame = store.query(queries[split]).frame
+            delay = float(getattr(store, "offline_delay_s", 0) or 0)
+            problem = incomplete(groups[split], len(frame), (expected or {}).get(split),
+                                 delay, (ingest or {}).get("finished_at"))
+            if problem:
+                raise InputError(problem)
             if frame.empty:
-                delay = getattr(store, "offline_delay_s", 0)
                 raise InputError(f"The feature group {groups[split]} returned no rows: ingest "
                                  "the prepared data on the Feature Store page."
                                  + (f" Records reach the offline store up to {delay / 60:.0f} "
@@ -130,3 +142,35 @@ def read_training_data(settings: Any, progress=None, store: Any = None) -> Train
             store.close()
     return TrainingData(frames=frames, target=columns[0], features=columns[1:], groups=groups,
                         queries=queries)
+
+
+def incomplete(group: str, rows: int, expected: int | None, delay_s: float,
+               ingested_at: float | None, now: float | None = None) -> str | None:
+    """Why `rows` read back from `group` cannot be trained on, or None when they can.
+
+    `expected` is what the last ingest wrote into the group (None: unknown, then any
+    non-empty read is taken). Fewer rows while the offline store may still be filling
+    (`delay_s` after the ingest): say how long to wait. Fewer rows after that, or more
+    rows (records of an earlier ingest left in the group): say what to do.
+    """
+    if expected is None or rows == expected:
+        return None
+    if rows > expected:
+        return (f"The offline store of {group} holds {rows:,} records, but the last ingest "
+                f"wrote {expected:,}: records of an earlier ingest are still there. Ingest "
+                "again with 'Recreate the groups first' (it deletes their records).")
+    ago = max(0.0, (now or time.time()) - (ingested_at or 0))
+    left = max(0.0, delay_s - ago)
+    if left > 0:
+        return (f"The offline store of {group} shows {rows:,} of the {expected:,} records "
+                f"ingested {_minutes(ago)} ago: SageMaker writes them to S3 within "
+                f"{_minutes(delay_s)} of the ingest, so start the training again in about "
+                f"{_minutes(left)} (Athena reads only what is there).")
+    return (f"The offline store of {group} shows {rows:,} of the {expected:,} records "
+            f"ingested {_minutes(ago)} ago, though they should all be there by now: look for "
+            "failed rows in the ingest job's log, or ingest again.")
+
+
+def _minutes(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute" + ("s" if minutes != 1 else "")

@@ -15,8 +15,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lab.aws import names, polling
+from lab.aws import names, polling, prices
 from lab.aws.errors import describe, translated
+from lab.aws.ledger import Ledger
 from lab.aws.session import sdk_logging_guard
 from lab.aws.twin import SageMakerTwin
 from lab.errors import JobError
@@ -24,10 +25,12 @@ from lab.training import (
     Experiments,
     TrainingData,
     algorithm,
+    billed_seconds,
     estimator_code,
     evaluate,
     open_training,
     prep_scaler,
+    training_code,
 )
 from lab.training.experiments import COMPLETED, FAILED, STOPPED
 from lab.tuning._api import CATEGORICAL, INTEGER, TuningSpec
@@ -64,6 +67,12 @@ class SageMakerTuning(SageMakerTwin):
     note = ("Runs a HyperparameterTuner on SageMaker: each trial is a SageMaker training job "
             "(minutes each), recorded here as it ends.")
 
+    def launch_estimate(self, max_jobs: int = 4) -> prices.Estimate:
+        """What a tuning job costs before it is launched: `max_jobs` typical trials."""
+        trainer = open_training(self.settings)
+        return prices.estimate("training", trainer.instance_type, 1,
+                               trainer.typical_s * max_jobs)
+
     def run(self, ctx: Any, spec: TuningSpec, data: TrainingData,
             channels: dict[str, Path]) -> None:
         with translated():
@@ -90,11 +99,25 @@ class SageMakerTuning(SageMakerTwin):
             max_parallel_jobs=spec.parallel, tags=self.tags)
         with sdk_logging_guard():
             tuner.fit(inputs, job_name=name, wait=False)
-        ctx.log(f"Tuning job {name} created: " + self.console_url(f"#/hyper-tuning-jobs/{name}"))
-        self._follow(ctx, trainer, spec, data, name)
+        console = self.console_url(f"#/hyper-tuning-jobs/{name}")
+        ctx.log(f"Tuning job {name} created: " + console)
+        ledger, billed = Ledger(self.settings), [0.0]
+        record = ledger.start("training", "tuning-job", name, region=self.region,
+                              use="training", instance_type=trainer.instance_type,
+                              instance_count=spec.parallel, console_url=console,
+                              job_id=ctx.job.job_id,
+                              code=ran_code(spec, static, inputs, name, tuner, self.tags,
+                                            self.region))
+        try:
+            self._follow(ctx, trainer, spec, data, name, billed)
+        except BaseException:
+            ledger.finish(record, "Failed", billed[0] or None)
+            raise
+        ledger.finish(record, "Completed", billed[0])
+        ctx.log(f"Billed: {billed[0]:.0f} instance-seconds over the trials")
 
     def _follow(self, ctx, trainer: Any, spec: TuningSpec, data: TrainingData,
-                name: str) -> None:
+                name: str, billed: list[float]) -> None:
         """Poll the tuning job; record each of its training jobs once it has ended."""
         client, experiments = self.client, Experiments(ctx.store.ws)
         numbers: dict[str, int] = {}
@@ -112,8 +135,8 @@ class SageMakerTuning(SageMakerTwin):
                 if job in recorded or summary["TrainingJobStatus"] not in TERMINAL:
                     continue
                 recorded.add(job)
-                self._record(ctx, trainer, spec, data, summary, numbers[job], experiments,
-                             preprocessing)
+                billed[0] += self._record(ctx, trainer, spec, data, summary, numbers[job],
+                                          experiments, preprocessing) or 0.0
                 experiments.mark_best(ctx.job.job_id, spec.objective, spec.direction)
             status = desc["HyperParameterTuningJobStatus"]
             ended = status in TERMINAL and all(s["TrainingJobName"] in recorded
@@ -140,7 +163,8 @@ class SageMakerTuning(SageMakerTwin):
                            f"{desc.get('FailureReason') or 'no reason given'}")
 
     def _record(self, ctx, trainer, spec, data, summary, number, experiments,
-                preprocessing) -> None:
+                preprocessing) -> float | None:
+        """Record one ended trial as a run; returns its billed seconds when known."""
         job = summary["TrainingJobName"]
         values = {k: _plain(v) for k, v in summary.get("TunedHyperParameters", {}).items()}
         request = spec.request_for(values)
@@ -154,8 +178,9 @@ class SageMakerTuning(SageMakerTwin):
             experiments.finish(run_id, FAILED if status == "Failed" else STOPPED,
                                failure=reason)
             ctx.log(f"Trial {number} ({job}) {status.lower()}: {reason}")
-            return
+            return None
         desc = self.client.describe_training_job(TrainingJobName=job)
+        billed = billed_seconds(desc)
         folder = ctx.dir / "trials" / f"{number:03d}"
         try:
             trainer.download_model(desc["ModelArtifacts"]["S3ModelArtifacts"], folder / "model")
@@ -164,10 +189,51 @@ class SageMakerTuning(SageMakerTwin):
         except Exception as exc:  # one unreadable trial does not end the tuning job
             experiments.finish(run_id, FAILED, failure=f"Could not evaluate {job}: {exc}")
             ctx.log(f"Trial {number} ({job}): could not evaluate its model: {exc}")
-            return
+            return billed
         experiments.finish(run_id, COMPLETED, **results)
         ctx.log(f"Trial {number} ({job}) completed: {spec.objective} "
                 f"{results['validation'].get(spec.objective)}")
+        return billed
+
+
+def ran_code(spec: TuningSpec, static: dict, inputs: dict, name: str, tuner: Any,
+             tags: list, region: str) -> str:
+    """The SDK v2 code of the tuning job that ran, with its real names and URIs."""
+    estimator = tuner.estimator
+    code = training_code(spec.algorithm, static, estimator.role, region, estimator, inputs,
+                         name, spec.experiment, tags)
+    code = code[:code.index("with Run(")]  # the tuner replaces the single run
+    ranges = "\n".join(f"    {json.dumps(k)}: {_range_code(v)}," for k, v in
+                       parameter_ranges(spec).items())
+    return code.replace("from sagemaker.experiments.run import Run\n",
+                        "from sagemaker.tuner import (CategoricalParameter, ContinuousParameter,"
+                        "\n                             HyperparameterTuner, IntegerParameter)\n"
+                        ) + f'''\
+tuner = HyperparameterTuner(
+    estimator,
+    objective_metric_name="{spec.objective}",
+    objective_type="{spec.direction}",
+    hyperparameter_ranges={{
+{ranges}
+    }},
+    metric_definitions=estimator.metric_definitions,
+    strategy="{spec.strategy}",
+    max_jobs={spec.total_jobs},
+    max_parallel_jobs={spec.parallel},
+    tags={json.dumps(tags)},
+)
+tuner.fit(inputs, job_name="{name}", wait=False)
+'''
+
+
+def _range_code(parameter: Any) -> str:
+    kind = type(parameter).__name__
+    if kind == "CategoricalParameter":
+        return f"CategoricalParameter({json.dumps(list(parameter.values))})"
+    scaling = f", scaling_type={json.dumps(parameter.scaling_type)}"
+    if kind == "IntegerParameter":
+        return f"IntegerParameter({parameter.min_value}, {parameter.max_value}{scaling})"
+    return f"ContinuousParameter({parameter.min_value}, {parameter.max_value}{scaling})"
 
 
 def sdk_code(spec: TuningSpec) -> str:

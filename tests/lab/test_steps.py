@@ -8,7 +8,19 @@ import inspect
 import pytest
 
 from lab.settings import Settings
-from lab.steps import RECAP, STAGES, STEPS, WRAP_UP, code_of, next_page, pages, progress, step
+from lab.steps import (
+    RECAP,
+    STAGES,
+    STEPS,
+    TOOL_PAGES,
+    TOOLS,
+    WRAP_UP,
+    code_of,
+    next_page,
+    pages,
+    progress,
+    step,
+)
 from tests.workspaces import REPO
 
 
@@ -22,9 +34,11 @@ def test_every_page_exists_and_the_navigation_follows_the_stages():
     files = [p.file for p in found]
     assert len(files) == len(set(files))  # a page shared by two steps is listed once
     assert {s.page for s in STEPS} <= set(files)
-    order = [p.stage for p in found if p.stage and p.stage != WRAP_UP]
+    order = [p.stage for p in found if p.stage and p.stage not in (WRAP_UP, TOOLS)]
     assert order == sorted(order, key=STAGES.index)  # grouped by stage, in stage order
-    assert found[-1].file == "instructor.py" and found[-2].file == RECAP
+    assert found[-len(TOOL_PAGES):] == list(TOOL_PAGES)  # the tools come last
+    flow = found[:-len(TOOL_PAGES)]
+    assert flow[-1].file == "instructor.py" and flow[-2].file == RECAP
     assert "instructor.py" not in [p.file for p in pages(instructor=False)]
 
 
@@ -34,7 +48,7 @@ def test_every_page_leads_to_the_next_and_the_walk_ends_on_the_recap():
         seen.append(page)
         after = next_page(page)
         page = after.file if after else None
-    assert seen == [p.file for p in pages(instructor=False)]
+    assert seen == [p.file for p in pages(instructor=False, tools=False)]
     assert seen[-1] == RECAP
     for stage in STAGES:  # each stage ends with its checkpoint, before the next stage
         i = seen.index(f"checkpoint_{stage.lower()}.py")

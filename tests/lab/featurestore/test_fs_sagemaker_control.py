@@ -19,6 +19,8 @@ skip_without_aws_packages()
 
 from botocore.stub import Stubber  # noqa: E402
 
+from lab.aws.ledger import Ledger  # noqa: E402
+from lab.aws.names import workspace_id  # noqa: E402
 from lab.errors import BackendError  # noqa: E402
 from lab.featurestore import (  # noqa: E402
     GroupExistsError,
@@ -39,16 +41,22 @@ def test_create_with_online_store_and_offline_s3_uri(sm_store):
     info = sm_store.create_group("lab-train", small_frame(), description="split")
     (request,) = requests
     assert request["OnlineStoreConfig"] == {"EnableOnlineStore": True}
+    prefix = f"mlops-workshop/workspace-{workspace_id(sm_store.settings)}"
     assert request["OfflineStoreConfig"]["S3StorageConfig"]["S3Uri"] == (
-        f"s3://{BUCKET}/mlops-workshop/featurestore")
+        f"s3://{BUCKET}/{prefix}/featurestore")
     assert request["RecordIdentifierFeatureName"] == "record_id"
     assert request["EventTimeFeatureName"] == "event_time"
     assert request["FeatureDefinitions"] == DEFINITIONS
     assert request["RoleArn"] == ROLE and request["Description"] == "split"
-    assert request["Tags"][0]["Key"] == "mlops-lab-workspace"
+    assert {t["Key"] for t in request["Tags"]} == {"mlops-lab", "mlops-lab-workspace",
+                                                   "mlops-lab-workspace-id"}
     assert info.name == "lab-train" and info.status == "Created"
     assert info.table_name.startswith("lab_train_")
-    assert info.offline_location.startswith(f"s3://{BUCKET}/mlops-workshop/featurestore/")
+    assert info.offline_location.startswith(f"s3://{BUCKET}/{prefix}/featurestore/")
+    [record] = Ledger(sm_store.settings).list("features")
+    assert (record.kind, record.name) == ("feature-group", "lab-train")
+    compile(record.code, "group_code", "exec")
+    assert f'"s3://{BUCKET}/{prefix}/featurestore"' in record.code and ROLE in record.code
     assert sm_store.describe_group("lab-train").definitions == {
         d["FeatureName"]: d["FeatureType"] for d in DEFINITIONS}
 
@@ -72,7 +80,9 @@ def test_athena_query_runs_on_the_glue_table(sm_store, monkeypatch):
     monkeypatch.setattr("sagemaker.session.time.sleep", lambda s: None)
 
     def download(bucket, prefix, query_execution_id, filename):
-        assert bucket == BUCKET and prefix == "mlops-workshop/featurestore/athena-results"
+        assert bucket == BUCKET and prefix == (f"mlops-workshop/workspace-"
+                                               f"{workspace_id(sm_store.settings)}/featurestore/"
+                                               "athena-results")
         Path(filename).write_text("record_id,price\n1,101.5\n")
 
     monkeypatch.setattr(sm_store.session, "download_athena_query_result", download)
@@ -117,6 +127,7 @@ def test_list_and_delete_through_the_sdk(sm_store):
         assert info.online_enabled and info.table_name == "lab_test_1704067200"
         assert info.created == created.timestamp()
         stubber.add_response("delete_feature_group", {}, {"FeatureGroupName": "lab-test"})
+        stubber.add_client_error("describe_feature_group", "ResourceNotFound", "gone")
         sm_store.delete_group("lab-test")
         stubber.add_client_error("delete_feature_group", "ResourceNotFound", "no such group")
         with pytest.raises(GroupNotFoundError):
@@ -131,3 +142,56 @@ def test_no_role_is_a_backend_error(aws, tmp_path):
     store = open_featurestore(settings)  # cheap: its session is made on the first AWS call
     with pytest.raises(BackendError, match="LAB_SAGEMAKER_ROLE"):
         store.list_groups()
+
+
+def _described(status: str) -> dict:
+    return {"FeatureGroupArn": "arn:aws:x", "FeatureGroupName": "lab-test",
+            "RecordIdentifierFeatureName": "record_id", "EventTimeFeatureName": "event_time",
+            "FeatureDefinitions": DEFINITIONS, "FeatureGroupStatus": status, "NextToken": "",
+            "CreationTime": datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)}
+
+
+def test_delete_returns_only_once_the_group_is_gone(sm_store):
+    """Finding 8: deletion is asynchronous; recreating at once would be refused."""
+    client = sm_store.session.sagemaker_client
+    with Stubber(client) as stubber:
+        stubber.add_response("delete_feature_group", {}, {"FeatureGroupName": "lab-test"})
+        for _ in range(3):
+            stubber.add_response("describe_feature_group", _described("Deleting"),
+                                 {"FeatureGroupName": "lab-test"})
+        stubber.add_client_error("describe_feature_group", "ResourceNotFound", "gone")
+        sm_store.delete_group("lab-test")
+        stubber.assert_no_pending_responses()  # it looked until the group was gone
+        stubber.add_response("delete_feature_group", {}, {"FeatureGroupName": "lab-test"})
+        stubber.add_response("describe_feature_group", {**_described("DeleteFailed"),
+                                                        "FailureReason": "Glue is down"})
+        with pytest.raises(BackendError, match="could not delete .*Glue is down"):
+            sm_store.delete_group("lab-test")
+
+
+def test_create_waits_for_a_group_of_that_name_still_being_deleted(sm_store):
+    client = sm_store.session.sagemaker_client
+    sent = []
+    client.meta.events.register("provide-client-params.sagemaker.CreateFeatureGroup",
+                                lambda params, **_: sent.append(params["FeatureGroupName"]))
+    with Stubber(client) as stubber:
+        stubber.add_client_error("create_feature_group", "ResourceInUse", "Resource Already "
+                                 "Exists: lab-test")
+        stubber.add_response("describe_feature_group", _described("Deleting"))
+        stubber.add_response("describe_feature_group", _described("Deleting"))
+        stubber.add_client_error("describe_feature_group", "ResourceNotFound", "gone")
+        stubber.add_response("create_feature_group", {"FeatureGroupArn": "arn:aws:x"})
+        stubber.add_response("describe_feature_group", _described("Created"))
+        info = sm_store.create_group("lab-test", small_frame())
+        stubber.assert_no_pending_responses()
+    assert info.status == "Created" and sent == ["lab-test", "lab-test"]
+
+
+def test_a_group_that_exists_and_is_not_being_deleted_is_refused(sm_store):
+    client = sm_store.session.sagemaker_client
+    with Stubber(client) as stubber:
+        stubber.add_client_error("create_feature_group", "ResourceInUse", "Resource Already "
+                                 "Exists: lab-test")
+        stubber.add_response("describe_feature_group", _described("Created"))
+        with pytest.raises(GroupExistsError):
+            sm_store.create_group("lab-test", small_frame())

@@ -9,114 +9,34 @@ moto never reports (InProgress, Failed, Stopped) in moto's own job record.
 
 from __future__ import annotations
 
-import copy
 import logging
-import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.fake_aws import ACCOUNT, BUCKET, KEY_ID, REGION, ROLE, SECRET, skip_without_aws_packages
+from tests.fake_aws import BUCKET, KEY_ID, REGION, ROLE, SECRET, skip_without_aws_packages
 
 skip_without_aws_packages()
 # The SDK itself is not imported here: importing it before the fake AWS environment is set
 # would print its banners and look for credentials. The tests import it through the lab.
 
 import boto3  # noqa: E402
-from moto.sagemaker.models import sagemaker_backends  # noqa: E402
 
 from lab import jobs  # noqa: E402
 from lab import processing as lab_processing  # noqa: E402
 from lab.aws import errors as aws_errors  # noqa: E402
 from lab.aws import names, polling  # noqa: E402
 from lab.aws import session as sm_session  # noqa: E402
+from lab.aws.ledger import Ledger  # noqa: E402
 from lab.dataset import ensure_generated, generate_housing, save_dataset  # noqa: E402
 from lab.errors import BackendError, JobError  # noqa: E402
 from lab.processing import PrepParams, ProcessingRequest, read_meta  # noqa: E402
 from lab.processing import _sagemaker as sm_processing  # noqa: E402
 from lab.settings import Settings  # noqa: E402
+from tests.lab.processing.proc_sm_fake import FakeSageMaker  # noqa: E402
 from tests.workspaces import REPO  # noqa: E402
-
-
-class FakeSageMaker:
-    """What moto leaves out, done on moto's own records (see the module docstring)."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.requests: list[dict] = []
-        self.stop_calls: list[str] = []
-        self.run_container = True
-        self.status_after_create: str | None = None
-        self.failure_reason: str | None = None
-
-    def session_factory(self, monkeypatch):
-        """A session maker for `lab.aws.session.use_factory`: the lab's own sessions, with
-        this fake listening on their SageMaker client."""
-
-        def make_session(settings):
-            boto_session, session = sm_session.make_session(settings)
-            events = session.sagemaker_client.meta.events
-            events.register("provide-client-params.sagemaker.CreateProcessingJob", self._record)
-            events.register("after-call.sagemaker.CreateProcessingJob", self._created)
-            monkeypatch.setattr(session.sagemaker_client, "stop_processing_job",
-                                lambda **kwargs: self._stop(**kwargs))
-            return boto_session, session
-
-        return make_session
-
-    def job(self, name: str):
-        return sagemaker_backends[ACCOUNT][REGION].processing_jobs[name]
-
-    def set_status(self, name: str, status: str, reason: str | None = None) -> None:
-        job = self.job(name)
-        job.processing_job_status = status
-        if reason:
-            job.failure_reason = reason  # moto describes every attribute it holds
-
-    def _record(self, params, **kwargs) -> None:
-        self.requests.append(copy.deepcopy(params))
-
-    def _created(self, parsed, **kwargs) -> None:
-        name = parsed["ProcessingJobArn"].rsplit("/", 1)[-1]
-        if self.run_container:
-            self.container(name)
-        if self.status_after_create:
-            self.set_status(name, self.status_after_create, self.failure_reason)
-
-    def _stop(self, ProcessingJobName: str) -> dict:  # noqa: N803 (boto3's parameter name)
-        self.stop_calls.append(ProcessingJobName)
-        self.set_status(ProcessingJobName, "Stopped")
-        return {}
-
-    def container(self, name: str) -> None:
-        """SageMaker's part: inputs to local paths, run the entry point, outputs to S3."""
-        s3 = boto3.client("s3", region_name=REGION)
-        desc = boto3.client("sagemaker", region_name=REGION).describe_processing_job(
-            ProcessingJobName=name)
-        root = self.workdir / name
-
-        def local(path: str) -> Path:
-            return root / path.lstrip("/")
-
-        for item in desc["ProcessingInputs"]:
-            bucket, prefix = item["S3Input"]["S3Uri"][len("s3://"):].split("/", 1)
-            for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
-                rel = obj["Key"][len(prefix):].lstrip("/") or obj["Key"].rsplit("/", 1)[-1]
-                target = local(item["S3Input"]["LocalPath"]) / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, obj["Key"], str(target))
-        app = desc["AppSpecification"]
-        script = runpy.run_path(str(local(app["ContainerEntrypoint"][-1])))
-        argv = [*app["ContainerArguments"], "--input-dir", str(local("/opt/ml/processing/input")),
-                "--output-dir", str(local("/opt/ml/processing/output"))]
-        assert script["main"](argv) == 0
-        for output in desc["ProcessingOutputConfig"]["Outputs"]:
-            bucket, prefix = output["S3Output"]["S3Uri"][len("s3://"):].split("/", 1)
-            source = local(output["S3Output"]["LocalPath"])
-            for path in sorted(p for p in source.rglob("*") if p.is_file()):
-                s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(source)}")
 
 
 @pytest.fixture
@@ -172,12 +92,13 @@ def test_the_job_is_the_workshops_processing_job(fake, settings, ws, request_sma
     [data] = inputs.values()
     assert data["S3DataDistributionType"] == "ShardedByS3Key"
     assert data["LocalPath"] == "/opt/ml/processing/input"
-    assert data["S3Uri"].startswith(f"s3://{BUCKET}/mlops-workshop/data/raw/")
+    prefix = f"mlops-workshop/workspace-{names.workspace_id(settings)}"  # the workspace's own
+    assert data["S3Uri"].startswith(f"s3://{BUCKET}/{prefix}/data/raw/")
     outputs = {o["OutputName"]: o["S3Output"] for o in desc["ProcessingOutputConfig"]["Outputs"]}
     assert sorted(outputs) == sorted(["train", "validation", "test", "meta"])
     for out_name, out in outputs.items():
         assert out["LocalPath"] == f"/opt/ml/processing/output/{out_name}"
-        assert out["S3Uri"] == (f"s3://{BUCKET}/mlops-workshop/data/sm_processed/{name}/"
+        assert out["S3Uri"] == (f"s3://{BUCKET}/{prefix}/data/sm_processed/{name}/"
                                 f"{out_name}")
     app = desc["AppSpecification"]
     assert app["ContainerArguments"] == request_small.params.script_arguments("PRICE")
@@ -186,6 +107,7 @@ def test_the_job_is_the_workshops_processing_job(fake, settings, ws, request_sma
     assert desc["RoleArn"] == ROLE
     tags = client.list_tags(ResourceArn=desc["ProcessingJobArn"])["Tags"]
     assert {"Key": "mlops-lab-workspace", "Value": ws.root.name} in tags
+    assert {"Key": "mlops-lab-workspace-id", "Value": names.workspace_id(settings)} in tags
     # Moto does not keep ProcessingResources: read them from the request as it was sent.
     [sent] = fake.requests
     cluster = sent["ProcessingResources"]["ClusterConfig"]
@@ -197,6 +119,15 @@ def test_the_job_is_the_workshops_processing_job(fake, settings, ws, request_sma
     assert read_meta(output_dir)["rows"] == {"train": 180, "validation": 60, "test": 60}
     assert (root.level, list(root.handlers)) == root_before  # the SDK left logging alone
     assert "Completed" in jobs.JobStore(ws).log(ctx.job.job_id)
+    # the workspace's record: the SDK code with the job's real names and URIs
+    [record] = Ledger(settings).list("processing")
+    assert (record.kind, record.name, record.status) == ("processing-job", name, "Completed")
+    assert (record.instance_type, record.instance_count, record.job_id) == (
+        "ml.m5.large", 2, ctx.job.job_id)
+    compile(record.code, "ran_code", "exec")
+    for uri in (data["S3Uri"], code["S3Uri"], *(o["S3Uri"] for o in outputs.values()), ROLE):
+        assert uri in record.code
+    assert f'job_name="{name}"' in record.code
 
 
 def test_processing_job_on_the_sagemaker_backend_matches_in_process(fake, settings, ws):

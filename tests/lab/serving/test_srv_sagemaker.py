@@ -15,6 +15,7 @@ pytestmark = pytest.mark.xdist_group("parity")  # one worker builds the environm
 
 from lab import jobs  # noqa: E402
 from lab.aws import session as aws_session  # noqa: E402
+from lab.aws.ledger import Ledger  # noqa: E402
 from lab.errors import JobError  # noqa: E402
 from lab.registry import APPROVED, NotApprovedError, default_group, open_registry  # noqa: E402
 from lab.serving import (  # noqa: E402
@@ -38,6 +39,7 @@ class FakeSageMaker:
         self.monkeypatch = monkeypatch
         self.requests: list[tuple[str, dict]] = []
         self.statuses: list[str] = []  # statuses DescribeEndpoint reports before moto's own
+        self.after_update: list[str] = []  # the same, from the UpdateEndpoint call on
 
     def make_session(self, settings):
         """The lab's own session maker, its sagemaker client watched (`use_factory`)."""
@@ -66,6 +68,7 @@ class FakeSageMaker:
         self.requests.append(("UpdateEndpoint", {"EndpointName": EndpointName,
                                                  "EndpointConfigName": EndpointConfigName}))
         self.backend().endpoints[EndpointName].endpoint_config_name = EndpointConfigName
+        self.statuses = list(self.after_update)
         return {"EndpointArn": self.backend().endpoints[EndpointName].arn}
 
 
@@ -169,11 +172,41 @@ def test_update_moves_the_endpoint_to_the_new_version(fake, settings, versions):
     assert _container(model)["ModelPackageName"] == second.arn
     assert update["EndpointConfigName"] == model["ModelName"]
     assert describe_endpoint(settings).version == 2
+    # finding 13: once the update is done, the old config and its model are deleted
+    [first_config] = [c["EndpointConfigName"] for c in fake.sent("CreateEndpointConfig")][:1]
+    assert [d["EndpointConfigName"] for d in fake.sent("DeleteEndpointConfig")] == [first_config]
+    backend = fake.backend()
+    assert list(backend.endpoint_configs) == [model["ModelName"]]
+    assert list(backend._models) == [model["ModelName"]]
+    # the workspace's records: the first deployment ended by the update, the second open
+    second_record, first_record = Ledger(settings).list("registry")
+    assert (first_record.status, second_record.status) == ("Updated", "InProgress")
+    assert second_record.ended is None and f'"{second.arn}"' in second_record.code
+    compile(second_record.code, "update_code", "exec")
+
+
+def test_an_update_that_fails_keeps_the_old_config(fake, settings, versions):
+    registry = open_registry(settings)
+    jobs.run(settings, deploy_job(settings, versions[0].version))
+    second = registry.update_status(versions[1].group, 2, APPROVED, "better")
+    fake.after_update = ["Updating", "Failed"]
+
+    job = jobs.run(settings, deploy_job(settings, second.version))
+
+    assert job.status == jobs.FAILED
+    assert fake.sent("DeleteEndpointConfig") == []  # the old config may still serve
 
 
 def test_delete_removes_endpoint_config_and_model(fake, settings, versions):
     jobs.run(settings, deploy_job(settings, versions[0].version))
+    [record] = Ledger(settings).list("registry")
+    assert (record.kind, record.instance_type, record.use) == ("endpoint", "ml.m5.large",
+                                                               "hosting")
+    compile(record.code, "deploy_code", "exec")
+    assert f'endpoint_name="{default_endpoint(settings)}"' in record.code
     delete_endpoint(settings)
+    [record] = Ledger(settings).list("registry")
+    assert record.status == "Deleted" and record.billed_seconds is not None
     backend = fake.backend()
     assert not backend.endpoints and not backend.endpoint_configs and not backend._models
     with pytest.raises(EndpointNotFoundError):

@@ -18,6 +18,8 @@ import boto3  # noqa: E402
 
 from lab import jobs  # noqa: E402
 from lab.aws import polling  # noqa: E402
+from lab.aws.ledger import Ledger  # noqa: E402
+from lab.aws.names import workspace_id  # noqa: E402
 from lab.training import Experiments, sdk_code, training_job  # noqa: E402
 from lab.workspace import Workspace  # noqa: E402
 from tests.fake_aws import BUCKET, REGION, ROLE  # noqa: E402
@@ -44,13 +46,17 @@ def test_a_training_job_on_sagemaker_is_the_workshops(fake, sm, algorithm, param
     assert hps["algorithm"] == f'"{algorithm}"' and hps["max_depth"] == str(params["max_depth"])
     channels = {c["ChannelName"]: c for c in request["InputDataConfig"]}
     assert sorted(channels) == ["train", "validation"]
+    prefix = f"mlops-workshop/workspace-{workspace_id(sm)}"  # the workspace's own folder
     assert channels["train"]["DataSource"]["S3DataSource"]["S3Uri"].startswith(
-        f"s3://{BUCKET}/mlops-workshop/data/fs_data/{name}/train")
+        f"s3://{BUCKET}/{prefix}/data/fs_data/{name}/train")
+    assert request["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/{prefix}/models"
     assert request["RoleArn"] == ROLE
     assert request["ResourceConfig"]["InstanceType"] == "ml.m5.large"
     assert request["ExperimentConfig"]["RunName"] == f"synthetic-housing-regression-{name}"
     assert request["ExperimentConfig"]["ExperimentName"] == "synthetic-housing-regression"
     assert {"Key": "mlops-lab-workspace", "Value": "ws"} in request["Tags"]
+    assert {"Key": "mlops-lab-workspace-id", "Value": workspace_id(sm)} in request["Tags"]
+    assert {"Key": "mlops-lab", "Value": "true"} in request["Tags"]
     # the run: validation metrics from FinalMetricDataList, test metrics from the artifact
     run = Experiments(Workspace(sm.workspace)).get(job.job_id)
     assert run.backend == "sagemaker" and run.status == "Completed"
@@ -65,7 +71,16 @@ def test_a_training_job_on_sagemaker_is_the_workshops(fake, sm, algorithm, param
     logged = {m["MetricName"]: m["Last"] for m in component["Metrics"]}
     assert logged["test:mse"] == pytest.approx(run.metrics["mse"])
     assert "validation:rmse" in logged
-
+    [run_component] = fake.requests["CreateTrialComponent"]  # moto keeps no tags on these
+    assert {"Key": "mlops-lab-workspace-id", "Value": workspace_id(sm)} in run_component["Tags"]
+    # the workspace's record of the run: the SDK code with the real names, the billed time
+    [record] = Ledger(sm).list("training")
+    assert (record.kind, record.name, record.status) == ("training-job", name, "Completed")
+    assert (record.instance_type, record.instance_count) == ("ml.m5.large", 1)
+    compile(record.code, "ran_code", "exec")
+    assert f'job_name="{name}"' in record.code and ROLE in record.code
+    assert channels["train"]["DataSource"]["S3DataSource"]["S3Uri"] in record.code
+    assert request["AlgorithmSpecification"]["TrainingImage"] in record.code
 
 def test_a_failed_sagemaker_job_is_a_failed_run_with_the_reason(fake, sm):
     fake.status_after_create = "Failed"

@@ -78,8 +78,8 @@ def _split(uri: str) -> tuple[str, str]:
 
 
 class FakeSageMaker:
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
+    def __init__(self, workdir: Path, region: str = REGION) -> None:
+        self.workdir, self.region = workdir, region
         self.requests: dict[str, list[dict]] = {}
         self.stop_calls: list[str] = []
         self.status_after_create: str | None = None  # for a training job
@@ -88,15 +88,21 @@ class FakeSageMaker:
         self.trials: list[dict] = []  # the tuner's training job summaries
         self.tuning_status: str = "Completed"
         self.reveal: int | None = None  # list only this many trials (progressive tuning)
-        self.s3 = boto3.client("s3", region_name=REGION)
-        self.sm = boto3.client("sagemaker", region_name=REGION)
+        self.s3 = boto3.client("s3", region_name=region)
+        self.sm = boto3.client("sagemaker", region_name=region)
 
     def make_session(self, settings) -> tuple:
         """The lab's own (boto3 session, sagemaker.Session), with this fake in its client."""
         boto_session, session = aws_session.make_session(settings)
+        self.attach(session)
+        return boto_session, session
+
+    def attach(self, session) -> None:
+        """Listen on the session's SageMaker client (requests, containers, the tuner)."""
         client = session.sagemaker_client
         events = client.meta.events
-        for op in ("CreateTrainingJob", "CreateHyperParameterTuningJob"):
+        for op in ("CreateTrainingJob", "CreateHyperParameterTuningJob",
+                   "CreateTrialComponent"):
             events.register(f"provide-client-params.sagemaker.{op}",
                             lambda params, op=op, **kw: self.requests.setdefault(
                                 op, []).append(copy.deepcopy(params)))
@@ -110,11 +116,10 @@ class FakeSageMaker:
         real_describe = client.describe_hyper_parameter_tuning_job
         client.describe_hyper_parameter_tuning_job = lambda **kw: {
             **real_describe(**kw), "HyperParameterTuningJobStatus": self.tuning_status}
-        return boto_session, session
 
     # Training jobs.
     def training_job(self, name: str):
-        return sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].training_jobs[name]
+        return sagemaker_backends[DEFAULT_ACCOUNT_ID][self.region].training_jobs[name]
 
     def set_status(self, name: str, status: str, reason: str | None = None) -> None:
         job = self.training_job(name)

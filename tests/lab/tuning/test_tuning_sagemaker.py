@@ -12,6 +12,7 @@ skip_without_aws_packages()
 
 from lab import jobs  # noqa: E402
 from lab.aws import polling  # noqa: E402
+from lab.aws.ledger import Ledger  # noqa: E402
 from lab.aws.names import tuning_job_name  # noqa: E402
 from lab.training import Experiments  # noqa: E402
 from lab.tuning import build_tuning_spec, sdk_code, tuning_job  # noqa: E402
@@ -46,6 +47,16 @@ def test_the_workshops_tuning_job_on_sagemaker(fake, sm):
     assert [t.run_id for t in trials if t.best] == [best.run_id]
     assert job.result["best"]["mse"] == best.validation["mse"]
     assert Path(job.result["best"]["artifact"]).is_file()
+    # the workspace's record of the tuning job: its SDK code, with the real names
+    [record] = Ledger(sm).list("training")
+    name = request["HyperParameterTuningJobName"]
+    assert (record.kind, record.name, record.status) == ("tuning-job", name, "Completed")
+    assert (record.instance_type, record.instance_count) == ("ml.m5.large", 2)
+    compile(record.code, "ran_code", "exec")
+    assert f'job_name="{name}"' in record.code
+    assert '"max_depth": IntegerParameter(2, 4, scaling_type="Auto")' in record.code
+    channel = request["TrainingJobDefinition"]["InputDataConfig"][0]
+    assert channel["DataSource"]["S3DataSource"]["S3Uri"] in record.code
 
 
 def test_sagemaker_trials_are_recorded_as_they_finish_and_failures_kept(fake, sm,
