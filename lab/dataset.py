@@ -152,7 +152,7 @@ def _registry(ws: Workspace) -> dict:
 
 
 def _lock(ws: Workspace):
-    return locked(ws.raw_dir / ".datasets.lock")
+    return locked(ws.raw_dir)
 
 
 def save_dataset(ws: Workspace, df: pd.DataFrame, name: str, target: str,

@@ -15,7 +15,7 @@ import streamlit as st
 
 from lab.backends import LABELS, backend_problem
 from lab.errors import InputError, LabError
-from lab.settings import BACKENDS, Settings, load_settings, valid_session_id
+from lab.settings import Settings, load_settings, valid_session_id
 from lab.steps import STEPS, code_of, progress
 from lab.workspace import Workspace
 
@@ -48,7 +48,10 @@ def settings() -> Settings:
     if base.workshop_mode:
         base = base.for_session(_session_id())
     backend = st.session_state.get("backend", base.backend)
-    return base.with_backend(backend)
+    try:
+        return base.choose_backend(backend)
+    except InputError:  # a backend this server does not offer: its default instead
+        return base
 
 
 def _session_id() -> str:
@@ -66,18 +69,36 @@ def workspace() -> Workspace:
     return Workspace(settings().workspace)
 
 
+def hide_paths(value):
+    """On a workshop server, the server's folders in text (a log, an error, a path, or
+    the strings in a dict or list) shown as <workspace> and <server>: attendees see their
+    own files, never where the server keeps them."""
+    s = settings()
+    if not s.workshop_mode:
+        return value
+    if isinstance(value, dict):
+        return {k: hide_paths(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [hide_paths(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    return (value.replace(str(s.workspace), "<workspace>")
+            .replace(str(load_settings().workspace), "<server>"))
+
+
 def sidebar() -> None:
     s = settings()
     with st.sidebar:
         st.caption("Backend")
-        st.radio("Backend", list(BACKENDS), key="backend", index=BACKENDS.index(s.backend),
+        offered = list(s.allowed_backends)  # a workshop server may offer only its own
+        st.radio("Backend", offered, key="backend", index=offered.index(s.backend),
                  horizontal=True, label_visibility="collapsed", format_func=LABELS.get)
         problem = backend_problem(settings())
         if problem:
             st.warning(f"{LABELS[settings().backend]} is not usable here: {problem}",
                        icon=":material/cloud_off:")
         st.caption("Workspace")
-        st.code(str(s.workspace), language=None, wrap_lines=True)
+        st.code(s.workspace_label, language=None, wrap_lines=True)
         done = progress(Workspace(s.workspace))
         built = [step for step in STEPS if step.built]
         st.caption(f"Progress: {sum(done[x.key] for x in built)} of {len(built)} built steps")
@@ -113,7 +134,7 @@ def diagram(name: str) -> None:
 
 
 def show_error(exc: LabError) -> None:
-    st.error(str(exc), icon=":material/error:")
+    st.error(hide_paths(str(exc)), icon=":material/error:")
 
 
 def show_code(*functions, title: str = "The code that ran") -> None:
@@ -203,12 +224,13 @@ def job_panel(kind: str, session_key: str, empty_text: str, *, render_result=Non
                          key=stop_key or f"stop_{kind}"):
                 store.request_cancel(current.job_id)
         elif current.status != COMPLETED:
-            st.error(f"The job {current.status.lower()}: {current.error}", icon=":material/error:")
+            st.error(hide_paths(f"The job {current.status.lower()}: {current.error}"),
+                     icon=":material/error:")
         if render_live is not None:
             render_live(current)
         if current.status == COMPLETED and render_result is not None:
             render_result(current)
-        log = store.log(current.job_id, tail=log_lines) or "(no output yet)"
+        log = hide_paths(store.log(current.job_id, tail=log_lines)) or "(no output yet)"
         if log_title:
             with st.expander(log_title):
                 st.code(log, language="log")

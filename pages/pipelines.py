@@ -19,7 +19,14 @@ from lab.pipelines import (
     step_log,
     summary,
 )
-from pages._ui import job_panel, open_page, settings, show_error, show_step_code
+from pages._ui import (
+    hide_paths,
+    job_panel,
+    open_page,
+    settings,
+    show_error,
+    show_step_code,
+)
 
 ws = open_page()
 s = settings()
@@ -93,7 +100,8 @@ def show_execution(defn, session_key: str, empty_text: str) -> None:
                          icon=":material/cached:")
         if rec.cache_key:
             left.caption(f"Cache key: `{rec.cache_key[:16]}…`")
-        left.json({"inputs": rec.inputs, "outputs": rec.outputs}, expanded=False)
+        left.json(hide_paths({"inputs": rec.inputs, "outputs": rec.outputs}),
+                  expanded=False)
         if rec.metrics:
             right.dataframe([{"metric": k, "value": v} for k, v in rec.metrics.items()],
                             hide_index=True)

@@ -7,6 +7,7 @@ from lab.tuning import STRATEGIES, build_tuning_spec, ranges_from_form, workshop
 from pages._ui import (
     backend_note,
     diagram,
+    hide_paths,
     job_panel,
     open_page,
     settings,
@@ -86,7 +87,7 @@ if runs:
                    f"{run.metrics[name]:,.4g}" if name == "r2" else f"{run.metrics[name]:,.0f}")
     st.caption("Validation metrics read from the log by the metric definitions: "
                + ", ".join(f"{k} {v:,.6g}" for k, v in run.validation.items())
-               + f". Artifact: `{run.artifact}`")
+               + f". Artifact: `{hide_paths(run.artifact)}`")
     left, right = st.columns(2)
     left.plotly_chart(charts.learning_curves([run]), key="curve_chart")
     right.plotly_chart(charts.feature_importance(run), key="importance_chart")

@@ -65,7 +65,7 @@ def test_concurrent_writers_of_one_dataset_use_their_own_temporary_files(ws):
     names = {d.name for d in list_datasets(ws)}
     assert names == {"house_pricing", *(f"other_{i}" for i in range(8))}
     leftovers = [p.name for p in ws.raw_dir.iterdir() if p.name.startswith(".")]
-    assert leftovers == [".datasets.lock"]  # no temporary file is left
+    assert leftovers == []  # no temporary file is left
     pd.testing.assert_frame_equal(pd.read_csv(ws.raw_dir / "house_pricing.csv"), frame)
 
 
