@@ -143,7 +143,8 @@ class LocalRegistry(Twin):
                  metadata: dict[str, Any] | None = None) -> ModelVersion:
         """Copy the artifact in and record a new version (numbered next in its group)."""
         check_status(status)
-        meta = metadata or describe_artifact(artifact)  # checked before anything is written
+        # checked before anything is written; only the workspace's own files are loaded
+        meta = metadata or describe_artifact(artifact, within=self.ws.root)
         name = self.describe_group(group).name
         now, by = time.time(), current_user()
         with self.db.write() as conn:
