@@ -109,10 +109,16 @@ def _check_header(data: bytes, label: str) -> None:
         text = data[:exc.start].decode("utf-8")
     if "\0" in text:
         raise DataError(f"{label} holds binary data (NUL bytes), not CSV text. Upload a CSV.")
-    first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
-    if first.count(",") + 1 > MAX_COLUMNS:
-        raise DataError(f"{label} has {first.count(',') + 1:,} columns; the lab takes at most "
-                        f"{MAX_COLUMNS:,} (a feature group's limit). Keep fewer columns.")
+    newline = data.find(b"\n")
+    first = data[:newline if newline >= 0 else len(data)]
+    if first.count(b",") + 1 > MAX_COLUMNS:  # quoted commas overcount: then count exactly
+        try:
+            width = len(next(csv.reader([first.decode("utf-8", "replace")])))
+        except csv.Error:
+            width = first.count(b",") + 1
+        if width > MAX_COLUMNS:
+            raise DataError(f"{label} has {width:,} columns; the lab takes at most "
+                            f"{MAX_COLUMNS:,} (a feature group's limit). Keep fewer columns.")
     try:
         header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
     except csv.Error as exc:

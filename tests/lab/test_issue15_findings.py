@@ -239,9 +239,8 @@ def test_a_deeply_nested_putrecord_body_is_a_validation_error(trained):
 
 
 def test_idle_connections_do_not_make_a_thread_each_without_bound(trained):
-    from lab.serving import stop_server
+    from lab.serving import _server, stop_server
     from lab.serving._runtime import ensure_server
-    from lab.serving import _server
     from tests.lab.serving.srv_helpers import raw_request
 
     cap = getattr(_server, "MAX_CONNECTIONS", 64)
@@ -336,8 +335,7 @@ def test_offline_sql_cannot_use_far_more_memory_than_its_limit(small, monkeypatc
     against a 100 MB budget) so the test is cheap whether or not the bound holds."""
     import resource
 
-    from lab.featurestore import QueryError, open_featurestore
-    from lab.featurestore import _offline
+    from lab.featurestore import QueryError, _offline, open_featurestore
 
     monkeypatch.setattr(_offline, "MEMORY_LIMIT_MB", 100)
     _offline.reset_workers()
@@ -354,8 +352,7 @@ def test_offline_sql_cannot_use_far_more_memory_than_its_limit(small, monkeypatc
 
 
 def test_offline_sql_is_stopped_at_its_time_limit(small, monkeypatch):
-    from lab.featurestore import QueryError, open_featurestore
-    from lab.featurestore import _offline
+    from lab.featurestore import QueryError, _offline, open_featurestore
 
     monkeypatch.setattr(_offline, "QUERY_TIMEOUT_S", 1.0)
     started = time.monotonic()
@@ -373,20 +370,20 @@ def test_two_first_tuning_studies_at_once_create_the_schema_once(tmp_path):
     from lab.tuning import build_tuning_spec
     from lab.tuning._local import _study
 
+    def make(ws, spec, barrier, errors, i: int) -> None:
+        try:
+            barrier.wait()
+            _study(ws, f"study-{i}", spec)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
     for attempt in range(3):
         ws = Workspace(tmp_path / f"ws{attempt}")
         ws.root.mkdir(parents=True)
         spec = build_tuning_spec(max_jobs=2, max_parallel_jobs=1)
         barrier, errors = threading.Barrier(4), []
-
-        def make(i: int) -> None:
-            try:
-                barrier.wait()
-                _study(ws, f"study-{i}", spec)
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=make, args=(i,)) for i in range(4)]
+        threads = [threading.Thread(target=make, args=(ws, spec, barrier, errors, i))
+                   for i in range(4)]
         for t in threads:
             t.start()
         for t in threads:
