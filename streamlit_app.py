@@ -7,7 +7,7 @@ progress and Home's map do.
 import streamlit as st
 
 from lab.steps import pages
-from pages._ui import resume_endpoints, sidebar
+from pages._ui import resume_endpoints, run_page, sidebar
 
 st.set_page_config(page_title="MLOps Lab", page_icon=":material/school:", layout="wide")
 
@@ -20,4 +20,4 @@ for page in pages():
 current = st.navigation(navigation)
 sidebar()
 resume_endpoints()
-current.run()
+run_page(current)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import runpy
+import threading
 import uuid
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from lab.workspace import Workspace
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 ROUTER = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+_ROUTED = threading.local()  # set while the router runs a page, on that script's thread
 
 
 def open_page() -> Workspace:
@@ -29,17 +31,30 @@ def open_page() -> Workspace:
     Until some script calls st.navigation, Streamlit treats a folder named pages/ beside
     the main script as its older multipage mode, and runs a deep link's page file directly
     (/prep runs pages/prep.py without the router: no navigation, sidebar or wide layout).
-    That happens to the first session after a server start, and to every AppTest run. A
+    That happens to the first sessions after a server start, and to every AppTest run. A
     page that finds itself run that way switches the mode off and runs the router in its
     place (not st.rerun, which would drop the click that started this run), then stops.
+    Whether the router runs this page is asked of the run itself (`run_page` marks it),
+    not of Streamlit's process-wide flag: sessions opened at the same moment after a start
+    (a workshop room) saw the flag already switched off by the first one, and rendered
+    their page with no sidebar and no navigation.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if not getattr(_ROUTED, "active", False):
         PagesManager.uses_pages_directory = False
         runpy.run_path(str(ROUTER), run_name="__main__")
         st.stop()
     return workspace()
+
+
+def run_page(page) -> None:
+    """The router's last call: run the chosen page, marked as run by the router."""
+    _ROUTED.active = True
+    try:
+        page.run()
+    finally:
+        _ROUTED.active = False
 
 
 def settings() -> Settings:
