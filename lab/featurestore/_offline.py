@@ -41,6 +41,7 @@ QUERY_TIMEOUT_S = 30.0
 MAX_ROWS = 1_000_000
 MEMORY_LIMIT_MB = 1024  # DuckDB's limit; the worker's address space is capped near it
 MAX_WORKERS = 2  # SQL worker processes at most, each running one query at a time
+START_TIMEOUT_S = 60.0  # a worker's imports, on a busy machine
 _ARROW = {INTEGRAL: pa.int64(), FRACTIONAL: pa.float64()}
 _EXTRA = [("write_time", pa.timestamp("ms")), ("api_invocation_time", pa.timestamp("ms")),
           ("is_deleted", pa.bool_())]
@@ -156,7 +157,7 @@ class _Workers:
             healthy = False
             try:
                 kind, payload = _exchange(worker, body, timeout_s)
-                healthy = kind not in ("timeout", "died")
+                healthy = kind not in ("timeout", "died", "memory")
             finally:
                 self._give_back(worker, healthy)
             if kind != "died":
@@ -202,12 +203,27 @@ def _spawn() -> subprocess.Popen:
            if not k.startswith(("AWS_SECRET", "AWS_SESSION", "AWS_ACCESS"))}
     env.pop("PYTHONPATH", None)
     env["MALLOC_ARENA_MAX"] = "2"  # glibc reserves 64 MB of address space per arena
-    # The address-space cap above what the worker holds after its imports: DuckDB's limit,
-    # half again for what DuckDB allocates outside it, and its kept databases' threads.
-    budget = MEMORY_LIMIT_MB * 3 // 2 + 320
-    return subprocess.Popen(
+    # The address-space cap above what the worker holds after its imports: a backstop for
+    # one huge allocation (DuckDB reserves address space freely, so it is generous); what
+    # the worker really uses is its resident memory, watched during each query.
+    budget = MEMORY_LIMIT_MB * 4 + 512
+    worker = subprocess.Popen(
         [sys.executable, "-u", _WORKER, str(os.getpid()), str(MEMORY_LIMIT_MB), str(budget)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    ready = _read_reply(worker.stdout.fileno(), time.monotonic() + START_TIMEOUT_S,
+                        lambda: False)
+    if ready != b"R":
+        _stop(worker)
+        raise QueryError("The offline store's SQL engine did not start; try again.")
+    return worker
+
+
+def _resident_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _stop(worker: subprocess.Popen) -> None:
@@ -230,7 +246,15 @@ def _exchange(worker: subprocess.Popen, body: bytes, timeout_s: float) -> tuple[
         worker.stdin.flush()
     except (OSError, ValueError):
         return "died", ""
-    reply = _read_reply(worker.stdout.fileno(), deadline)
+    # DuckDB's limit, half again for what it allocates outside it, and the worker itself
+    limit_mb = MEMORY_LIMIT_MB * 3 // 2 + 256
+
+    def too_big() -> bool:
+        return _resident_mb(worker.pid) > limit_mb
+
+    reply = _read_reply(worker.stdout.fileno(), deadline, too_big)
+    if reply == b"memory":
+        return "memory", ""
     if reply is None:
         return ("timeout", "") if time.monotonic() >= deadline else ("died", "")
     if reply[:1] == b"O":
@@ -239,14 +263,19 @@ def _exchange(worker: subprocess.Popen, body: bytes, timeout_s: float) -> tuple[
     return error["kind"], error["message"]
 
 
-def _read_reply(fd: int, deadline: float) -> bytes | None:
-    """One framed reply; None at the deadline or when the worker closed its end."""
+def _read_reply(fd: int, deadline: float, too_big) -> bytes | None:
+    """One framed reply; None at the deadline or when the worker closed its end, b"memory"
+    as soon as the worker's resident memory passes its limit (checked every 20 ms)."""
     def read(n: int) -> bytes | None:
         chunks, left = [], n
         while left:
             wait = deadline - time.monotonic()
-            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+            if wait <= 0:
                 return None
+            if not select.select([fd], [], [], min(wait, 0.02))[0]:
+                if too_big():
+                    raise _TooBig
+                continue
             chunk = os.read(fd, min(left, 1 << 20))
             if not chunk:
                 return None
@@ -254,8 +283,15 @@ def _read_reply(fd: int, deadline: float) -> bytes | None:
             left -= len(chunk)
         return b"".join(chunks)
 
-    head = read(4)
-    return None if head is None else read(struct.unpack(">I", head)[0])
+    try:
+        head = read(4)
+        return None if head is None else read(struct.unpack(">I", head)[0])
+    except _TooBig:
+        return b"memory"
+
+
+class _TooBig(Exception):
+    """The worker's memory passed its limit during a query."""
 
 
 _WORKER = str(Path(__file__).with_name("_sqlworker.py"))

@@ -10,7 +10,8 @@ killing this process. The lab's process never holds more than the result.
 Run by path (`python _sqlworker.py`): it imports duckdb and pyarrow only. It reads
 requests from stdin and writes replies to stdout, each a 4-byte big-endian length and a
 body: a request is JSON {"root", "views": [[name, folder], ...], "sql", "max_rows"}; a
-reply is b"O" + an Arrow IPC stream, or b"E" + JSON {"kind", "message"}. It exits when its
+reply is b"O" + an Arrow IPC stream, or b"E" + JSON {"kind", "message"}; b"R" once, when
+it is ready. It exits when its
 stdin closes, and dies with the process that started it.
 """
 
@@ -163,6 +164,7 @@ def main() -> int:
     _cap_memory(budget_mb)
     engine = Engine(memory_mb)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    _write(stdout, b"R")  # ready: a query's time limit starts after the imports
     while True:
         request = _read(stdin)
         if request is None:

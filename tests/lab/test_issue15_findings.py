@@ -331,7 +331,7 @@ def test_a_moved_workspace_answers_queries_and_ingests_inside_itself(small, tmp_
 
 def test_offline_sql_cannot_use_far_more_memory_than_its_limit(small, monkeypatch):
     """`repeat()` builds its string outside DuckDB's buffer manager: memory_limit alone let
-    `length(repeat('a', 2000000000))` reach 4.1 GB. Scaled down here (a 300 MB string
+    `length(repeat('a', 2000000000))` reach 4.1 GB. Scaled down here (a 600 MB string
     against a 100 MB budget) so the test is cheap whether or not the bound holds."""
     import resource
 
@@ -342,7 +342,7 @@ def test_offline_sql_cannot_use_far_more_memory_than_its_limit(small, monkeypatc
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     try:
         with pytest.raises(QueryError, match="memory"):
-            open_featurestore(small).query("SELECT length(repeat('a', 300000000)) AS n")
+            open_featurestore(small).query("SELECT length(repeat('a', 600000000)) AS n")
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         assert (after - before) < 200_000  # KiB: this process did not hold the string
         frame = open_featurestore(small).query('SELECT count(*) AS n FROM "lab-train"').frame
