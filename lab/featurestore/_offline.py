@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +173,7 @@ class _Workers:
                 return self.idle.pop()
             self.count += 1
         try:
-            return _spawn()
+            return _SPAWNER.submit(_spawn).result()
         except BaseException:
             with self.changed:
                 self.count -= 1
@@ -296,6 +297,10 @@ class _TooBig(Exception):
 
 _WORKER = str(Path(__file__).with_name("_sqlworker.py"))
 _POOL = _Workers()
+# Workers are started from this one long-lived thread: a worker dies with the thread that
+# started it (PR_SET_PDEATHSIG is per thread), and a session's or a job's thread may end
+# while its worker goes on serving others.
+_SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="lab-sql-spawner")
 
 
 def reset_workers() -> None:

@@ -115,12 +115,12 @@ def test_four_sessions_in_one_workspace_keep_every_store_consistent(trained):
     store.close()
     open_registry(trained).create_group(default_group(trained))
     work = {
-        "ingest": lambda: _loop(ws, 2, "features", "ingest", "--json"),
+        "ingest": lambda: _loop(ws, 1, "features", "ingest", "--json"),
         "train": lambda: _loop(ws, 1, "train", "--hp", "n_estimators=5", "--json"),
         "pipeline": lambda: _loop(ws, 1, "pipeline", "run", "--param", "NEstimators=5",
                                   "--param", "MaxDepth=2", "--param", "MseThreshold=1e12",
                                   "--json"),
-        "register": lambda: _loop(ws, 3, "register", "--json"),
+        "register": lambda: _loop(ws, 2, "register", "--json"),
     }
     registered_here: list[int] = []
     errors: list[BaseException] = []
@@ -132,7 +132,17 @@ def test_four_sessions_in_one_workspace_keep_every_store_consistent(trained):
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
+    def ingest_from_a_thread() -> None:
+        from lab.featurestore import ingest_prepared
+
+        try:
+            for _ in range(2):
+                ingest_prepared(trained)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
     threads = [threading.Thread(target=register_from_threads) for _ in range(2)]
+    threads.append(threading.Thread(target=ingest_from_a_thread))
     with ThreadPoolExecutor(len(work)) as pool:
         futures = {name: pool.submit(fn) for name, fn in work.items()}
         for t in threads:
