@@ -187,6 +187,8 @@ def cmd_features(args, out: dict[str, Any]) -> None:
     from lab.processing import read_meta
     from lab.workspace import Workspace
 
+    if args.action == "query" and not 1 <= args.limit <= 1_000_000:
+        raise LabError("--limit takes 1 to 1,000,000 rows.")
     store, names = open_featurestore(settings), group_names(settings)
     if args.action == "query":
         sql = args.sql

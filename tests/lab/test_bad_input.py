@@ -235,6 +235,45 @@ def test_workspace_ids_with_traversal_or_odd_characters_are_refused():
             valid_session_id(hostile)
 
 
+# --- command-line flags ---------------------------------------------------------------------
+
+HUGE = "9" * 30
+CLI_CASES = [
+    (("prep", "--random-state", HUGE), "random_state"),
+    (("prep", "--train-size", "nan"), "train size"),
+    (("prep", "--train-size", "inf"), "train size"),
+    (("process", "--instance-count", HUGE), "Instance count"),
+    (("features", "query", "--limit", "-5", "--sql", "SELECT 1"), "--limit"),
+    (("features", "query", "--limit", HUGE, "--sql", "SELECT 1"), "--limit"),
+    (("features", "query", "--sql", "DROP TABLE x"), "Only SELECT"),
+    (("train", "--hp", f"n_estimators={HUGE}"), "n_estimators"),
+    (("train", "--hp", "max_depth=nan"), "max_depth"),
+    (("tune", "--max-jobs", HUGE), "max_jobs"),
+    (("tune", "--max-parallel-jobs", "0"), "max_parallel_jobs"),
+    (("approve", "--version", HUGE), "version"),
+    (("approve", "--version", "1", "--comment", "x" * 1025), "1,024"),
+    (("invoke", "--rows", HUGE), "rows"),
+    (("pipeline", "run", "--param", f"MaxDepth={HUGE}"), "max_depth"),
+    (("pipeline", "run", "--param", "MseThreshold=nan"), "MseThreshold"),
+    (("pipeline", "describe", "../../etc/passwd"), "no pipeline execution"),
+    (("endpoints", "--delete", "../x"), "no endpoint"),
+    (("register", "--run", "'; DROP TABLE runs; --"), "no completed training run"),
+]
+
+
+@pytest.mark.parametrize("args, fragment", CLI_CASES, ids=[" ".join(a)[:40] for a, _ in
+                                                           CLI_CASES])
+def test_a_bad_flag_is_one_line_exit_2_and_changes_nothing(prepared, args, fragment):
+    from tests.cli import run_cli
+
+    before = snapshot(Path(prepared.workspace))
+    proc = run_cli(*args, "--json", ws=prepared.workspace)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1
+    assert fragment in proc.stderr
+    assert snapshot(Path(prepared.workspace)) == before
+
+
 # --- the endpoint's request parsers ----------------------------------------------------------
 
 FEATURES = ["a", "b", "c"]
