@@ -588,3 +588,38 @@ def test_workshop_settings_show_the_session_not_the_servers_path(tmp_path, monke
     assert "abcdef12" in session.workspace_label
     monkeypatch.delenv("LAB_WORKSHOP")
     assert load_settings().workspace_label == str(tmp_path)
+
+
+# --- two run-alls with different data in one workspace -------------------------------------
+
+def test_two_run_alls_in_one_workspace_each_run_with_their_own_data(ws, tmp_path,
+                                                                   monkeypatch):
+    """Every step reads the active dataset the one before left; two run-alls interleaved
+    trained and deployed each other's data. The steps are replaced by one that looks at
+    the active dataset twice, a moment apart (the real steps are tested elsewhere)."""
+    from lab import cli, steps
+    from lab.dataset import active_dataset
+
+    seen: dict[str, list[str]] = {}
+
+    def steps_reading_the_active_dataset(settings, options, echo):
+        first = active_dataset(Workspace(settings.workspace)).name
+        time.sleep(0.5)
+        seen.setdefault(first, []).append(active_dataset(Workspace(settings.workspace)).name)
+        return {}
+
+    monkeypatch.setattr(steps, "run_all", steps_reading_the_active_dataset)
+    csvs = []
+    for name, seed in (("mine", 1), ("theirs", 2)):
+        path = tmp_path / f"{name}.csv"
+        generate_housing(rows=30, seed=seed).to_csv(path, index=False)
+        csvs.append(path)
+    codes = []
+    threads = [threading.Thread(target=lambda p=p: codes.append(cli.main(
+        ["run-all", "--data", str(p), "--workspace", str(ws.root)]))) for p in csvs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [0, 0]
+    assert seen == {"mine": ["mine"], "theirs": ["theirs"]}
