@@ -6,6 +6,7 @@ name rules and the endpoint's request parsers with generated input.
 
 from __future__ import annotations
 
+import json
 import socket
 import string
 import time
@@ -303,12 +304,18 @@ def test_rows_written_by_to_csv_parse_back_exactly(rows):
     assert parsed.tolist() == [[float(v) for v in row] for row in rows]
 
 
+def _nested(children):
+    return st.one_of(st.lists(children, max_size=3),
+                     st.dictionaries(st.text(max_size=5), children, max_size=3))
+
+
+_json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                            _nested, max_leaves=20)
+
+
 @QUICK
 @given(st.one_of(st.binary(max_size=300),
-                 st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-                              lambda inner: st.lists(inner, max_size=3)
-                              | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-                              max_leaves=20).map(lambda v: __import__("json").dumps(v).encode()),
+                 _json_values.map(lambda v: json.dumps(v).encode()),
                  st.integers(1, 200_000).map(lambda n: b"[" * n)))
 def test_any_feature_store_runtime_body_is_parsed_or_a_validation_error(body):
     from lab.serving._errors import InvocationError
