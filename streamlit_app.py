@@ -8,7 +8,7 @@ step the page just did shows as done at once (a page that stops early still gets
 import streamlit as st
 
 from lab.steps import pages
-from pages._ui import resume_endpoints, settings, sidebar, sidebar_progress
+from pages._ui import resume_endpoints, run_page, settings, sidebar, sidebar_progress
 
 st.set_page_config(page_title="MLOps Lab", page_icon=":material/school:", layout="wide")
 
@@ -22,6 +22,6 @@ current = st.navigation(navigation, expanded=True)
 progress_box = sidebar()
 resume_endpoints()
 try:
-    current.run()
+    run_page(current)
 finally:
     sidebar_progress(progress_box)

@@ -27,7 +27,11 @@
                                                       the lab as a Jupyter notebook, to take home
 
 With --json, stdout holds exactly one JSON object; progress and job logs go to stderr.
-Errors exit with status 2 and a one-line message on stderr.
+Errors exit with status 2 and a one-line message on stderr (with --json, a command that
+got as far as a result, such as a pipeline execution that Failed, still prints it, with
+an "error" key). An AWS error is such a one-line message too; only a bug in the lab exits
+with status 1 and its trace on stderr. Two `run-all` in one workspace run one after the
+other, each with its own data.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +47,7 @@ from lab.errors import LabError
 from lab.settings import BACKENDS
 
 EXIT_USAGE = 2
+EXIT_BUG = 1
 
 
 def _data_options(p: argparse.ArgumentParser) -> None:
@@ -206,6 +212,8 @@ def cmd_features(args, out: dict[str, Any]) -> None:
     from lab.processing import read_meta
     from lab.workspace import Workspace
 
+    if args.action == "query" and not 1 <= args.limit <= 1_000_000:
+        raise LabError("--limit takes 1 to 1,000,000 rows.")
     store, names = open_featurestore(settings), group_names(settings)
     if args.action == "query":
         sql = args.sql
@@ -300,15 +308,23 @@ def cmd_pipeline(args, out: dict[str, Any]) -> None:
             raise LabError("The pipeline job left no execution.")
         out.update(pipelines.execution_json(execution))
         _log(json.dumps(pipelines.summary(execution)))
+        if execution.status != "Succeeded":
+            raise LabError(f"The pipeline execution {execution.id} {execution.status}: "
+                           f"{execution.failure or 'see `pipeline describe` for its steps'}")
 
 
 def cmd_run_all(args, out: dict[str, Any]) -> None:
     from lab.steps import run_all
+    from lab.workspace import Workspace, locked
 
     settings = _settings(args)
-    options = {"prep_params": _adopt_dataset(args, settings),  # adopted once, used by all
-               "skip": args.skip}
-    _merge(out, run_all(settings, options, _quiet))
+    # Every step reads what the one before left in the workspace (the active dataset, the
+    # prepared data, the groups): a second run-all waits, instead of mixing in its data.
+    with locked(Workspace(settings.workspace).root,
+                lambda: _log("run-all: waiting for the other run-all in this workspace")):
+        options = {"prep_params": _adopt_dataset(args, settings),  # adopted once, used by all
+                   "skip": args.skip}
+        _merge(out, run_all(settings, options, _quiet))
 
 
 def cmd_export_notebook(args, out: dict[str, Any]) -> None:
@@ -364,8 +380,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = COMMANDS[args.command](args, out)  # check and cleanup return a status
     except LabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _failed(args, out, str(exc))
+    except Exception as exc:  # noqa: BLE001 - AWS errors become one line; bugs keep a trace
+        translated = _aws_error(exc)
+        if translated is not None:
+            return _failed(args, out, str(translated))
+        print(f"error: unexpected {type(exc).__name__} (a bug in the lab); the trace "
+              "follows", file=sys.stderr)
+        traceback.print_exc(file=sys.stderr)
+        return EXIT_BUG
     if args.json:
         print(json.dumps(out, indent=2, default=str))
     elif args.command == "bench":
@@ -373,3 +396,21 @@ def main(argv: list[str] | None = None) -> int:
 
         print(format_table(out["figures"]))
     return status if isinstance(status, int) else 0
+
+
+def _failed(args, out: dict[str, Any], message: str) -> int:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    if getattr(args, "json", False) and out:
+        print(json.dumps({**out, "error": message}, indent=2, default=str))
+    return EXIT_USAGE
+
+
+def _aws_error(exc: Exception) -> LabError | None:
+    """The lab's error for a botocore error raised outside a twin's translation (an
+    unreachable endpoint, say); None for anything else. botocore is only looked at if the
+    command already imported it."""
+    if "botocore" not in sys.modules:
+        return None
+    from lab.aws.errors import translate
+
+    return translate(exc)

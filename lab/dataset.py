@@ -2,14 +2,20 @@
 
 Every dataset is kept under `<workspace>/data/raw/<name>.csv`; `datasets.json` beside them
 records which one is active and its target column. A new upload never overwrites another
-dataset, and a file that cannot be read is refused before anything is written.
+dataset (a name already taken by other data gets a suffix, `-2`, `-3`...), and a file that
+cannot be read is refused before anything is written. Writers of one workspace (sessions,
+`python -m lab` processes) each write their own temporary file and update `datasets.json`
+under a lock, so none loses another's dataset.
 """
 
 from __future__ import annotations
 
+import csv
+import filecmp
 import io
 import os
 import re
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,11 +23,14 @@ import numpy as np
 import pandas as pd
 
 from lab.errors import DataError
-from lab.workspace import Workspace, read_json, write_json_atomic
+from lab.names import MAX_FEATURES
+from lab.workspace import Workspace, locked, read_json, write_json_atomic
 
 GENERATED_NAME = "generated_housing"
 DEFAULT_TARGET = "PRICE"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_COLUMNS = MAX_FEATURES  # what one feature group can hold
+MAX_FIELD_CHARS = 131_072  # a header name longer than this is not a column name
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 # The workshop's synthetic data has PRICE as an exact linear function of the features
@@ -70,6 +79,7 @@ def read_csv_bytes(data: bytes, label: str = "the file") -> pd.DataFrame:
                         f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Upload a smaller sample.")
     if not data.strip():
         raise DataError(f"{label} is empty. Upload a CSV with a header row and data rows.")
+    _check_header(data, label)
     try:
         df = pd.read_csv(io.BytesIO(data))
     except UnicodeDecodeError:
@@ -86,6 +96,47 @@ def read_csv_bytes(data: bytes, label: str = "the file") -> pd.DataFrame:
         raise DataError(f"{label} has a single column; it needs a target and at least one "
                         "feature (is the separator a comma?).")
     return df
+
+
+def _check_header(data: bytes, label: str) -> None:
+    """What pandas would accept silently or choke on: binary data, a header wider than a
+    feature group, columns without a name, and repeated names (pandas renames them A.1)."""
+    try:
+        text = data[:1 << 20].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < (1 << 20) - 4:  # not just a character cut at the end of the sample
+            raise DataError(f"{label} is not UTF-8 text. Save it as a UTF-8 CSV.") from None
+        text = data[:exc.start].decode("utf-8")
+    if "\0" in text:
+        raise DataError(f"{label} holds binary data (NUL bytes), not CSV text. Upload a CSV.")
+    newline = data.find(b"\n")
+    first = data[:newline if newline >= 0 else len(data)]
+    if first.count(b",") + 1 > MAX_COLUMNS:  # quoted commas overcount: then count exactly
+        try:
+            width = len(next(csv.reader([first.decode("utf-8", "replace")])))
+        except csv.Error:
+            width = first.count(b",") + 1
+        if width > MAX_COLUMNS:
+            raise DataError(f"{label} has {width:,} columns; the lab takes at most "
+                            f"{MAX_COLUMNS:,} (a feature group's limit). Keep fewer columns.")
+    try:
+        header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
+    except csv.Error as exc:
+        raise DataError(f"{label} has a header the lab cannot read ({exc}): the first row "
+                        "must be the column names.") from None
+    if len(header) > MAX_COLUMNS:
+        raise DataError(f"{label} has {len(header):,} columns; the lab takes at most "
+                        f"{MAX_COLUMNS:,} (a feature group's limit). Keep fewer columns.")
+    if len(header) > 1:
+        unnamed = [str(i + 1) for i, name in enumerate(header) if not name.strip()]
+        if unnamed:
+            raise DataError(f"Column {', '.join(unnamed[:5])} of {label} has no name: give "
+                            "every column a name in the header row.")
+        seen: set[str] = set()
+        repeated = sorted({n for n in header if n in seen or seen.add(n)})
+        if repeated:
+            raise DataError(f"Column names must be unique; {label} has repeated names: "
+                            f"{', '.join(map(repr, repeated[:5]))}. Rename the copies.")
 
 
 def read_csv_path(path: str | os.PathLike) -> pd.DataFrame:
@@ -106,25 +157,50 @@ def _registry(ws: Workspace) -> dict:
     return read_json(ws.raw_dir / "datasets.json", default={"active": None, "datasets": {}})
 
 
+def _lock(ws: Workspace):
+    return locked(ws.raw_dir)
+
+
 def save_dataset(ws: Workspace, df: pd.DataFrame, name: str, target: str,
                  source: str, activate: bool = True) -> DatasetInfo:
-    """Store `df` as dataset `name` (written whole, then renamed into place)."""
+    """Store `df` as a dataset named after `name` (written whole under a temporary name of
+    its own, then renamed into place). The generated dataset keeps its name; other data
+    never replaces a dataset with different content: it gets the next free name."""
     name = safe_name(name)
     if target not in df.columns:
         raise DataError(f"There is no column {target!r}. Pick the target among: "
                         f"{', '.join(map(str, df.columns))}.")
-    info = DatasetInfo(name=name, target=target, rows=len(df),
-                       columns=[str(c) for c in df.columns], source=source)
     ws.raw_dir.mkdir(parents=True, exist_ok=True)
-    tmp = ws.raw_dir / f".{name}.csv.tmp"
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, info.path(ws))
-    registry = _registry(ws)
-    registry["datasets"][name] = asdict(info)
-    if activate:
-        registry["active"] = name
-    write_json_atomic(ws.raw_dir / "datasets.json", registry)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".csv.tmp", dir=ws.raw_dir)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            df.to_csv(fh, index=False)
+        with _lock(ws):
+            registry = _registry(ws)
+            if source != "generated":
+                name = _free_name(ws, registry, name, Path(tmp))
+            info = DatasetInfo(name=name, target=target, rows=len(df),
+                               columns=[str(c) for c in df.columns], source=source)
+            os.replace(tmp, info.path(ws))
+            registry["datasets"][name] = asdict(info)
+            if activate:
+                registry["active"] = name
+            write_json_atomic(ws.raw_dir / "datasets.json", registry)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return info
+
+
+def _free_name(ws: Workspace, registry: dict, name: str, content: Path) -> str:
+    """`name`, or `name-2`, `name-3`...: the first that is free or holds this very data."""
+    candidate, n = name, 1
+    while True:
+        path = ws.raw_dir / f"{candidate}.csv"
+        taken = path.exists() or candidate in registry["datasets"]
+        if not taken or (path.exists() and filecmp.cmp(path, content, shallow=False)):
+            return candidate
+        n += 1
+        candidate = f"{name[:60]}-{n}"
 
 
 def list_datasets(ws: Workspace) -> list[DatasetInfo]:
@@ -154,16 +230,17 @@ def ensure_generated(ws: Workspace) -> DatasetInfo:
 
 
 def set_active(ws: Workspace, name: str, target: str) -> DatasetInfo:
-    registry = _registry(ws)
-    if name not in registry["datasets"]:
-        raise DataError(f"There is no dataset named {name!r} in this workspace.")
-    entry = registry["datasets"][name]
-    if target not in entry["columns"]:
-        raise DataError(f"There is no column {target!r}. Pick the target among: "
-                        f"{', '.join(entry['columns'])}.")
-    entry["target"] = target
-    registry["active"] = name
-    write_json_atomic(ws.raw_dir / "datasets.json", registry)
+    with _lock(ws):
+        registry = _registry(ws)
+        if name not in registry["datasets"]:
+            raise DataError(f"There is no dataset named {name!r} in this workspace.")
+        entry = registry["datasets"][name]
+        if target not in entry["columns"]:
+            raise DataError(f"There is no column {target!r}. Pick the target among: "
+                            f"{', '.join(entry['columns'])}.")
+        entry["target"] = target
+        registry["active"] = name
+        write_json_atomic(ws.raw_dir / "datasets.json", registry)
     return DatasetInfo(**entry)
 
 

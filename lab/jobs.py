@@ -11,7 +11,9 @@ Statuses follow SageMaker's job vocabulary: InProgress, Completed, Failed, Stopp
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -114,6 +116,26 @@ class JobStore:
         (self.dir(job_id) / "cancel").touch()
 
 
+# Run by a small Python before exec'ing the command: PR_SET_PDEATHSIG (1) makes the kernel
+# send SIGKILL to the child when the thread that started it ends (with its process), and
+# it survives exec. (preexec_fn would do it without the extra start, but it is not safe in
+# a process with threads, which the lab's always are.)
+_DIE_WITH_PARENT = ("import ctypes, os, signal, sys\n"
+                    "ctypes.CDLL(None).prctl(1, signal.SIGKILL)\n"
+                    "if os.getppid() != int(sys.argv[1]):\n    os._exit(1)\n"
+                    "os.execv(sys.argv[2], sys.argv[2:])")
+
+
+def dies_with_parent(cmd: Sequence[str]) -> list[str]:
+    """`cmd` wrapped so that it dies with this process (Linux; elsewhere `cmd` as is)."""
+    cmd = [str(c) for c in cmd]
+    if not sys.platform.startswith("linux"):
+        return cmd
+    program = cmd[0] if os.sep in cmd[0] else (shutil.which(cmd[0]) or cmd[0])
+    return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), program,
+            *cmd[1:]]
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -152,9 +174,10 @@ class JobContext:
 
     def run_subprocess(self, cmd: Sequence[str], env: dict[str, str] | None = None,
                        on_line: Callable[[str], None] | None = None) -> int:
-        """Run `cmd`, streaming its output to the log; stop it if the job is cancelled."""
-        proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, env=env, bufsize=1)
+        """Run `cmd`, streaming its output to the log; stop it if the job is cancelled, and
+        when this process dies (even by SIGKILL) the child dies too."""
+        proc = subprocess.Popen(dies_with_parent(cmd), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, env=env, bufsize=1)
         watcher = threading.Thread(target=self._stop_on_cancel, args=(proc,), daemon=True)
         watcher.start()
         assert proc.stdout is not None

@@ -8,12 +8,13 @@ re-run leaves the previous outputs as they were.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +54,24 @@ class Workspace:
     def jobs_dir(self) -> Path:
         return self.path("jobs")
 
+    def contains(self, path: str | os.PathLike) -> bool:
+        """True when `path` (resolved, links followed) is the root or under it."""
+        candidate = Path(path).resolve()
+        return candidate == self.root or self.root in candidate.parents
+
     @contextlib.contextmanager
     def replace_dir(self, target: Path) -> Iterator[Path]:
         """Yield a fresh staging folder; on success it replaces `target` as a whole.
 
-        On an exception the staging folder is removed and `target` is untouched.
+        On an exception the staging folder is removed and `target` is untouched. A staging
+        folder left by a process that was killed (SIGKILL skips every cleanup) is removed
+        by the next replace of the same target.
         """
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+        remove_stale(target)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-{os.getpid()}-",
+                                        dir=target.parent))
         try:
             yield staging
         except BaseException:
@@ -70,13 +80,58 @@ class Workspace:
         swap_in(staging, target)
 
 
+def remove_stale(target: Path) -> None:
+    """Remove the staging and set-aside folders of `target` whose process has ended."""
+    for leftover in target.parent.glob(f".{target.name}.*-*"):
+        kind, _, rest = leftover.name[len(target.name) + 2:].partition("-")
+        pid = rest.partition("-")[0]
+        if kind in ("new", "old") and (not pid.isdigit() or not pid_alive(int(pid))):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with this id runs (or exists but is not ours to signal)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def locked(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """An exclusive lock on the folder `path` (made if missing), held while the block runs,
+    between threads and processes alike: flock on the folder itself, so no lock file is
+    left behind, and the kernel drops the lock when its holder dies, even by SIGKILL.
+    `on_wait` is called once if another holder makes this one wait."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def swap_in(staging: Path, target: Path) -> None:
     """Move `staging` to `target`, replacing what was there.
 
     Two renames on one filesystem: the old folder is set aside first and only deleted once
     the new one is in place, so readers see either the old outputs or the new ones.
     """
-    old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+    old = target.parent / f".{target.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     if target.exists():
         os.rename(target, old)
     os.rename(staging, target)
@@ -86,9 +141,13 @@ def swap_in(staging: Path, target: Path) -> None:
 def write_json_atomic(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, default=str)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2, default=str)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def read_json(path: Path, default: Any = None) -> Any:

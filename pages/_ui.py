@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import runpy
+import threading
 import uuid
 from pathlib import Path
 
@@ -15,12 +16,13 @@ import streamlit as st
 
 from lab.backends import LABELS, backend_problem
 from lab.errors import InputError, LabError
-from lab.settings import BACKENDS, Settings, load_settings, valid_session_id
+from lab.settings import Settings, load_settings, valid_session_id
 from lab.steps import STEPS, code_of, next_page, progress, steps_on
 from lab.workspace import Workspace
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 ROUTER = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+_ROUTED = threading.local()  # set while the router runs a page, on that script's thread
 
 
 def open_page() -> Workspace:
@@ -29,13 +31,17 @@ def open_page() -> Workspace:
     Until some script calls st.navigation, Streamlit treats a folder named pages/ beside
     the main script as its older multipage mode, and runs a deep link's page file directly
     (/prep runs pages/prep.py without the router: no navigation, sidebar or wide layout).
-    That happens to the first session after a server start, and to every AppTest run. A
+    That happens to the first sessions after a server start, and to every AppTest run. A
     page that finds itself run that way switches the mode off and runs the router in its
     place (not st.rerun, which would drop the click that started this run), then stops.
+    Whether the router runs this page is asked of the run itself (`run_page` marks it),
+    not of Streamlit's process-wide flag: sessions opened at the same moment after a start
+    (a workshop room) saw the flag already switched off by the first one, and rendered
+    their page with no sidebar and no navigation.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if not getattr(_ROUTED, "active", False):
         PagesManager.uses_pages_directory = False
         runpy.run_path(str(ROUTER), run_name="__main__")
         st.stop()
@@ -64,13 +70,25 @@ def chart(fig, key: str, **kwargs) -> None:
     st.plotly_chart(fig, key=key, **kwargs)
 
 
+def run_page(page) -> None:
+    """The router's last call: run the chosen page, marked as run by the router."""
+    _ROUTED.active = True
+    try:
+        page.run()
+    finally:
+        _ROUTED.active = False
+
+
 def settings() -> Settings:
     """This browser session's settings: its workspace and the backend it chose."""
     base = load_settings()
     if base.workshop_mode:
         base = base.for_session(_session_id())
     backend = st.session_state.get("backend", base.backend)
-    return base.with_backend(backend)
+    try:
+        return base.choose_backend(backend)
+    except InputError:  # a backend this server does not offer: its default instead
+        return base
 
 
 def _session_id() -> str:
@@ -93,6 +111,23 @@ def workspace() -> Workspace:
     return Workspace(settings().workspace)
 
 
+def hide_paths(value):
+    """On a workshop server, the server's folders in text (a log, an error, a path, or
+    the strings in a dict or list) shown as <workspace> and <server>: attendees see their
+    own files, never where the server keeps them."""
+    s = settings()
+    if not s.workshop_mode:
+        return value
+    if isinstance(value, dict):
+        return {k: hide_paths(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [hide_paths(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    return (value.replace(str(s.workspace), "<workspace>")
+            .replace(str(load_settings().workspace), "<server>"))
+
+
 def sidebar():
     """The sidebar: backend, workspace, presenter mode; returns the box that
     `sidebar_progress` fills once the page has run (so it shows what the page just did)."""
@@ -104,7 +139,8 @@ def sidebar():
                   "projector; code, logs and JSON are left out. A link with ?present=1 "
                   "opens in this mode.")
         st.caption("Backend")
-        st.radio("Backend", list(BACKENDS), key="backend", index=BACKENDS.index(s.backend),
+        offered = list(s.allowed_backends)  # a workshop server may offer only its own
+        st.radio("Backend", offered, key="backend", index=offered.index(s.backend),
                  horizontal=True, label_visibility="collapsed", format_func=LABELS.get)
         problem = backend_problem(settings())
         if problem:
@@ -112,7 +148,7 @@ def sidebar():
                        icon=":material/cloud_off:")
         aws_sidebar(settings(), problem)
         st.caption("Workspace")
-        st.code(str(s.workspace), language=None, wrap_lines=True)
+        st.code(s.workspace_label, language=None, wrap_lines=True)
         return st.container()
 
 
@@ -151,7 +187,7 @@ def diagram(name: str) -> None:
 
 
 def show_error(exc: LabError) -> None:
-    st.error(str(exc), icon=":material/error:")
+    st.error(hide_paths(str(exc)), icon=":material/error:")
 
 
 def show_code(*functions, title: str = "The code that ran") -> None:
@@ -239,12 +275,13 @@ def job_panel(kind: str, session_key: str, empty_text: str, *, render_result=Non
                          key=stop_key or f"stop_{kind}"):
                 store.request_cancel(current.job_id)
         elif current.status != COMPLETED:
-            st.error(f"The job {current.status.lower()}: {current.error}", icon=":material/error:")
+            st.error(hide_paths(f"The job {current.status.lower()}: {current.error}"),
+                     icon=":material/error:")
         if render_live is not None:
             render_live(current)
         if current.status == COMPLETED and render_result is not None:
             render_result(current)
-        log = store.log(current.job_id, tail=log_lines) or "(no output yet)"
+        log = hide_paths(store.log(current.job_id, tail=log_lines)) or "(no output yet)"
         if presenter():
             pass  # the log is a detail: presenter mode leaves it out
         elif log_title:

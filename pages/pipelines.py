@@ -28,6 +28,7 @@ from lab.training import ALGORITHMS
 from pages._ui import (
     chart,
     concept,
+    hide_paths,
     job_panel,
     open_page,
     presenter,
@@ -189,7 +190,8 @@ def show_execution(defn, session_key: str, empty_text: str) -> None:
             if rec.metrics:
                 table([{"metric": k, "value": v} for k, v in rec.metrics.items()])
             if not presenter():
-                st.json({"inputs": rec.inputs, "outputs": rec.outputs}, expanded=False)
+                st.json(hide_paths({"inputs": rec.inputs, "outputs": rec.outputs}),
+                        expanded=False)
             if rec.failure:
                 st.error(rec.failure)
         if not presenter():

@@ -12,6 +12,7 @@ from pages._ui import (
     concept,
     diagram,
     end_page,
+    hide_paths,
     job_panel,
     open_page,
     prerequisites,
@@ -107,7 +108,7 @@ if runs:
         col.metric(f"Test {name.upper() if name != 'r2' else 'R²'}", number(run.metrics[name]))
     st.caption("Validation metrics read from the log by the metric definitions: "
                + ", ".join(f"{k} {number(v)}" for k, v in run.validation.items())
-               + ("" if presenter() else f". Artifact: `{run.artifact}`"))
+               + ("" if presenter() else f". Artifact: `{hide_paths(run.artifact)}`"))
     left, right = st.columns(2)
     with left:
         chart(charts.learning_curves([run]), key="curve_chart")

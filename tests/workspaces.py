@@ -2,8 +2,8 @@
 by tests/conftest.py, so every test folder has the same fixtures).
 
 The costly states are made once per test process (a session fixture or a cached template)
-and copied per test; a copy's feature store is ingested again, because a store records the
-absolute paths of its offline files.
+and copied per test; a copy's feature store is ingested again (each test gets a store of
+its own, with the suite's event time).
 
     ws         an empty Workspace
     house_csv  the workshop's own dataset (../shared), or a skip saying where it should be

@@ -7,16 +7,27 @@ Layout, like SageMaker's S3 offline store (partitioned here by write time):
 Each ingest writes one file with the features plus the three columns SageMaker adds
 (write_time, api_invocation_time, is_deleted); history is never rewritten. A zero-row file
 with the group's schema is written at creation so an empty group is still a table.
+
+Queries run in a SQL worker process (`_sqlworker.py`): DuckDB's memory limit does not cover
+every allocation, so the worker's address space is capped too, and a query past its time
+is ended by killing the worker. The worker may read the store's own folder and no other
+file, and runs one SELECT (or WITH) statement at a time.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import select
+import struct
+import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -29,7 +40,9 @@ from lab.featurestore._schema import FRACTIONAL, INTEGRAL, glue_table_name
 ATHENA_DATABASE = "sagemaker_featurestore"
 QUERY_TIMEOUT_S = 30.0
 MAX_ROWS = 1_000_000
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT_MB = 1024  # DuckDB's limit; the worker's address space is capped near it
+MAX_WORKERS = 2  # SQL worker processes at most, each running one query at a time
+START_TIMEOUT_S = 60.0  # a worker's imports, on a busy machine
 _ARROW = {INTEGRAL: pa.int64(), FRACTIONAL: pa.float64()}
 _EXTRA = [("write_time", pa.timestamp("ms")), ("api_invocation_time", pa.timestamp("ms")),
           ("is_deleted", pa.bool_())]
@@ -77,28 +90,30 @@ def table_names(meta: dict) -> list[str]:
 
 
 def query(sql: str, groups: list[dict], root: Path) -> pd.DataFrame:
+    """Run one read-only statement in a SQL worker (bounded in memory, rows and time)."""
     if not isinstance(sql, str) or not sql.strip():
         raise QueryError("The query is empty: write a SELECT statement.")
     _check_read_only(sql)
     known = [f'"{m["name"]}"' for m in groups]
-    cursor = _database(root, groups).cursor()
-    timer = threading.Timer(QUERY_TIMEOUT_S, cursor.interrupt)
-    timer.start()
-    try:
-        return _fetch(cursor, sql)
-    except duckdb.InterruptException:
+    request = {"root": str(root), "views": _views(groups), "sql": sql, "max_rows": MAX_ROWS}
+    kind, payload = _POOL.run(request, QUERY_TIMEOUT_S)
+    if kind == "ok":
+        return pa.ipc.open_stream(payload).read_all().to_pandas()
+    if kind in ("timeout", "interrupt"):
         raise QueryError(f"The query ran longer than {QUERY_TIMEOUT_S:.0f} s and was stopped: "
-                         "add filters or a LIMIT.") from None
-    except duckdb.CatalogException as exc:
-        raise QueryError(_catalog_message(exc, known)) from None
-    except duckdb.PermissionException:
+                         "add filters or a LIMIT.")
+    if kind in ("memory", "died"):
+        raise QueryError(f"The query needed more memory than its {MEMORY_LIMIT_MB:,} MB and "
+                         "was stopped: add filters, a LIMIT or an aggregate.")
+    if kind == "rows":
+        raise QueryError(f"The query returns more than {MAX_ROWS:,} rows: add a LIMIT or "
+                         "an aggregate.")
+    if kind == "catalog":
+        raise QueryError(_catalog_message(payload, known))
+    if kind == "permission":
         raise QueryError("Queries may read feature group tables only, not files: use "
-                         f"one of {', '.join(known) or '(no groups yet)'}.") from None
-    except duckdb.Error as exc:
-        raise QueryError(f"The query failed: {_first_line(exc)}") from None
-    finally:
-        timer.cancel()
-        cursor.close()
+                         f"one of {', '.join(known) or '(no groups yet)'}.")
+    raise QueryError(f"The query failed: {_first_line(payload)}")
 
 
 def _check_read_only(sql: str) -> None:
@@ -113,81 +128,187 @@ def _check_read_only(sql: str) -> None:
                          "store: it is read-only here, as it is through Athena.")
 
 
-class _Database:
-    """One in-memory DuckDB per store, kept: connecting costs tens of milliseconds, a
-    cursor almost nothing. It may read the store's own folder and no other file."""
+def _views(groups: list[dict]) -> list[list[str]]:
+    """[table name, group folder] for each name a group answers to; exact group names
+    first, so an alias never hides another group."""
+    views, taken = [], set()
+    for position in range(3):
+        for meta in groups:
+            name = table_names(meta)[position]
+            if name.lower() not in taken:
+                taken.add(name.lower())
+                views.append([name, str(meta["offline_dir"])])
+    return views
 
-    def __init__(self, root: Path) -> None:
-        # Bounded, since one database is kept per workspace a server may hold many of.
-        self.con = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT,
-                                                      "threads": 2})
-        self.con.execute(f"CREATE SCHEMA {ATHENA_DATABASE}")
-        self.con.execute(f"SET allowed_directories = [{_literal(str(root) + os.sep)}]")
-        self.con.execute("SET enable_external_access = false")
-        self.con.execute("SET lock_configuration = true")
-        self.lock = threading.Lock()
-        self.views: list[str] = []
-        self.signature: tuple = ()
 
-    def sync(self, groups: list[dict]) -> None:
-        """Views named like the groups' tables, rebuilt when groups come or go."""
-        signature = tuple((m["name"], m["offline_dir"], m["created"]) for m in groups)
-        with self.lock:
-            if signature == self.signature:
-                return
-            for view in self.views:
-                self.con.execute(f"DROP VIEW IF EXISTS {view}")
-            self.views, taken = [], set()
-            # Exact group names first, so an alias never hides another group.
-            for position in range(3):
-                for meta in groups:
-                    name = table_names(meta)[position]
-                    if name.lower() not in taken:
-                        taken.add(name.lower())
-                        self._create(name, Path(meta["offline_dir"]))
-            self.signature = signature
+class _Workers:
+    """Up to MAX_WORKERS SQL worker processes (`_sqlworker.py`), each running one query at
+    a time (started on first use, about 0.3 s, then kept); a query past its time limit is
+    ended by killing its worker, which the next query replaces."""
 
-    def _create(self, name: str, group_dir: Path) -> None:
-        source = _literal(str(group_dir / "**" / "*.parquet"))
-        select = (f"SELECT * FROM read_parquet({source}, union_by_name = true, "
-                  "hive_partitioning = false)")
-        for schema in ("main", ATHENA_DATABASE):
-            view = f"{schema}.{_ident(name)}"
+    def __init__(self) -> None:
+        self.idle: list[subprocess.Popen] = []
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def run(self, request: dict, timeout_s: float) -> tuple[str, Any]:
+        body = json.dumps(request).encode()
+        for _ in range(2):  # a worker that died under a query gets one fresh try
+            worker = self._take()
+            healthy = False
             try:
-                self.con.execute(f"CREATE VIEW {view} AS {select}")
-            except duckdb.IOException:
-                return  # its folder is gone (a group deleted meanwhile): no table for it
-            self.views.append(view)
+                kind, payload = _exchange(worker, body, timeout_s)
+                healthy = kind not in ("timeout", "died", "memory")
+            finally:
+                self._give_back(worker, healthy)
+            if kind != "died":
+                break
+        return kind, payload
+
+    def _take(self) -> subprocess.Popen:
+        with self.changed:
+            while not self.idle and self.count >= MAX_WORKERS:
+                self.changed.wait()
+            if self.idle:
+                return self.idle.pop()
+            self.count += 1
+        try:
+            return _SPAWNER.submit(_spawn).result()
+        except BaseException:
+            with self.changed:
+                self.count -= 1
+                self.changed.notify()
+            raise
+
+    def _give_back(self, worker: subprocess.Popen, healthy: bool) -> None:
+        if not healthy:
+            _stop(worker)
+        with self.changed:
+            if healthy:
+                self.idle.append(worker)
+            else:
+                self.count -= 1
+            self.changed.notify()
+
+    def reset(self) -> None:
+        """Stop the idle workers (the next query starts one with the current limits)."""
+        with self.changed:
+            idle, self.idle = self.idle, []
+            self.count -= len(idle)
+        for worker in idle:
+            _stop(worker)
 
 
-_databases: OrderedDict[str, _Database] = OrderedDict()
-_databases_lock = threading.Lock()
-_MAX_DATABASES = 32  # one per workspace in use; the least recently used is let go
+def _spawn() -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items()  # no AWS secrets: SQL needs none
+           if not k.startswith(("AWS_SECRET", "AWS_SESSION", "AWS_ACCESS"))}
+    env.pop("PYTHONPATH", None)
+    env["MALLOC_ARENA_MAX"] = "2"  # glibc reserves 64 MB of address space per arena
+    # The address-space cap above what the worker holds after its imports: a backstop for
+    # one huge allocation (DuckDB reserves address space freely, so it is generous); what
+    # the worker really uses is its resident memory, watched during each query.
+    budget = MEMORY_LIMIT_MB * 4 + 512
+    worker = subprocess.Popen(
+        [sys.executable, "-u", _WORKER, str(os.getpid()), str(MEMORY_LIMIT_MB), str(budget)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    ready = _read_reply(worker.stdout.fileno(), time.monotonic() + START_TIMEOUT_S,
+                        lambda: False)
+    if ready != b"R":
+        _stop(worker)
+        raise QueryError("The offline store's SQL engine did not start; try again.")
+    return worker
 
 
-def _database(root: Path, groups: list[dict]) -> _Database:
-    with _databases_lock:
-        database = _databases.pop(str(root), None) or _Database(root)
-        _databases[str(root)] = database
-        while len(_databases) > _MAX_DATABASES:
-            _databases.popitem(last=False)
-    database.sync(groups)
-    return database.con
+def _resident_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
-    reader = con.sql(sql).to_arrow_reader(65_536)
-    batches, rows = [], 0
-    for batch in reader:
-        rows += batch.num_rows
-        if rows > MAX_ROWS:
-            raise QueryError(f"The query returns more than {MAX_ROWS:,} rows: add a LIMIT or "
-                             "an aggregate.")
-        batches.append(batch)
-    return pa.Table.from_batches(batches, schema=reader.schema).to_pandas()
+def _stop(worker: subprocess.Popen) -> None:
+    worker.kill()
+    try:
+        worker.wait(5)
+    except subprocess.TimeoutExpired:
+        pass
+    for stream in (worker.stdin, worker.stdout):
+        try:
+            stream.close()
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
-def _catalog_message(exc: Exception, known: list[str]) -> str:
+def _exchange(worker: subprocess.Popen, body: bytes, timeout_s: float) -> tuple[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    try:
+        worker.stdin.write(struct.pack(">I", len(body)) + body)
+        worker.stdin.flush()
+    except (OSError, ValueError):
+        return "died", ""
+    # DuckDB's limit, half again for what it allocates outside it, and the worker itself
+    limit_mb = MEMORY_LIMIT_MB * 3 // 2 + 256
+
+    def too_big() -> bool:
+        return _resident_mb(worker.pid) > limit_mb
+
+    reply = _read_reply(worker.stdout.fileno(), deadline, too_big)
+    if reply == b"memory":
+        return "memory", ""
+    if reply is None:
+        return ("timeout", "") if time.monotonic() >= deadline else ("died", "")
+    if reply[:1] == b"O":
+        return "ok", reply[1:]
+    error = json.loads(reply[1:])
+    return error["kind"], error["message"]
+
+
+def _read_reply(fd: int, deadline: float, too_big) -> bytes | None:
+    """One framed reply; None at the deadline or when the worker closed its end, b"memory"
+    as soon as the worker's resident memory passes its limit (checked every 20 ms)."""
+    def read(n: int) -> bytes | None:
+        chunks, left = [], n
+        while left:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                return None
+            if not select.select([fd], [], [], min(wait, 0.02))[0]:
+                if too_big():
+                    raise _TooBig
+                continue
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    try:
+        head = read(4)
+        return None if head is None else read(struct.unpack(">I", head)[0])
+    except _TooBig:
+        return b"memory"
+
+
+class _TooBig(Exception):
+    """The worker's memory passed its limit during a query."""
+
+
+_WORKER = str(Path(__file__).with_name("_sqlworker.py"))
+_POOL = _Workers()
+# Workers are started from this one long-lived thread: a worker dies with the thread that
+# started it (PR_SET_PDEATHSIG is per thread), and a session's or a job's thread may end
+# while its worker goes on serving others.
+_SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="lab-sql-spawner")
+
+
+def reset_workers() -> None:
+    """Stop the idle SQL workers (tests change the limits; the next query starts anew)."""
+    _POOL.reset()
+
+
+def _catalog_message(exc: Exception | str, known: list[str]) -> str:
     line = _first_line(exc)
     if "does not exist" not in line or "able" not in line:
         return f"The query failed: {line}"
@@ -199,13 +320,5 @@ def _catalog_message(exc: Exception, known: list[str]) -> str:
             "its name with underscores and to its Glue table name, name_<created>).")
 
 
-def _first_line(exc: Exception) -> str:
+def _first_line(exc: Exception | str) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

@@ -102,11 +102,22 @@ class OnlineDB:
         for meta in metas:
             meta["definitions"] = json.loads(meta["definitions"])
             meta["online_enabled"] = bool(meta["online_enabled"])
+            meta["offline_dir"] = str(self.offline_dir(meta["offline_dir"]))
         return metas
+
+    def offline_dir(self, stored: str) -> Path:
+        """A group's offline folder, always under this store's own `offline/`: the catalog
+        keeps the folder's name (older catalogs kept an absolute path: its name is used),
+        so a copied or moved workspace reads and writes its own files."""
+        name = Path(str(stored)).name
+        if name in ("", ".", ".."):
+            name = "missing"
+        return self.path.parent / "offline" / name
 
 
 def add_group(conn: sqlite3.Connection, meta: dict[str, Any]) -> dict[str, Any]:
-    """Insert a group in the catalog and create its online table (inside a transaction)."""
+    """Insert a group in the catalog and create its online table (inside a transaction).
+    The catalog keeps the offline folder's name only (see `OnlineDB.offline_dir`)."""
     meta = dict(meta, online_table=f"online_{uuid.uuid4().hex[:12]}")
     conn.execute(
         "INSERT INTO feature_groups (name_key, name, record_identifier, event_time, "
@@ -114,7 +125,7 @@ def add_group(conn: sqlite3.Connection, meta: dict[str, Any]) -> dict[str, Any]:
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (meta["name"].lower(), meta["name"], meta["record_identifier"], meta["event_time"],
          json.dumps(meta["definitions"]), meta["created"], int(meta["online_enabled"]),
-         meta["online_table"], meta["offline_dir"], meta["description"]))
+         meta["online_table"], Path(meta["offline_dir"]).name, meta["description"]))
     columns = ", ".join(f"{_q(n)} {_SQL_TYPES.get(t, 'TEXT')}"
                         for n, t in meta["definitions"].items())
     conn.execute(f"CREATE TABLE {_q(meta['online_table'])} (_key TEXT PRIMARY KEY, "

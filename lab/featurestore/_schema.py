@@ -6,7 +6,6 @@ as it was, and the same DataFrame is refused the same way locally and on SageMak
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,18 +13,14 @@ import numpy as np
 import pandas as pd
 
 from lab.featurestore._errors import InvalidNameError, SchemaError
+from lab.names import MAX_FEATURES, RESERVED, is_feature_name
 
 INTEGRAL, FRACTIONAL, STRING = "Integral", "Fractional", "String"
 FEATURE_TYPES = (INTEGRAL, FRACTIONAL, STRING)
-# The offline store adds these columns itself, so SageMaker refuses features named like them.
-RESERVED = ("write_time", "api_invocation_time", "is_deleted")
-MAX_FEATURES = 2500
-
-_NAME = re.compile(r"^[a-zA-Z0-9]([_-]*[a-zA-Z0-9]){0,63}$")
 
 
 def check_name(name: Any, what: str = "feature group") -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not is_feature_name(name):
         raise InvalidNameError(
             f"{name!r} is not a valid {what} name. Use 1 to 64 letters, digits, hyphens and "
             "underscores, starting and ending with a letter or digit (for example lab-train)."

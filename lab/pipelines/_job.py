@@ -7,6 +7,7 @@ exists, with the reasons a learner can act on.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from lab import jobs
@@ -22,14 +23,21 @@ def _checked(name: str, parameters: dict[str, Any] | None) -> tuple[PipelineDef,
     defn = pipeline(name)
     values = defn.resolve_parameters(parameters)
     if defn is TRAINING_PIPELINE:  # refused before any execution exists, with the reason
-        from lab.processing import PrepParams
+        from lab.processing import MAX_INSTANCES, PrepParams
         from lab.training import build_request
 
         PrepParams(values["TrainSize"], values["ValSize"], values["TestSize"]).validate()
         build_request(values["Algorithm"], {"max_depth": values["MaxDepth"],
                                             "n_estimators": values["NEstimators"]})
-        if values["ProcessingInstanceCount"] < 1:
-            raise ParameterError("ProcessingInstanceCount must be at least 1.")
+        if not 1 <= values["ProcessingInstanceCount"] <= MAX_INSTANCES:
+            raise ParameterError(f"ProcessingInstanceCount must be between 1 and "
+                                 f"{MAX_INSTANCES}.")
+        threshold = values["MseThreshold"]
+        if not (isinstance(threshold, (int, float)) and math.isfinite(threshold)
+                and threshold > 0):
+            raise ParameterError(f"MseThreshold must be a positive number (got {threshold!r}): "
+                                 "the condition registers a model whose test MSE is at most "
+                                 "this.")
     return defn, values
 
 

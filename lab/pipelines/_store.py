@@ -118,9 +118,16 @@ class PipelineStore:
         return self.get(row[0]) if row else None
 
     def finish_execution(self, execution: str, status: str, failure: str | None = None) -> None:
+        """Record how an execution ended; a step still Executing then (its process died)
+        ends with it, with the same status and reason."""
+        now = time.time()
         with self.db.write() as c:
             c.execute("UPDATE executions SET status = ?, ended = ?, failure = ? WHERE id = ?",
-                      (status, time.time(), failure, execution))
+                      (status, now, failure, execution))
+            if status != SUCCEEDED:
+                c.execute("UPDATE steps SET status = ?, ended = ?, failure = coalesce(failure, ?) "
+                          "WHERE execution = ? AND status = ?",
+                          (status, now, failure, execution, EXECUTING))
 
     def set_remote(self, execution: str, arn: str) -> None:
         """The SageMaker execution ARN an execution of the lab follows."""

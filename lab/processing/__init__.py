@@ -26,7 +26,8 @@ def open_processing(settings: Any, **options: Any) -> Any:
 
 
 __getattr__, __dir__, _lazy = exports(__name__, {
-    "KIND": "_api", "SPLITS": "_api", "Comparison": "_api", "PrepParams": "_api",
+    "KIND": "_api", "MAX_INSTANCES": "_api", "MAX_SEED": "_api", "SPLITS": "_api",
+    "Comparison": "_api", "PrepParams": "_api",
     "PrepResult": "_api", "Processing": "_api", "ProcessingRequest": "_api",
     "choose_target": "_prep", "compare_outputs": "_prep", "last_result": "_prep",
     "load_prepared": "_prep", "prepare_frame": "_prep", "read_meta": "_prep",

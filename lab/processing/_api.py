@@ -20,6 +20,7 @@ from lab.processing import preprocess
 SPLITS = preprocess.SPLITS
 KIND = "processing"  # the job kind
 MAX_INSTANCES = 10
+MAX_SEED = 2**32 - 1  # what numpy and scikit-learn take as a seed
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,8 @@ class PrepParams:
             preprocess.check_sizes(self.train_size, self.val_size, self.test_size)
         except preprocess.BadParameter as exc:
             raise ParameterError(str(exc)) from None
-        if not isinstance(self.random_state, int) or self.random_state < 0:
-            raise ParameterError(f"random_state must be a whole number >= 0 "
+        if not isinstance(self.random_state, int) or not 0 <= self.random_state <= MAX_SEED:
+            raise ParameterError(f"random_state must be a whole number from 0 to {MAX_SEED:,} "
                                  f"(got {self.random_state!r}).")
         return self
 

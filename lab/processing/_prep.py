@@ -11,26 +11,58 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lab.dataset import DatasetInfo, active_dataset, load_dataset, save_dataset, set_active
 from lab.errors import DataError, ParameterError
+from lab.names import ADDED_BY_INGEST, feature_name_problems
 from lab.processing import preprocess
 from lab.processing._api import SPLITS, Comparison, PrepParams, PrepResult
 from lab.workspace import Workspace, read_json
 
 
 def prepare_frame(df: pd.DataFrame, target: str, params: PrepParams, log=None):
-    """Split and scale `df` in memory; bad data or parameters raise a LabError."""
+    """Split and scale `df` in memory; bad data or parameters raise a LabError.
+
+    Also refused here, since every later step would fail on them: a True/False target,
+    infinite values, and prepared columns the feature store cannot take as features."""
     params.validate()
+    _check_values(df, target)
     try:
-        return preprocess.prepare(df, target, params.train_size, params.val_size,
-                                  params.test_size, params.random_state,
-                                  log=log or (lambda line: None))
+        splits, meta = preprocess.prepare(df, target, params.train_size, params.val_size,
+                                          params.test_size, params.random_state,
+                                          log=log or (lambda line: None))
     except preprocess.BadData as exc:
         raise DataError(str(exc)) from None
     except preprocess.BadParameter as exc:
         raise ParameterError(str(exc)) from None
+    problems = feature_name_problems(meta["columns"], ADDED_BY_INGEST)
+    if problems:
+        hint = (" (one-hot encoding names a column <column>_<value>: rename the values, or "
+                "drop the column)" if meta["cleaning"].get("one_hot") else "")
+        raise DataError(f"This table cannot go into the feature store: {'; '.join(problems)}"
+                        f"{hint}.")
+    return splits, meta
+
+
+def _check_values(df: pd.DataFrame, target: str) -> None:
+    if target in df.columns:
+        column = df[target]
+        values = set(column.dropna().astype(str).str.lower().unique()[:3])
+        if pd.api.types.is_bool_dtype(column) or (values and values <= {"true", "false"}):
+            raise DataError(f"The target {target!r} holds True/False values: the lab's models "
+                            "predict numbers (regression). Pick a numeric target, or write "
+                            "it as 0 and 1.")
+    for name in df.columns:
+        column = df[name]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            infinite = np.isinf(column.to_numpy(dtype="float64", na_value=np.nan))
+            if infinite.any():
+                row = int(np.argmax(infinite)) + 2  # the header is line 1
+                raise DataError(f"Column {str(name)!r} holds infinite values (first on line "
+                                f"{row} of the CSV): replace them with numbers, or leave "
+                                "those cells empty.")
 
 
 def run_prep(ws: Workspace, params: PrepParams | None = None,

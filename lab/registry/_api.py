@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from lab.errors import ParameterError
 from lab.registry._errors import InvalidNameError, InvalidStatusError
 
 PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
@@ -26,6 +27,19 @@ def check_name(name: Any, what: str = "model package group") -> str:
             f"{name!r} is not a valid {what} name. Use 1 to 63 letters, digits and hyphens, "
             "starting and ending with a letter or digit (for example lab-housing-models).")
     return name
+
+
+MAX_COMMENT = 1024  # SageMaker's ApprovalDescription
+
+
+def check_comment(comment: Any) -> str:
+    """An approval comment: text of at most 1,024 characters, as SageMaker takes it."""
+    if not isinstance(comment, str):
+        raise ParameterError("The approval comment must be text.")
+    if len(comment) > MAX_COMMENT:
+        raise ParameterError(f"The comment is {len(comment):,} characters long; SageMaker "
+                                 f"keeps at most {MAX_COMMENT:,}. Shorten it.")
+    return comment
 
 
 def check_status(status: Any) -> str:

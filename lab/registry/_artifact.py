@@ -13,8 +13,9 @@ from lab.errors import InputError
 from lab.registry._errors import ArtifactError
 
 
-def describe_artifact(path: str | Path) -> dict[str, Any]:
-    """model.json of a model.tar.gz that loads; ArtifactError saying why when it does not."""
+def describe_artifact(path: str | Path, within: str | Path | None = None) -> dict[str, Any]:
+    """model.json of a model.tar.gz that loads; ArtifactError saying why when it does not.
+    With `within`, only an artifact under that folder (the workspace) is loaded at all."""
     from lab.training.artifact import load_model
 
     path = Path(path)
@@ -22,7 +23,7 @@ def describe_artifact(path: str | Path) -> dict[str, Any]:
         raise ArtifactError(f"There is no model artifact at {path}: train a model first, or "
                             "give the path of its model.tar.gz.")
     try:
-        model = load_model(path)
+        model = load_model(path, within=within)
     except InputError as exc:
         raise ArtifactError(f"{path.name} cannot be registered: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - a damaged model file fails inside its library

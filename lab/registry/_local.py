@@ -25,6 +25,7 @@ from lab.registry._api import (
     ModelGroup,
     ModelVersion,
     StatusChange,
+    check_comment,
     check_name,
     check_status,
     current_user,
@@ -142,7 +143,8 @@ class LocalRegistry(Twin):
                  metadata: dict[str, Any] | None = None) -> ModelVersion:
         """Copy the artifact in and record a new version (numbered next in its group)."""
         check_status(status)
-        meta = metadata or describe_artifact(artifact)  # checked before anything is written
+        # checked before anything is written; only the workspace's own files are loaded
+        meta = metadata or describe_artifact(artifact, within=self.ws.root)
         name = self.describe_group(group).name
         now, by = time.time(), current_user()
         with self.db.write() as conn:
@@ -190,6 +192,7 @@ class LocalRegistry(Twin):
     def update_status(self, group: str, version: int, status: str, comment: str = "",
                       by: str | None = None) -> ModelVersion:
         check_status(status)
+        check_comment(comment or "")
         current = self.describe_version(group, version)
         with self.db.write() as conn:
             conn.execute("UPDATE model_versions SET status = ? WHERE name_key = ? AND "
@@ -234,9 +237,9 @@ def _group(row) -> ModelGroup:
 def _number(version: Any) -> int:
     try:
         number = int(version)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise VersionNotFoundError(f"{version!r} is not a version number (1, 2, ...).") from None
-    if isinstance(version, float) and not version.is_integer():
+    if (isinstance(version, float) and not version.is_integer()) or not 1 <= number < 2**31:
         raise VersionNotFoundError(f"{version!r} is not a version number (1, 2, ...).")
     return number
 

@@ -11,7 +11,13 @@ from typing import Any
 
 from lab.errors import InputError
 from lab.registry import IMPLEMENTATIONS, open_registry
-from lab.registry._api import APPROVED, ModelRegistry, ModelVersion, check_status
+from lab.registry._api import (
+    APPROVED,
+    ModelRegistry,
+    ModelVersion,
+    check_comment,
+    check_status,
+)
 from lab.twins import twin_class
 from lab.workspace import Workspace
 
@@ -76,6 +82,7 @@ def set_approval(settings: Any, version: int, status: str = APPROVED, comment: s
                  ) -> ModelVersion:
     """Approve (or reject, or set back to pending) a version, with an optional comment."""
     check_status(status)
+    check_comment(comment or "")
     registry = registry or open_registry(settings)
     return registry.update_status(group or default_group(settings), version, status, comment)
 

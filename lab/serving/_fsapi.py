@@ -138,6 +138,9 @@ def _json(body: bytes) -> dict[str, Any]:
         data = json.loads(body or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise InvocationError("The body is not JSON.") from None
+    except RecursionError:  # e.g. 100,000 '[': nesting no request of this API needs
+        raise InvocationError("The body is nested too deeply to be a request of this "
+                              "API.") from None
     if not isinstance(data, dict):
         raise InvocationError("The body must be a JSON object.")
     return data

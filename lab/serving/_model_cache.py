@@ -5,10 +5,17 @@ once a second (`RECHECK_S`), so an endpoint deployed, updated or deleted by anot
 process is picked up within a second without a database read per request. Models are
 loaded once per (group, version) and shared by the endpoints that serve them; an update
 loads the new version before the record switches to it, so no request waits for a load.
+
+Refreshes race: the warming thread of a server that just started may read an endpoint's
+record, then spend a second loading its model while an update switches the record and
+refreshes. Each refresh takes a ticket before it reads the record, and a result is kept
+only if no later-read record was stored meanwhile, so an older version never comes back.
+Models load only from the workspace's own registry copies.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from dataclasses import dataclass
@@ -28,6 +35,7 @@ class Served:
     endpoint: Endpoint
     model: Any  # lab.training.artifact.LoadedModel
     checked: float
+    ticket: int = 0  # the order in which its record was read
 
 
 class ModelCache:
@@ -37,6 +45,8 @@ class ModelCache:
         self._served: dict[str, Served] = {}
         self._models: dict[tuple[str, int], tuple[Any, float]] = {}
         self._load_lock = threading.Lock()
+        self._tickets = itertools.count(1)
+        self._served_lock = threading.Lock()
 
     def get(self, name: str) -> Served:
         """The model serving `name`; InvocationError (ValidationError) when there is none."""
@@ -46,6 +56,8 @@ class ModelCache:
         return served
 
     def refresh(self, name: str) -> Served:
+        with self._served_lock:
+            ticket = next(self._tickets)
         endpoint = self.records.find(name)
         if endpoint is None:
             self.forget(name)
@@ -60,8 +72,12 @@ class ModelCache:
         except Exception as exc:  # noqa: BLE001 - a model that fails to load, as a container
             raise InvocationError.from_model(500, f"The model of {endpoint.group}/"
                                              f"{endpoint.version} does not load: {exc}") from None
-        served = Served(endpoint, model, time.monotonic())
-        self._served[name.lower()] = served
+        with self._served_lock:
+            current = self._served.get(name.lower())
+            if current is not None and current.ticket > ticket:
+                return current  # a record read after ours is already served
+            served = self._served[name.lower()] = Served(endpoint, model, time.monotonic(),
+                                                         ticket)
         self._evict()
         return served
 
@@ -76,7 +92,8 @@ class ModelCache:
         with self._load_lock:  # one load per version, even when many requests arrive at once
             found = self._models.get(key)
             if found is None:
-                model = load_model(self.registry.describe_version(group, version).artifact)
+                artifact = self.registry.describe_version(group, version).artifact
+                model = load_model(artifact, within=self.registry.ws.root)
                 found = self._models[key] = (_one_thread(model), time.monotonic())
         return found[0]
 
@@ -93,7 +110,8 @@ class ModelCache:
         return loaded
 
     def forget(self, name: str) -> None:
-        self._served.pop(name.lower(), None)
+        with self._served_lock:
+            self._served.pop(name.lower(), None)
         self._evict()
 
     def names(self) -> list[str]:

@@ -15,6 +15,11 @@ keep-alive lets boto3 reuse its connection.
 It binds 127.0.0.1 only. Errors are SageMaker's: a JSON body with a message and the
 `x-amzn-ErrorType` header botocore reads (ValidationError, ModelError, ResourceNotFound...).
 Request headers are never logged or echoed: they carry the client's signature.
+
+Connections are capped (MAX_CONNECTIONS, one thread each): when a new one would pass the
+cap, the connection idle the longest (a keep-alive waiting for its next request) is closed
+to make room, so idle or slow clients cannot starve the others; with every connection busy
+in a request, the new one gets 503 and is closed.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from lab.serving._payload import (
 HOST = "127.0.0.1"
 DRAIN_LIMIT = 64 * 1024 * 1024  # a larger body is not read: the connection is closed instead
 IDLE_TIMEOUT_S = 60  # an idle keep-alive connection is closed after this
+MAX_CONNECTIONS = 64  # open connections (and so handler threads) at most
 
 
 class RuntimeServer(ThreadingHTTPServer):
@@ -60,7 +66,7 @@ class RuntimeServer(ThreadingHTTPServer):
         self.models = ModelCache(settings)
         self.features = FeatureStoreAPI(settings)
         self.log = log
-        self._connections: set[socket.socket] = set()
+        self._connections: dict[socket.socket, float | None] = {}  # -> idle since (or None)
         self._conn_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.stopped = threading.Event()
@@ -113,12 +119,32 @@ class RuntimeServer(ThreadingHTTPServer):
 
     def process_request(self, request, client_address):
         with self._conn_lock:
-            self._connections.add(request)
+            evict = None
+            if len(self._connections) >= MAX_CONNECTIONS:
+                idle = [(since, conn) for conn, since in self._connections.items()
+                        if since is not None]
+                if not idle:  # every connection is in a request: refuse this one
+                    _refuse(request)
+                    return
+                evict = min(idle, key=lambda pair: pair[0])[1]
+                del self._connections[evict]
+            self._connections[request] = time.monotonic()
+        if evict is not None:
+            try:
+                evict.shutdown(socket.SHUT_RDWR)  # its thread sees the end and exits
+            except OSError:
+                pass
         super().process_request(request, client_address)
+
+    def mark(self, request, idle: bool) -> None:
+        """A handler says its connection waits for a request (idle) or serves one."""
+        with self._conn_lock:
+            if request in self._connections:
+                self._connections[request] = time.monotonic() if idle else None
 
     def shutdown_request(self, request):
         with self._conn_lock:
-            self._connections.discard(request)
+            self._connections.pop(request, None)
         super().shutdown_request(request)
 
 
@@ -128,6 +154,15 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT_S
     server_version, sys_version = "mlops-lab-runtime", ""
     server: RuntimeServer
+
+    def handle_one_request(self) -> None:
+        self.server.mark(self.connection, idle=True)
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()  # request line and headers, however slow: idle
+        self.server.mark(self.connection, idle=False)
+        return parsed
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._dispatch()
@@ -261,6 +296,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Silent: `_dispatch` logs method, path and status, never headers."""
+
+
+def _refuse(request: socket.socket) -> None:
+    body = json.dumps({"message": f"The local runtime serves {MAX_CONNECTIONS} connections at "
+                       "once and all are busy: retry in a moment."}).encode()
+    try:
+        request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json"
+                        b"\r\nx-amzn-ErrorType: ServiceUnavailable\r\nConnection: close\r\n"
+                        + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        request.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    request.close()
 
 
 def _reason(status: int) -> str:

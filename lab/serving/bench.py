@@ -111,6 +111,10 @@ def _prepare(settings: Any, scratch: Settings) -> tuple[int, list[str]]:
     artifact = run.artifact if run is not None and Path(run.artifact).is_file() else None
     if artifact is None:
         artifact = _train(scratch)
+    else:  # the registry loads only its own workspace's files: copy the model in
+        copied = Workspace(scratch.workspace).ensure("incoming") / "model.tar.gz"
+        shutil.copyfile(artifact, copied)
+        artifact = str(copied)
     registry, group = open_registry(scratch), default_group(scratch)
     registry.create_group(group)
     version = registry.register(group, artifact)

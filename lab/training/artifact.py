@@ -37,7 +37,7 @@ from typing import Any
 
 from lab.archive import extract_tar
 from lab.errors import InputError
-from lab.training import inference
+from lab.training import entry_point, inference
 
 ARTIFACT_NAME = "model.tar.gz"
 MODEL_JSON, TRAINING_JSON = inference.MODEL_JSON, inference.TRAINING_JSON
@@ -63,9 +63,17 @@ class LoadedModel:
             raise InputError(str(exc)) from None
 
 
-def load_model(path: str | os.PathLike) -> LoadedModel:
-    """A model from a model.tar.gz, or from a folder holding the artifact's files."""
+def load_model(path: str | os.PathLike, within: str | os.PathLike | None = None
+               ) -> LoadedModel:
+    """A model from a model.tar.gz, or from a folder holding the artifact's files.
+
+    A random forest is a joblib pickle, and loading a pickle runs code: `within` (the
+    workspace) refuses an artifact that is not under that folder, and the model file is
+    always the one its algorithm writes, at the artifact's root."""
     path = Path(path)
+    if within is not None and not _inside(path, Path(within)):
+        raise InputError(f"The model artifact {path.name} is not in this workspace: the lab "
+                         "loads only models it trained and registered itself.")
     if path.is_dir():
         return _load_dir(path)
     if not path.is_file():
@@ -83,11 +91,22 @@ def _load_dir(folder: Path) -> LoadedModel:
     missing = [k for k in ("algorithm", "model_file", "features") if k not in meta]
     if missing:
         raise InputError(f"{MODEL_JSON} lacks {', '.join(missing)}: not a lab model artifact.")
-    if not (folder / meta["model_file"]).is_file():
-        raise InputError(f"The artifact has no {meta['model_file']}.")
+    expected = entry_point.MODEL_FILES.get(meta["algorithm"])
+    if expected is None or meta["model_file"] != expected:
+        raise InputError(f"{MODEL_JSON} names the model file {str(meta['model_file'])!r} for "
+                         f"the algorithm {str(meta['algorithm'])!r}: a lab artifact holds "
+                         f"{' or '.join(entry_point.MODEL_FILES.values())} at its root.")
+    model_path = folder / expected
+    if model_path.is_symlink() or not model_path.is_file():
+        raise InputError(f"The artifact has no {expected}.")
     algorithm, features, model = inference.model_fn(str(folder))
     training = _read_json(folder / TRAINING_JSON) or {}
     return LoadedModel(algorithm, list(features), meta, training, model)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
 
 
 def read_metadata(folder: Path) -> dict[str, Any]:

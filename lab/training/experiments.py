@@ -8,6 +8,11 @@ A run is what SageMaker calls a run (a trial component): a name in an experiment
 (InProgress, Completed, Failed, Stopped), parameters, final metrics and per-step metrics
 (the learning curve). Runs of a tuning job carry the tuning job's id and their trial number;
 the best trial is marked.
+
+Paths of a run's files (its artifact, its predictions) are kept relative to the workspace,
+so a copied or moved workspace uses its own copies. A run still InProgress whose job's
+process died (SIGKILL, a closed laptop) is recorded as Failed with the reason the first
+time it is read.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.db import Database
+from lab.jobs import JobStore
 from lab.workspace import Workspace
 
 IN_PROGRESS, COMPLETED, FAILED, STOPPED = "InProgress", "Completed", "Failed", "Stopped"
@@ -52,6 +58,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_tuning_job ON runs (tuning_job, trial);
 """
 _JSON = ("params", "metrics", "validation", "curve", "importance")
+_PATHS = ("artifact", "predictions")
 
 
 @dataclass
@@ -106,6 +113,7 @@ class Experiments:
 
     def __init__(self, ws: Workspace | str | Path) -> None:
         ws = ws if isinstance(ws, Workspace) else Workspace(ws)
+        self.ws = ws
         self.path = ws.path("experiments.db")
         self.db = Database(self.path, _SCHEMA)
 
@@ -113,7 +121,7 @@ class Experiments:
               params: dict[str, Any], **fields: Any) -> Run:
         run = Run(run_id=run_id, experiment=experiment, name=name, status=IN_PROGRESS,
                   algorithm=algorithm, params=dict(params), created=time.time(), **fields)
-        row = _to_row(run)
+        row = self._stored(_to_row(run))
         with self.db.write() as conn:
             conn.execute(f"INSERT OR REPLACE INTO runs ({', '.join(row)}) "
                          f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
@@ -124,7 +132,7 @@ class Experiments:
         fields = {"status": status, "ended": time.time(), **fields}
         if "log" in fields and fields["log"]:
             fields["log"] = "\n".join(str(fields["log"]).splitlines()[-LOG_TAIL_LINES:])
-        row = {k: (json.dumps(v) if k in _JSON else v) for k, v in fields.items()}
+        row = self._stored({k: (json.dumps(v) if k in _JSON else v) for k, v in fields.items()})
         with self.db.write() as conn:
             conn.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in row)} "
                          "WHERE run_id = ?", [*row.values(), run_id])
@@ -135,7 +143,7 @@ class Experiments:
     def get(self, run_id: str) -> Run | None:
         with self.db.read() as conn:
             row = conn.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).fetchone()
-        return _from_row(row) if row else None
+        return self._reconciled([self._run(row)])[0] if row else None
 
     def list(self, tuning_job: str | None = None, status: str | None = None,
              limit: int | None = None) -> list[Run]:
@@ -154,7 +162,43 @@ class Experiments:
         if limit:
             sql += f" LIMIT {int(limit)}"
         with self.db.read() as conn:
-            return [_from_row(r) for r in conn.execute(sql, args).fetchall()]
+            runs = [self._run(r) for r in conn.execute(sql, args).fetchall()]
+        return self._reconciled(runs)
+
+    def _stored(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Paths inside the workspace as relative ones."""
+        for key in _PATHS:
+            value = row.get(key)
+            if value and Path(value).is_absolute() and self.ws.contains(value):
+                row[key] = str(Path(value).resolve().relative_to(self.ws.root))
+        return row
+
+    def _run(self, row: sqlite3.Row) -> Run:
+        run = _from_row(row)
+        for key in _PATHS:
+            value = getattr(run, key)
+            if value and not Path(value).is_absolute():
+                setattr(run, key, str(self.ws.root / value))
+        return run
+
+    def _reconciled(self, runs: list[Run]) -> list[Run]:
+        """Runs left InProgress by a job whose process died: recorded as Failed (once)."""
+        store, ended = None, {}
+        for i, run in enumerate(runs):
+            if run.status != IN_PROGRESS or not run.job_id:
+                continue
+            store = store or JobStore(self.ws)
+            if run.job_id not in ended:
+                job = store.get(run.job_id)
+                ended[run.job_id] = job if job is not None and job.finished else None
+            job = ended[run.job_id]
+            if job is None:
+                continue
+            reason = job.error or f"Its job {job.job_id} ended ({job.status})."
+            if not reason.startswith("Interrupted"):
+                reason = f"Interrupted: {reason}"
+            runs[i] = self.finish(run.run_id, FAILED, failure=reason)
+        return runs
 
     def mark_best(self, tuning_job: str, objective: str, direction: str) -> Run | None:
         """Flag the completed trial with the best objective (validation metric); return it."""

@@ -21,7 +21,7 @@ from lab.errors import JobError
 from lab.training import Experiments, Run, TrainingData, execute_run, open_training
 from lab.tuning._api import CATEGORICAL, INTEGER, TuningSpec
 from lab.twins import Twin
-from lab.workspace import Workspace
+from lab.workspace import Workspace, locked
 
 
 class TrialContext(jobs.JobContext):
@@ -78,13 +78,18 @@ def _sampler(spec: TuningSpec):
 
 
 def _study(ws: Workspace, name: str, spec: TuningSpec):
+    """The job's study in `tuning.db`. Optuna creates its schema (and alembic's version
+    row) on first use without a lock, so two first tuning jobs at once failed with
+    `UNIQUE constraint failed: alembic_version`: the workspace's lock serialises that."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = optuna.storages.RDBStorage(
-        f"sqlite:///{ws.path('tuning.db')}", engine_kwargs={"connect_args": {"timeout": 30}})
-    return optuna.create_study(study_name=name, storage=storage, sampler=_sampler(spec),
-                               direction=spec.direction.lower())
+    with locked(ws.path(".locks", "tuning")):
+        storage = optuna.storages.RDBStorage(
+            f"sqlite:///{ws.path('tuning.db')}",
+            engine_kwargs={"connect_args": {"timeout": 30}})
+        return optuna.create_study(study_name=name, storage=storage, sampler=_sampler(spec),
+                                   direction=spec.direction.lower())
 
 
 def _tell(study, trial, *args: Any, **kwargs: Any) -> None:

@@ -185,7 +185,8 @@ def test_workshop_mode_gives_each_session_its_own_workspace_kept_in_the_url(ws, 
     sid = first.query_params["ws"][0] if isinstance(first.query_params["ws"], list) \
         else first.query_params["ws"]
     shown = [c.value for c in first.sidebar.code]
-    assert shown == [str(ws.root / "sessions" / sid)]
+    assert shown == [f"workshop session {sid}"]  # the session, never the server's folder
+    assert (ws.root / "sessions" / sid).is_dir() or not (ws.root / "sessions").exists()
 
     again = AppTest.from_file(APP, default_timeout=60)  # a reload keeps the id in the URL
     again.query_params["ws"] = sid
@@ -196,8 +197,26 @@ def test_workshop_mode_gives_each_session_its_own_workspace_kept_in_the_url(ws, 
     forged.query_params["ws"] = "../../etc"
     forged.run()
     assert not forged.exception
-    [path] = [c.value for c in forged.sidebar.code]
-    assert path.startswith(str(ws.root / "sessions")) and ".." not in path
+    [label] = [c.value for c in forged.sidebar.code]
+    assert label.startswith("workshop session ") and ".." not in label
+
+
+def test_a_workshop_server_offers_only_the_backends_it_allows(ws, monkeypatch):
+    """An attendee of a shared server cannot switch it to SageMaker (and so use the
+    server's AWS credentials) unless its owner allows it."""
+    monkeypatch.setenv("LAB_WORKSPACE", str(ws.root))
+    monkeypatch.setenv("LAB_WORKSHOP", "1")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "canary-server-secret")
+    monkeypatch.delenv("LAB_WORKSHOP_BACKENDS", raising=False)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert at.sidebar.radio[0].options == ["Local"]
+    assert not at.sidebar.warning  # no SageMaker problem shown: it is simply not offered
+    monkeypatch.setenv("LAB_WORKSHOP_BACKENDS", "local,sagemaker")
+    allowed = AppTest.from_file(APP, default_timeout=60)
+    allowed.run()
+    assert len(allowed.sidebar.radio[0].options) == 2
 
 
 def test_choosing_sagemaker_without_setup_says_what_is_missing(app, monkeypatch):

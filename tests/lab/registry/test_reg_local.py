@@ -151,16 +151,21 @@ def test_unknown_group_version_and_status_are_refused(registry, artifacts):
 
 def test_a_bad_artifact_is_refused_and_nothing_is_written(registry, settings, tmp_path):
     registry.create_group(GROUP)
-    before = snapshot(settings.workspace)
-    not_a_tar = tmp_path / "model.tar.gz"
+    folder = Path(settings.workspace) / "incoming"  # artifacts load only from the workspace
+    folder.mkdir()
+    not_a_tar = folder / "model.tar.gz"
     not_a_tar.write_text("hello")
-    no_model_json = tmp_path / "empty.tar.gz"
+    no_model_json = folder / "empty.tar.gz"
     with tarfile.open(no_model_json, "w:gz") as tar:
         tar.add(__file__, arcname="notes.py")
+    outside = tmp_path / "outside.tar.gz"
+    shutil.copyfile(no_model_json, outside)
+    before = snapshot(settings.workspace)
 
     for path, message in ((not_a_tar, "not a readable model.tar.gz"),
                           (no_model_json, "no readable model.json"),
-                          (tmp_path / "missing.tar.gz", "There is no model artifact")):
+                          (folder / "missing.tar.gz", "There is no model artifact"),
+                          (outside, "not in this workspace")):
         with pytest.raises(ArtifactError, match=message):
             registry.register(GROUP, path)
     assert snapshot(settings.workspace) == before

@@ -1,0 +1,118 @@
+"""A workshop server with many attendees at once: websocket clients that speak Streamlit's
+own protocol (protobuf BackMsg/ForwardMsg on /_stcore/stream), on 127.0.0.1, bounded in
+count and time, plus one real browser page for the smoke check.
+
+Each session must get its own workspace (its id from the URL), see only its own id and
+never the server's folder, and be offered only the backends the server allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from lab.devserver import CHROMIUM_ARGS, DONE_SELECTOR, find_chromium, running_app
+
+SESSIONS = 12  # attendees opening the data page at the same moment
+TIME_LIMIT_S = 120
+SHOTS = Path(__file__).resolve().parent / "screenshots"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def workshop(tmp_path_factory):
+    pytest.importorskip("websockets", reason="websockets is in requirements-test.txt")
+    root = tmp_path_factory.mktemp("workshop-server")
+    with running_app(workspace=root, env={"LAB_WORKSHOP": "1", "LAB_BACKEND": "local",
+                                          "LAB_WORKSHOP_BACKENDS": ""}) as server:
+        yield server, root
+
+
+async def _session(url: str, query: str, page: str) -> str:
+    """Run one page in a new session; all the ForwardMsgs it got, as text."""
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    texts = []
+    stream = url.replace("http://", "ws://") + "/_stcore/stream"
+    async with websockets.connect(stream, subprotocols=["streamlit"], max_size=None) as ws:
+        request = BackMsg()
+        request.rerun_script.query_string = query
+        request.rerun_script.page_name = page
+        await ws.send(request.SerializeToString())
+        while True:
+            reply = ForwardMsg()
+            reply.ParseFromString(await ws.recv())
+            texts.append(str(reply))
+            if reply.WhichOneof("type") == "script_finished":
+                return "\n".join(texts)
+
+
+async def _room(url: str, queries: list[str], page: str) -> list[str]:
+    return await asyncio.wait_for(
+        asyncio.gather(*[_session(url, q, page) for q in queries]), TIME_LIMIT_S)
+
+
+def test_a_room_of_sessions_each_gets_its_own_workspace(workshop):
+    server, root = workshop
+    ids = [f"attendee{i:04d}" for i in range(SESSIONS)]
+    started = time.monotonic()
+    replies = asyncio.run(_room(server.url, [f"ws={i}" for i in ids], "data"))
+    elapsed = time.monotonic() - started
+    for sid, text in zip(ids, replies):
+        assert "exception {" not in text, text[-3000:]
+        assert f'code_text: "workshop session {sid}"' in text  # its sidebar, its id
+        assert "Active dataset" in text  # the page itself ran
+        others = [o for o in ids if o != sid and o in text]
+        assert others == [], f"{sid} saw {others}"
+        assert str(root) not in text  # never the server's folder
+        assert 'options: "sagemaker"' not in text  # the server did not allow it
+    made = sorted(p.name for p in (root / "sessions").iterdir())
+    assert made == ids
+    for sid in ids:
+        assert (root / "sessions" / sid / "data" / "raw" / "generated_housing.csv").exists()
+    assert elapsed < TIME_LIMIT_S
+
+
+def test_a_hostile_workspace_id_gets_a_fresh_one_inside_the_sessions_folder(workshop):
+    server, root = workshop
+    hostile = ["ws=..%2F..%2Fetc", "ws=ATTENDEE0001", "ws=attendee0001%0A", "ws=%00x"]
+    before = set((root / "sessions").iterdir()) if (root / "sessions").exists() else set()
+    replies = asyncio.run(_room(server.url, hostile, "data"))
+    for text in replies:
+        assert "exception {" not in text
+        assert str(root) not in text
+    made = set((root / "sessions").iterdir()) - before
+    assert len(made) == len(hostile)  # one fresh, valid id each
+    assert all(p.parent == root / "sessions" and p.name.isalnum() for p in made)
+    assert sorted(p.name for p in root.iterdir()) == ["sessions"]
+
+
+def test_one_real_browser_page_in_workshop_mode(workshop):
+    if find_chromium() is None:
+        pytest.skip("no chromium on this machine (CI installs it with apt: see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    server, root = workshop
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), headless=True,
+                                    args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page.goto(f"{server.url}/data?ws=browser00001")
+            page.get_by_text("workshop session browser00001").first.wait_for(timeout=60_000)
+            page.wait_for_selector(DONE_SELECTOR, timeout=60_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            body = page.inner_text("body")
+            assert str(root) not in body
+            assert "SageMaker" not in page.inner_text('[data-testid="stSidebar"]')
+            SHOTS.mkdir(exist_ok=True)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(SHOTS / "workshop_session.png"))
+        finally:
+            browser.close()
