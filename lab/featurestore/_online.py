@@ -96,6 +96,8 @@ class OnlineDB:
         return self._select("ORDER BY name_key", ())
 
     def _select(self, where: str, args: tuple) -> list[dict[str, Any]]:
+        if not self.path.exists():  # a read never creates the store
+            return []
         cursor = self.connect().execute(f"SELECT * FROM feature_groups {where}", args)
         names = [d[0] for d in cursor.description]
         metas = [dict(zip(names, row)) for row in cursor.fetchall()]

@@ -166,6 +166,8 @@ class PipelineStore:
         return _step(row) if row else None
 
     def get(self, execution: str) -> Execution | None:
+        if not self.path.exists():  # a read never creates the database
+            return None
         with self.db.read() as c:
             row = c.execute("SELECT * FROM executions WHERE id = ?", (execution,)).fetchone()
             if row is None:

@@ -30,7 +30,7 @@ def open_registry(settings: Any, **options: Any) -> Any:
 __getattr__, __dir__, _lazy = exports(__name__, {
     **dict.fromkeys(["APPROVED", "CONTENT_TYPES", "PENDING", "REJECTED", "RESPONSE_TYPES",
                      "STATUSES", "ModelGroup", "ModelRegistry", "ModelVersion", "StatusChange",
-                     "check_name", "check_status", "current_user"], "_api"),
+                     "check_name", "check_status", "check_version", "current_user"], "_api"),
     **dict.fromkeys(["ArtifactError", "InvalidNameError", "InvalidStatusError",
                      "ModelGroupExistsError", "ModelGroupNotFoundError", "NotApprovedError",
                      "VersionNotFoundError"], "_errors"),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lab.errors import ParameterError
-from lab.registry._errors import InvalidNameError, InvalidStatusError
+from lab.registry._errors import InvalidNameError, InvalidStatusError, VersionNotFoundError
 
 PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
 STATUSES = (PENDING, APPROVED, REJECTED)
@@ -40,6 +40,18 @@ def check_comment(comment: Any) -> str:
         raise ParameterError(f"The comment is {len(comment):,} characters long; SageMaker "
                                  f"keeps at most {MAX_COMMENT:,}. Shorten it.")
     return comment
+
+
+def check_version(version: Any) -> int:
+    """A version number (1, 2, ...): VersionNotFoundError for anything else, checked before
+    any group is looked up."""
+    try:
+        number = int(version)
+    except (TypeError, ValueError, OverflowError):
+        raise VersionNotFoundError(f"{version!r} is not a version number (1, 2, ...).") from None
+    if (isinstance(version, float) and not version.is_integer()) or not 1 <= number < 2**31:
+        raise VersionNotFoundError(f"{version!r} is not a version number (1, 2, ...).")
+    return number
 
 
 def check_status(status: Any) -> str:

@@ -28,6 +28,7 @@ from lab.registry._api import (
     check_comment,
     check_name,
     check_status,
+    check_version,
     current_user,
 )
 from lab.registry._artifact import describe_artifact
@@ -171,7 +172,7 @@ class LocalRegistry(Twin):
         name = self.describe_group(group).name
         with self.db.read() as conn:
             row = conn.execute("SELECT * FROM model_versions WHERE name_key = ? AND version = ?",
-                               (name.lower(), _number(version))).fetchone()
+                               (name.lower(), check_version(version))).fetchone()
             if row is None:
                 known = [r[0] for r in conn.execute(
                     "SELECT version FROM model_versions WHERE name_key = ? ORDER BY version",
@@ -232,16 +233,6 @@ def _group(row) -> ModelGroup:
     return ModelGroup(name=row["name"], arn=group_arn(row["name"]),
                       description=row["description"], created=row["created"],
                       versions=row["n"])
-
-
-def _number(version: Any) -> int:
-    try:
-        number = int(version)
-    except (TypeError, ValueError, OverflowError):
-        raise VersionNotFoundError(f"{version!r} is not a version number (1, 2, ...).") from None
-    if (isinstance(version, float) and not version.is_integer()) or not 1 <= number < 2**31:
-        raise VersionNotFoundError(f"{version!r} is not a version number (1, 2, ...).")
-    return number
 
 
 def _add_history(conn, name: str, version: int, status: str, comment: str, by: str,

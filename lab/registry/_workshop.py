@@ -17,6 +17,7 @@ from lab.registry._api import (
     ModelVersion,
     check_comment,
     check_status,
+    check_version,
 )
 from lab.twins import twin_class
 from lab.workspace import Workspace
@@ -82,6 +83,7 @@ def set_approval(settings: Any, version: int, status: str = APPROVED, comment: s
                  ) -> ModelVersion:
     """Approve (or reject, or set back to pending) a version, with an optional comment."""
     check_status(status)
+    version = check_version(version)
     check_comment(comment or "")
     registry = registry or open_registry(settings)
     return registry.update_status(group or default_group(settings), version, status, comment)

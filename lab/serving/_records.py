@@ -83,6 +83,8 @@ class EndpointRecords:
                                                        "created")]
 
     def delete(self, name: str) -> None:
+        if not self.db.path.exists():  # nothing to delete: and no database made for it
+            raise _not_found(name)
         with self.db.write() as conn:
             done = conn.execute("DELETE FROM endpoints WHERE name_key = ?",
                                 (name.lower(),)).rowcount

@@ -133,7 +133,7 @@ def test_killed_mid_pipeline(tmp_path):
     ws = str(settings.workspace)
     params = ["--param", "NEstimators=10", "--param", "MaxDepth=3",
               "--param", "MseThreshold=1e11"]
-    killed_at("lab.pipelines._runners:_channel",  # inside the training step
+    killed_at("lab.training._api:TrainingRequest.script_arguments",  # in the training step
               ["pipeline", "run", *params, "--workspace", ws])
     (execution,) = list_executions(settings)
     assert execution.status == "Failed" and execution.failure.startswith("Interrupted")

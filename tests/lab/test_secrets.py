@@ -13,6 +13,7 @@ import pytest
 
 from tests.cli import run_cli as lab
 from tests.fake_aws import BUCKET, ROLE
+from tests.parity.fixtures import container_artifacts, parity  # noqa: F401 (fixtures)
 
 KEY_ID = "AKIACANARY0000000001"
 SECRET = "canary/Secret+Access+Key+0123456789abcdef"
@@ -80,14 +81,16 @@ def test_no_credential_anywhere_on_the_local_backend(small, canary_env, debug_lo
     assert not workspace_leaks(Path(ws))
 
 
+@pytest.mark.xdist_group("parity")  # the worker that builds the container environments
 def test_no_credential_anywhere_on_the_sagemaker_backend(tmp_path, aws, monkeypatch,
-                                                         debug_logs):
+                                                         debug_logs, container_artifacts):  # noqa: F811
     """moto's AWS, botocore at DEBUG: requests are signed with the canary keys, and none
-    of them reaches a log, a workspace file or an error."""
+    of them reaches a log, a workspace file or an error. (The model registered was trained
+    in its serving image's libraries: SageMaker's registry twin refuses others.)"""
     from lab.featurestore import open_featurestore
     from lab.registry import open_registry
     from lab.serving import list_endpoints
-    from tests.workspaces import run_artifacts, trained_settings
+    from tests.workspaces import trained_settings
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
@@ -96,7 +99,7 @@ def test_no_credential_anywhere_on_the_sagemaker_backend(tmp_path, aws, monkeypa
                                 s3_bucket=BUCKET)
     registry = open_registry(settings)
     registry.create_group("lab-secret-check")
-    version = registry.register("lab-secret-check", run_artifacts(settings)["xgboost"])
+    version = registry.register("lab-secret-check", container_artifacts.models["xgboost"])
     registry.update_status("lab-secret-check", version.version, "Approved", "ok")
     errors = []
     for call in (lambda: registry.describe_version("lab-secret-check", 99),
@@ -143,7 +146,7 @@ def test_every_page_shows_no_credential(tmp_path, canary_env, monkeypatch):
         monkeypatch.setenv("LAB_BACKEND", backend)
         at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
         at.run()
-        for page in pages():
+        for page in pages(instructor=False):  # the instructor's page: workshop mode only
             at.switch_page(f"pages/{page.file}").run()
             assert not at.exception, (backend, page.file, at.exception)
             shown.append(str(at._tree))

@@ -32,6 +32,7 @@ from tests.lab.aws.sm_world import (  # noqa: E402,F401
     no_local_twin,
     world,
 )
+from tests.parity.fixtures import parity  # noqa: E402,F401 (a fixture)
 
 # The framework images of eu-west-1 live in this ECR account (the SDK's image table); us-east-1's
 # would be 683313688378.
@@ -56,8 +57,13 @@ def _tags(params: dict) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in params.get("Tags", [])}
 
 
+@pytest.mark.xdist_group("parity")  # the worker that builds the container environments
 def test_run_all_on_sagemaker_then_cleanup_leaves_nothing(world, sm_env, no_local_twin,
-                                                          houses, tmp_path):
+                                                          houses, tmp_path, parity):  # noqa: F811
+    # The training containers run in the images' libraries (the parity environments): the
+    # registry's SageMaker twin serves a model only with the libraries that trained it.
+    world.training.python_for_image = lambda image: parity[
+        "xgboost-1.7-1" if "xgboost" in image else "sklearn-1.2-1"].python
     ws = tmp_path / "ws"
     wid = workspace_id(Settings(workspace=ws.resolve()))
     prefix = f"s3://{WORLD_BUCKET}/mlops-workshop/workspace-{wid}"

@@ -374,7 +374,8 @@ def test_the_deploy_pipeline_creates_its_lambda_function_then_runs(sm):
     lam_stub.add_response("create_function", {"FunctionName": name}, {
         "FunctionName": name, "Runtime": "python3.12", "Role": ROLE,
         "Handler": "deploy_lambda.handler", "Code": {"ZipFile": ANY}, "Timeout": 60,
-        "Description": ANY, "Tags": {"mlops-lab-workspace": "workspace"}})
+        "Description": ANY,
+        "Tags": {t["Key"]: t["Value"] for t in sm_pipelines.names.tags(settings)}})
     real_client = sm_pipelines.SageMakerPipelines.boto_session.fget
 
     class Session:

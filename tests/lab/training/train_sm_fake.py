@@ -88,6 +88,10 @@ class FakeSageMaker:
         self.trials: list[dict] = []  # the tuner's training job summaries
         self.tuning_status: str = "Completed"
         self.reveal: int | None = None  # list only this many trials (progressive tuning)
+        # The Python that plays a training image (image URI -> interpreter): the lab's own
+        # by default; the parity environments' where the model must be registered later
+        # (SageMaker's registry twin serves a model only with the libraries that trained it).
+        self.python_for_image = None
         self.s3 = boto3.client("s3", region_name=region)
         self.sm = boto3.client("sagemaker", region_name=region)
 
@@ -169,7 +173,9 @@ class FakeSageMaker:
         env["SM_MODEL_DIR"] = str(model_dir)
         if fail:
             args += ["--max_depth", "-1"]  # the script refuses it: a failed trial
-        proc = subprocess.run([sys.executable, str(code / decoded["sagemaker_program"]), *args],
+        python = (self.python_for_image(desc["AlgorithmSpecification"]["TrainingImage"])
+                  if self.python_for_image else sys.executable)
+        proc = subprocess.run([python, str(code / decoded["sagemaker_program"]), *args],
                               env=env, cwd=code, capture_output=True, text=True, timeout=120)
         (root / "log.txt").write_text(proc.stdout + proc.stderr)
         if proc.returncode != 0:
