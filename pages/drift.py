@@ -151,9 +151,11 @@ else:
     with left:
         chart(psi_bars(report), key="drift_psi", width="stretch")
     with right:
+        # keyed by the report: a new report opens on its first drifted feature
         picked = st.selectbox("Distribution of", list(report.features),
                               index=list(report.features).index(report.drifted[0])
-                              if report.drifted else 0, key="drift_feature")
+                              if report.drifted else 0,
+                              key=f"drift_feature_{report.source}_{report.changes}")
         chart(distributions(baseline, report, picked), key="drift_dist", width="stretch")
     if report.violations:
         st.caption("Violations, as Model Monitor's constraint_violations.json names them:")

@@ -155,9 +155,11 @@ if view.drift is not None:
     with left:
         chart(psi_bars(report), key="mon_psi", width="stretch")
     with right:
+        # keyed by the report: a new report opens on its first drifted feature
         picked = st.selectbox("Distribution of", list(report.features),
                               index=list(report.features).index(report.drifted[0])
-                              if report.drifted else 0, key="mon_feature")
+                              if report.drifted else 0,
+                              key=f"mon_feature_{report.source}_{report.changes}")
         chart(distributions(baseline, report, picked), key="mon_dist", width="stretch")
 what_to_notice(
     "The captured rows are the model's inputs, scaled as the preparation scales them; the "

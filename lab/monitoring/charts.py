@@ -12,6 +12,10 @@ BASE, BATCH = "#2563eb", "#d97706"
 VARIANT_COLOURS = {"AllTraffic": "#2563eb", "blue": "#2563eb", "green": "#16a34a"}
 
 
+def _colour(variant: str) -> str:
+    return VARIANT_COLOURS.get(variant.split("-", 1)[0], "#6b7280")
+
+
 def distributions(baseline: Baseline, report: DriftReport, feature: str) -> Any:
     """The feature's baseline and batch shares over the baseline's own buckets (and the
     missing values): exactly what its PSI compares."""
@@ -68,7 +72,7 @@ def traffic(points: list[MetricPoint]) -> Any:
     for variant in sorted({p.variant for p in points}):
         mine = [p for p in points if p.variant == variant]
         when = pd.to_datetime([p.time for p in mine], unit="s")
-        colour = VARIANT_COLOURS.get(variant, "#6b7280")
+        colour = _colour(variant)
         fig.add_trace(go.Scatter(x=when, y=[p.requests / p.period_s for p in mine],
                                  name=variant, mode="lines+markers", line_color=colour,
                                  legendgroup=variant), row=1, col=1)

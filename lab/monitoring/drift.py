@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import math
 import os
 import sys
 
@@ -62,6 +63,19 @@ class BadInput(ValueError):
 def present_values(series):
     values = pd.to_numeric(series, errors="coerce").astype(float).to_numpy()
     return values[np.isfinite(values)]
+
+
+def decimals(low, high):
+    """The decimals that keep 10 significant digits of a feature spanning [low, high]."""
+    magnitude = max(abs(float(low)), abs(float(high)), 1e-300)
+    return int(9 - math.floor(math.log10(magnitude)))
+
+
+def snapped(values, places):
+    """Values rounded to the feature's decimals: undoing the preparation's scaling leaves
+    float noise that differs between library versions (a 0/1 feature read back as
+    -1e-17 and 0.9999999999999998), which would make equal values unequal for KS."""
+    return np.round(values, places)
 
 
 def _integral(values):
@@ -91,6 +105,8 @@ def statistics(frame):
     features = []
     for name in frame.columns:
         values = present_values(frame[name])
+        if len(values):
+            values = snapped(values, decimals(values.min(), values.max()))
         present = int(len(values))
         common = {"num_present": present, "num_missing": int(len(frame) - present)}
         numbers = {"common": common, "mean": 0.0, "sum": 0.0, "std_dev": 0.0, "min": 0.0,
@@ -170,10 +186,13 @@ def ks(feature, values):
     """(statistic, p-value) of the two-sample KS test against the baseline's sketch."""
     from scipy.stats import ks_2samp
 
-    sketch = feature["numerical_statistics"]["distribution"]["kll"]["sketch"]["data"]
+    numbers = feature["numerical_statistics"]
+    sketch = numbers["distribution"]["kll"]["sketch"]["data"]
     reference = np.array([v for level in sketch for v in level], dtype=float)
     if not len(reference) or not len(values):
         return float("nan"), float("nan")
+    places = decimals(numbers["min"], numbers["max"])
+    reference, values = snapped(reference, places), snapped(values, places)
     found = ks_2samp(reference, values)
     return float(found.statistic), float(found.pvalue)
 

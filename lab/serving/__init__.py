@@ -36,7 +36,7 @@ __getattr__, __dir__, _lazy = exports(__name__, {
     **dict.fromkeys(["capture_bytes", "capture_folder", "read_captures"], "_capture"),
     **dict.fromkeys(["Window", "read_metrics", "window"], "_metrics"),
     **dict.fromkeys(["BROKEN_FEATURE", "ROLLOUT_KIND", "broken_version", "rollout_code",
-                     "rollout_done", "rollout_job", "run_all_rollout", "test_payloads"],
+                     "rollout_done", "rollout_job", "run_all_rollout", "replay_rows"],
                     "_rollout"),
     **dict.fromkeys(["TrafficCounts", "TrafficStream"], "_traffic"),
     **dict.fromkeys(["EndpointExistsError", "EndpointNotFoundError", "InvocationError",

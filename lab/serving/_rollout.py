@@ -4,8 +4,9 @@ itself when a guardrail is breached.
     jobs.run(settings, rollout_job(settings, plan=RolloutPlan("canary")))  # latest approved
     jobs.run(settings, rollout_job(settings, broken=True))    # a broken version: rolls back
 
-Locally (`local_rollout`) the endpoint gets two fleets, "blue" (the version it serves) and
-"green" (the new one), and the runtime server sends each request to one of them by weight.
+Locally (`local_rollout`) the endpoint gets two fleets, "blue-vN" (the version N it serves)
+and "green-vM" (the new one), and the runtime server sends each request to one of them by
+weight (the reply's x-Amzn-Invoked-Production-Variant names it).
 At each step green's share grows (canary: a share, then all; linear: equal steps; all: at
 once) and is baked: for `bake_s` seconds the guardrails read green's requests since the
 step began (its error rate and p99 latency, from the server's metrics) and a breach moves
@@ -64,10 +65,12 @@ def local_rollout(endpoints: Any, name: str, version: Any, plan: RolloutPlan,
     records.update(name, status=UPDATING, pending_version=version.version, failure="")
     shares, steps, reason = plan.shares(), [], ""
 
+    blue, green = f"{BLUE}-v{current.version}", f"{GREEN}-v{version.version}"
+
     def move(share: float) -> None:
         records.set_variants(name, [
-            Variant(BLUE, current.group, current.version, round(1 - share, 6)),
-            Variant(GREEN, version.group, version.version, share)])
+            Variant(blue, current.group, current.version, round(1 - share, 6)),
+            Variant(green, version.group, version.version, share)])
         server.models.refresh(name)
 
     try:
@@ -75,8 +78,8 @@ def local_rollout(endpoints: Any, name: str, version: Any, plan: RolloutPlan,
             move(share)
             report(i / len(shares), f"Step {i + 1} of {len(shares)}: {share:.0%} of the "
                                     f"traffic on version {version.version}")
-            time.sleep(PROPAGATE_S)
-            step = _bake(settings, name, share, plan, report, i / len(shares))
+            _propagate(settings)
+            step = _bake(settings, name, (blue, green), share, plan, report, i / len(shares))
             steps.append(step)
             if on_step is not None:
                 on_step(step)
@@ -100,8 +103,8 @@ def local_rollout(endpoints: Any, name: str, version: Any, plan: RolloutPlan,
         reason=reason, serving_version=current.version if reason else version.version)
 
 
-def _bake(settings: Any, name: str, share: float, plan: RolloutPlan, report: Any,
-          fraction: float) -> RolloutStep:
+def _bake(settings: Any, name: str, fleets: tuple[str, str], share: float,
+          plan: RolloutPlan, report: Any, fraction: float) -> RolloutStep:
     """Watch the green fleet for `bake_s` seconds; stop at the first breach."""
     started = time.time()
     breached, green, blue = "", None, None
@@ -109,7 +112,7 @@ def _bake(settings: Any, name: str, share: float, plan: RolloutPlan, report: Any
         time.sleep(POLL_S)
         report(fraction, f"Baking {share:.0%} on the new version")  # a stop raises here
         found = window(settings, name, started)
-        green, blue = found.get(GREEN), found.get(BLUE)
+        blue, green = found.get(fleets[0]), found.get(fleets[1])
         if green is not None and green.requests >= plan.min_requests:
             if green.error_rate > plan.max_error_rate:
                 breached = (f"error rate {green.error_rate:.1%} > "
@@ -126,11 +129,20 @@ def _bake(settings: Any, name: str, share: float, plan: RolloutPlan, report: Any
                        baseline_requests=blue.requests if blue else 0, breached=breached)
 
 
+def _propagate(settings: Any) -> None:
+    """Wait until every server applies the new weights: at once in this process (its
+    server was refreshed); another lab process's within its re-read interval."""
+    from lab.serving._runtime import other_servers
+
+    if other_servers(settings):
+        time.sleep(PROPAGATE_S)
+
+
 def _roll_back(records: Any, server: Any, name: str, current: Any, why: str) -> None:
     records.set_variants(name, [])
     records.update(name, status=IN_SERVICE, pending_version=None, failure=why)
     server.models.refresh(name)
-    time.sleep(PROPAGATE_S)  # every server is back on the old version when this returns
+    _propagate(server.settings)  # every server is back on the old version on return
 
 
 def broken_version(settings: Any, base: Any) -> Any:
@@ -263,12 +275,12 @@ def _traffic(settings: Any, name: str, rate: float, ctx: jobs.JobContext) -> Any
 
     if rate <= 0:
         return None
-    payloads = test_payloads(settings)
+    payloads = replay_rows(settings)
     ctx.log(f"Sending {rate:g} requests a second (test rows) while it runs")
     return TrafficStream(settings, name, payloads, rate).start()
 
 
-def test_payloads(settings: Any, limit: int = 2000) -> list[str]:
+def replay_rows(settings: Any, limit: int = 2000) -> list[str]:
     """The prepared test split's feature rows, as CSV payloads (the model's input)."""
     import csv
 
