@@ -167,8 +167,9 @@ else:
         "Removing values shows in PSI (the missing bucket) and breaks the baseline's "
         "*completeness* constraint, though KS, which reads only the values present, barely "
         "moves.",
-        "A scale of 1.5 on a feature whose values cluster (FRONT_PORCH: 0 or 1) moves one "
-        "whole bucket: binary features drift loudly.")
+        "Values beyond the baseline's range land in its first or last bucket, so PSI cannot "
+        "tell how far they went; KS can: scale FRONT_PORCH (0 or 1) by 1.5 and its PSI stays "
+        "at 0 while its KS jumps to 0.5. That is why the report reads both.")
 
 st.header("4. A drifted dataset for the pipeline")
 st.write("The same changes applied to the **active dataset**, stored as a new dataset (the "

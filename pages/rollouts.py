@@ -131,8 +131,11 @@ def result(job) -> None:
     else:
         st.success(f"**Version {r.get('to_version')} serves all the traffic**: every step "
                    "baked within the guardrails.", icon=":material/check_circle:")
-    table([{"share on the new version": x["share"], "its requests": x["requests"],
-            "its errors": x["errors"], "error rate": x["error_rate"], "p99 ms": x["p99_ms"],
+    table([{"share on the new version (%)": round(100 * x["share"], 1),
+            "its requests": x["requests"], "its errors": x["errors"],
+            "error rate (%)": None if x["error_rate"] is None else round(100 * x["error_rate"],
+                                                                        1),
+            "p99 ms": x["p99_ms"],
             "old version's requests": x["baseline_requests"],
             "guardrail": x["breached"] or "ok"} for x in r.get("steps", [])], width="stretch")
     sent = r.get("traffic") or {}

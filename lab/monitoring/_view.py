@@ -41,7 +41,8 @@ class MonitoringView:
         return sum(p.errors for p in self.points)
 
     def sample(self, rows: int = 5) -> list[dict[str, Any]]:
-        return [{"time": c.time, "variant": c.variant, "input": c.input, "output": c.output}
+        return [{"time": time.strftime("%H:%M:%S", time.localtime(c.time)),
+                 "variant": c.variant, "input": c.input, "output": c.output}
                 for c in self.captures[-rows:]]
 
     def to_json(self) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def run_all_monitoring(settings: Any, options: dict[str, Any], echo) -> dict[str
     started = time.perf_counter()
     name = default_endpoint(settings)
     open_endpoints(settings).set_capture(name, CaptureConfig(enabled=True))
-    job = jobs.run(settings, traffic_job(settings, rows=300, rate=300, changes=Changes()),
+    job = jobs.run(settings, traffic_job(settings, rows=300, rate=500, changes=Changes()),
                    echo)
     sent = job.outcome("traffic job")
     view = settled_view(settings, name, sent["answered"])

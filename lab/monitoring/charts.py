@@ -86,4 +86,5 @@ def traffic(points: list[MetricPoint]) -> Any:
                                      line=dict(color=colour, dash=dash), legendgroup=variant,
                                      showlegend=False), row=3, col=1)
     fig.update_layout(title="Endpoint traffic")
+    fig.update_yaxes(rangemode="tozero")
     return room_style(fig, height=640)
