@@ -174,6 +174,7 @@ def test_a_failed_data_check_on_sagemaker_shows_its_exit_message(sm_definition, 
                                                                  monkeypatch):
     from botocore.stub import ANY
 
+    from lab.aws import names
     from lab.pipelines import _sagemaker as sm_pipelines
     from tests.lab.pipelines.test_pipe_sagemaker import Remote, step
 
@@ -182,7 +183,7 @@ def test_a_failed_data_check_on_sagemaker_shows_its_exit_message(sm_definition, 
     remote = Remote(settings, monkeypatch)
     remote.stubber.add_response(
         "start_pipeline_execution", {"PipelineExecutionArn": remote.arn},
-        {"PipelineName": "lab-housing-pipeline", "PipelineExecutionDisplayName": ANY,
+        {"PipelineName": remote.name, "PipelineExecutionDisplayName": ANY,
          "PipelineParameters": ANY, "ClientRequestToken": ANY})
     job_arn = "arn:aws:sagemaker:us-east-1:123456789012:processing-job/pipelines-dq"
     message = "1 violation(s) of the baseline: LOT_ACRES baseline_drift_check: PSI 0.971"
@@ -207,6 +208,7 @@ def test_a_failed_data_check_on_sagemaker_shows_its_exit_message(sm_definition, 
 
     uploaded = {o["Key"] for o in boto3.client("s3").list_objects_v2(
         Bucket=settings.s3_bucket)["Contents"]}
-    assert set(sm_pipelines.code_objects(gated=True)) <= uploaded  # drift.py included
+    code = sm_pipelines.code_objects(names.s3_prefix(settings), gated=True)
+    assert set(code) <= uploaded  # drift.py included
     assert any("/monitoring/baseline/" in k and k.endswith("/statistics.json")
                for k in uploaded)  # the baseline, where DataBaseline points
