@@ -15,9 +15,14 @@
     python -m lab invoke    [--endpoint NAME] (--rows N | --record-id ID | --body CSV)
     python -m lab endpoints [--delete NAME]
     python -m lab serve     [--port N]                       the local runtime, in the foreground
+    python -m lab rollout   [--strategy canary|linear|all] [--break]   a guarded rollout
+    python -m lab drift     [--shift F=STDDEVS ...] [--missing F=FRACTION ...]
+                                                      the test split against the baseline
+    python -m lab monitor   [--capture on|off] [--send N]   data capture, traffic, drift
     python -m lab pipeline run [--param K=V ...] [--deploy]  an execution (or of the deploy one)
     python -m lab pipeline list | describe ID | retry ID | definition [--backend sagemaker]
-                                                             [--out DIR]
+                                                             [--out DIR] [--gates]
+    python -m lab ci commit --param K=V ... | ci status | ci trigger   CI/CD, in small
     python -m lab run-all  [data options] [--skip STEP] [--json]
                                                       every step built so far, in lab order
     python -m lab check    [--json]                   the connection check (SageMaker: AWS calls)
@@ -107,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     from lab.serving.cli import add_commands
 
     COMMANDS.update(add_commands(sub, _common_options))
+    from lab.monitoring.cli import add_commands as add_monitoring_commands
+    from lab.pipelines.cli import add_commands as add_ci_commands
+
+    COMMANDS.update(add_monitoring_commands(sub, _common_options))
+    COMMANDS.update(add_ci_commands(sub, _common_options))
     pipe = sub.add_parser("pipeline", help="the workshop's pipeline: run, list, describe, "
                           "definition")
     pipe.add_argument("action", choices=("run", "list", "describe", "definition", "retry"))
@@ -117,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a pipeline parameter, e.g. MaxDepth=6 or MseThreshold=1e8")
     pipe.add_argument("--deploy", action="store_true",
                       help="the deployment pipeline instead of the training one")
+    pipe.add_argument("--gates", action="store_true", help="the training pipeline with its "
+                      "quality gates (data quality, model quality)")
     pipe.add_argument("--data", metavar="CSV", help="a CSV to use (becomes the active dataset)")
     pipe.add_argument("--target", metavar="COL", help="target column (default PRICE)")
     _common_options(pipe)
@@ -269,12 +281,14 @@ def cmd_pipeline(args, out: dict[str, Any]) -> None:
     name = pipelines.DEPLOY_PIPELINE.name if args.deploy else pipelines.TRAINING_PIPELINE.name
     if args.action == "definition" and args.out:
         out["export"] = pipelines.export_definition(settings, args.out, name,
-                                                    pipelines.parse_params(args.param))
+                                                    pipelines.parse_params(args.param),
+                                                    args.gates)
         _log(f"wrote {out['export']['definition']} and {len(out['export']['objects'])} "
              "object(s)")
     elif args.action == "definition":
         out["definition"] = pipelines.definition_json(settings, name,
-                                                      pipelines.parse_params(args.param))
+                                                      pipelines.parse_params(args.param),
+                                                      args.gates)
         if not args.json:
             print(json.dumps(out["definition"], indent=2))
     elif args.action == "retry":
@@ -300,7 +314,8 @@ def cmd_pipeline(args, out: dict[str, Any]) -> None:
     else:
         if args.data or args.target:
             _adopt_dataset(args, settings)  # the CSV / target, checked first, as run-all does
-        spec = pipelines.pipeline_job(settings, pipelines.parse_params(args.param), name=name)
+        spec = pipelines.pipeline_job(settings, pipelines.parse_params(args.param), name=name,
+                                      gated=args.gates)
         job = jobs.run(settings, spec, _quiet)
         execution = pipelines.execution_of(settings, job)
         if execution is None:

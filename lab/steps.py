@@ -114,6 +114,40 @@ def _pipeline_succeeded(ws: Workspace) -> bool:
                     "status = 'Succeeded' LIMIT 1", ("lab-housing-pipeline",))
 
 
+def _job_completed(ws: Workspace, kind: str) -> bool:
+    """A job of `kind` Completed (only that kind's records are read: ids start with it)."""
+    import json
+
+    for path in ws.jobs_dir.glob(f"{kind}-*/job.json") if ws.jobs_dir.exists() else ():
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if data.get("kind") == kind and data.get("status") == "Completed":
+            return True
+    return False
+
+
+def _baseline_made(ws: Workspace) -> bool:
+    folder = ws.root / "monitoring" / "baseline"
+    return all((folder / f).is_file() for f in ("statistics.json", "constraints.json"))
+
+
+def _gated_pipeline_succeeded(ws: Workspace) -> bool:
+    """An execution of the pipeline with its gates (it has their parameters) Succeeded."""
+    return _any_row(ws, "pipelines.db", "SELECT 1 FROM executions WHERE pipeline = ? AND "
+                    "status = 'Succeeded' AND parameters LIKE ? LIMIT 1",
+                    ("lab-housing-pipeline", '%"ModelQualityMargin"%'))
+
+
+def _traffic_monitored(ws: Workspace) -> bool:
+    return _job_completed(ws, "traffic")
+
+
+def _rolled_out(ws: Workspace) -> bool:
+    return _job_completed(ws, "rollout")
+
+
 STEPS: tuple[Step, ...] = (
     Step("data", "Explore the data", "Initial", "data.py", ":material/table_chart:",
          "The housing dataset (or your own CSV): table, statistics, distributions.",
@@ -146,6 +180,26 @@ STEPS: tuple[Step, ...] = (
          "One pipeline: process, train, evaluate, condition, register; step caching.",
          _pipeline_succeeded, run=("lab.pipelines:run_all_step",), code="lab.pipelines:code",
          owns=("pipelines.db", "pipelines"), job_kinds=("pipeline", "deploy-pipeline")),
+    Step("drift", "Baseline & drift", "Reliable", "drift.py", ":material/query_stats:",
+         "A baseline of the training data; PSI and KS drift of a batch you can shift.",
+         _baseline_made, run=("lab.monitoring:run_all_drift",),
+         code="lab.monitoring:drift_code", requires=("prep",),
+         owns=("monitoring/baseline",)),
+    Step("gates", "Quality gates & CI/CD", "Reliable", "gates.py", ":material/verified:",
+         "The pipeline with a data-quality check and a model-quality gate; a change starts it.",
+         _gated_pipeline_succeeded, run=("lab.pipelines:run_all_gates",),
+         code="lab.pipelines:gates_code", requires=("drift",), owns=("ci",),
+         job_kinds=("gated-pipeline",)),
+    Step("monitoring", "Endpoint monitoring", "Reliable", "monitoring.py",
+         ":material/monitor_heart:",
+         "Data capture on the endpoint; traffic, errors and latency over time; live drift.",
+         _traffic_monitored, run=("lab.monitoring:run_all_monitoring",),
+         code="lab.monitoring:monitoring_code", requires=("registry", "drift"),
+         owns=("monitoring/capture", "serving/metrics.db"), job_kinds=("traffic",)),
+    Step("rollouts", "Safe rollouts", "Reliable", "rollouts.py", ":material/alt_route:",
+         "Canary and linear traffic shifting, guardrails, automatic rollback.",
+         _rolled_out, run=("lab.serving:run_all_rollout",), code="lab.serving:rollout_code",
+         requires=("registry",), job_kinds=("rollout",)),
 )
 
 
@@ -268,9 +322,15 @@ def map_dot(done: dict[str, bool]) -> str:
             fill = _STAGE_COLOURS[stage] if s.built else "#f3f4f6"
             lines.append(f'    {s.key} [label="{mark}{s.title}", fillcolor="{fill}"];')
         lines.append("  }")
-    chain = [s.key for s in STEPS]
-    lines.append("  " + " -> ".join(chain) + ";")
-    lines.append(f"  {chain[-1]} -> reliable_none [style=dashed];")
-    lines.append("  reliable_none -> scalable_none [style=dashed];")
+    previous = None  # the lab's order, stage after stage; a stage with no step: dashed
+    for stage in STAGES:
+        members = [s.key for s in steps_of(stage)]
+        nodes = members or [f"{stage.lower()}_none"]
+        if previous:
+            lines.append(f"  {previous} -> {nodes[0]}" + ("" if members else
+                                                          " [style=dashed]") + ";")
+        if len(nodes) > 1:
+            lines.append("  " + " -> ".join(nodes) + ";")
+        previous = nodes[-1]
     lines.append("}")
     return "\n".join(lines)

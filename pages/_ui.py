@@ -214,9 +214,11 @@ def backend_note(implementation) -> None:
     launch_estimate(implementation)
 
 
-def stage_page(stage: str) -> None:
+def stage_page(stage: str, practices: dict[str, str] | None = None) -> None:
     """A stage's page: a full-width diagram, what the stage means and brings, and the lab's
-    steps in it, then the way on."""
+    steps in it, then the way on. `practices` ({step key: asset name}): a section per
+    practice, its text (assets/stages/NAME.md) beside its diagram (assets/diagrams/NAME.dot)
+    and a link to the step where the learner does it."""
     from lab.steps import stage_file, steps_of
 
     ws = open_page()
@@ -236,6 +238,17 @@ def stage_page(stage: str) -> None:
         if not steps:
             st.info("No hands-on step here yet: this page explains the stage, and its "
                     "checkpoint asks a few questions about it.", icon=":material/info:")
+    from lab.steps import step as step_of
+
+    for key, asset in (practices or {}).items():
+        st.divider()
+        text, picture = st.columns([3, 2], gap="large")
+        with text:
+            markdown_asset(asset)
+            x = step_of(key)
+            st.page_link(f"pages/{x.page}", label=f"Do it: {x.title}", icon=x.icon)
+        with picture:
+            diagram(asset)
     next_link(stage_file(stage))
 
 

@@ -26,8 +26,9 @@ RECAP = {
                    "The pipeline still runs when someone starts it, and what it registers is "
                    "deployed by hand: the Reliable stage makes a commit or an approval start "
                    "them, with tests and monitoring."),
-    "Reliable": ("You met CI/CD for models, promotion across accounts, rollout strategies and "
-                 "model monitoring: how models ship like software.",
+    "Reliable": ("You made a baseline and measured drift, ran the pipeline with quality gates "
+                 "started by a change, monitored the endpoint's traffic and inputs, and saw "
+                 "a broken version roll back by itself: how models ship like software.",
                  "One team's reliable setup is the template the Scalable stage offers to "
                  "every team."),
     "Scalable": ("You met templates, a self-service platform, shared features and registry, "
@@ -55,13 +56,12 @@ for i, stage in enumerate(STAGES):
                      icon=":material/quiz:")
 
 st.header("What comes next in this lab")
-st.write("The workshop's Lab 1 stops at the Repeatable stage, so the Reliable and Scalable "
-         "stages have explanations and checkpoints here but no hands-on steps yet. Steps for "
-         "them (a CI/CD pipeline started by an approval, a staged rollout, model monitoring; "
-         "then templates for new teams) are planned; their stage pages will list them as "
-         "they arrive.")
+st.write("The workshop's Lab 1 stops at the Repeatable stage; the lab's Reliable stage goes "
+         "further, hands-on (drift, quality gates, monitoring, safe rollouts). The Scalable "
+         "stage has explanations and a checkpoint here but no hands-on steps yet (templates "
+         "for new teams are planned); its stage page will list them as they arrive.")
 c1, c2 = st.columns(2)
-c1.page_link("pages/stage_reliable.py", label="The Reliable stage: what is coming",
+c1.page_link("pages/stage_reliable.py", label="The Reliable stage again",
              icon=":material/arrow_forward:")
 c2.page_link("pages/stage_scalable.py", label="The Scalable stage: what is coming",
              icon=":material/arrow_forward:")

@@ -149,6 +149,60 @@ def _gate_held(settings: Any) -> Found:
                   f"gate (latest: {number(left)} <= {number(right)}).")
 
 
+def _baseline_no_drift(settings: Any) -> Found:
+    from lab.monitoring import drift_report, find_baseline
+
+    baseline = find_baseline(settings)
+    if baseline is None:
+        return False, "There is no baseline yet."
+    report = drift_report(settings)
+    return not report.drifted and report.judged, (
+        f"The baseline describes {baseline.info.get('rows', 0):,} training rows; the test "
+        f"split ({report.rows:,} rows) drifts in "
+        f"{', '.join(report.drifted) or 'no feature'}.")
+
+
+def _data_gate_failed(settings: Any) -> Found:
+    """A gated execution failed at CheckDataQuality, and it registered nothing."""
+    from lab.pipelines import TRAINING_PIPELINE, list_executions
+
+    for e in list_executions(settings, TRAINING_PIPELINE.name):
+        check = e.steps.get("CheckDataQuality")
+        if check is not None and check.status == "Failed":
+            registered = "RegisterModel" in e.steps
+            return not registered, (f"Execution {e.id} stopped at CheckDataQuality: "
+                                    f"{check.failure}")
+    return False, ("No gated execution has met drifted data yet: run it with a -drifted "
+                   "dataset as InputData.")
+
+
+def _captured_and_compared(settings: Any) -> Found:
+    from lab.monitoring import monitoring_view
+
+    view = monitoring_view(settings)
+    if not view.captures:
+        return False, view.note or "Nothing captured yet."
+    drifted = view.drift.drifted if view.drift and view.drift.judged else None
+    return view.drift is not None, (
+        f"{len(view.captures):,} captured requests ({view.captured_rows:,} rows); drifted "
+        + ("features: not judged yet (too few rows)" if drifted is None
+           else f"features: {', '.join(drifted) or 'none'}") + ".")
+
+
+def _rolled_back(settings: Any) -> Found:
+    from lab import jobs
+    from lab.serving import ROLLOUT_KIND
+
+    done = [j for j in jobs.JobStore(Workspace(settings.workspace)).list(ROLLOUT_KIND)
+            if j.status == jobs.COMPLETED and (j.result or {}).get("rolled_back")]
+    if not done:
+        return False, "No rollout has rolled back yet: deploy a broken version."
+    r = done[0].result
+    lost = (r.get("traffic") or {}).get("lost", 0)
+    return lost == 0, (f"Version {r['to_version']} rolled back by itself ({r['reason']}); "
+                       f"{lost} request(s) lost.")
+
+
 # (id, stage, what the learner should see, check, page to go to)
 OBSERVERS: tuple[tuple[str, str, str, Callable[[Any], Found], str], ...] = (
     ("prepared", "Initial", "The dataset is split 60/20/20 into train, validation and test",
@@ -167,6 +221,14 @@ OBSERVERS: tuple[tuple[str, str, str, Callable[[Any], Found], str], ...] = (
      "pipelines.py"),
     ("gate", "Repeatable", "Every version the pipeline registered has its test MSE under the "
      "gate (MseThreshold)", _gate_held, "pipelines.py"),
+    ("baseline", "Reliable", "A baseline of the training data, and no drift in the unchanged "
+     "test split", _baseline_no_drift, "drift.py"),
+    ("data-gate", "Reliable", "The gated pipeline stopped at CheckDataQuality on drifted data, "
+     "and registered nothing", _data_gate_failed, "gates.py"),
+    ("capture", "Reliable", "The endpoint captured requests, compared with the baseline",
+     _captured_and_compared, "monitoring.py"),
+    ("rollback", "Reliable", "A broken version's rollout rolled back by itself, losing no "
+     "request", _rolled_back, "rollouts.py"),
 )
 
 

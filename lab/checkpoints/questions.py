@@ -148,6 +148,58 @@ QUESTIONS: tuple[Question, ...] = (
        ("Shadow testing.",
         "A shadow variant receives copies of the requests and its answers are only "
         "recorded: users never see them, so nothing shifts or rolls back.")),
+    _q("reliable-drift", "Reliable", "drift.py",
+       "One feature of a new batch is shifted by one standard deviation; the others are as "
+       "in training. What does the drift report show?",
+       ("That feature drifts (its PSI far above 0.2, its KS near 0.4); the others do not.",
+        "Right. PSI and KS are computed feature by feature against that feature's own "
+        "baseline: a shift of one standard deviation moves a large share of its values "
+        "across the histogram's buckets, and leaves the other features untouched."),
+       ("Every feature drifts, because the rows changed.",
+        "The other features' values are exactly the training distribution's: their PSI and "
+        "KS stay near 0. Drift is judged per feature."),
+       ("Nothing, unless the model's error changed.",
+        "Drift is about the inputs, measured without any label or prediction: that is why "
+        "it can warn before the errors are known.")),
+    _q("reliable-gates", "Reliable", "gates.py",
+       "A new model's test MSE is 8% above the approved version's, and the "
+       "model-quality margin is 5%. What does the gated pipeline do?",
+       ("ModelQualityGate is false: the model is held back, nothing is registered, and the "
+        "execution still Succeeds.",
+        "Right. The gate is a condition: the ceiling is the approved MSE x 1.05, the new "
+        "MSE is above it, so RegisterModel does not run. The gate doing its job is not a "
+        "failure."),
+       ("The execution fails at CheckDataQuality.",
+        "The data-quality check is about the input data, before training; here the data "
+        "is fine and the model is what falls short."),
+       ("It registers the model as Rejected.",
+        "RegisterModel is on the gate's true branch only: a held-back model never reaches "
+        "the registry.")),
+    _q("reliable-canary", "Reliable", "rollouts.py",
+       "During a canary rollout the new version fails every request it gets. What do the "
+       "users see?",
+       ("Only the canary's share of requests fails, until the guardrail fires a moment "
+        "later and all the traffic goes back to the old version.",
+        "Right. The old fleet keeps serving throughout; the guardrail reads the new fleet's "
+        "error rate while the step bakes and rolls back at the first breach."),
+       ("Every request fails until someone notices.",
+        "That is an all-at-once deployment without guardrails. A canary limits the damage "
+        "to its share, and the rollback is automatic."),
+       ("No request fails: the canary only receives copies.",
+        "That is shadow testing. A canary answers real requests: its share of the users "
+        "gets its answers, good or bad.")),
+    _q("reliable-capture", "Reliable", "monitoring.py",
+       "An endpoint captures 10% of its requests. What does its monitoring see?",
+       ("Every request in its metrics (rate, errors, latency), and a tenth of them, with "
+        "their answers, in the capture that drift is computed from.",
+        "Right. Metrics count every invocation; data capture samples what it stores, which "
+        "bounds its size and still gives the distribution of the inputs."),
+       ("Only a tenth of the requests in every chart.",
+        "The metrics are counted for every request; only the captured payloads are "
+        "sampled."),
+       ("Nothing until a monitoring schedule runs.",
+        "Capture and metrics are recorded as requests arrive; a schedule (or the lab) only "
+        "analyses what was captured.")),
     # Scalable
     _q("scalable-coe", "Scalable", "stage_scalable.py",
        "What does a centre of excellence do in the Scalable stage?",

@@ -4,6 +4,8 @@
     execution = execution_of(settings, job)   # its steps, statuses, cache hits, metrics
     summary(execution)        # {"execution_id", "status", "steps", "cache_hits", ...}
     pipeline_job(settings, name=DEPLOY_PIPELINE.name)    # deploy the latest approved
+    pipeline_job(settings, gated=True)        # the same pipeline with its quality gates
+    ci_commit(settings, {"MaxDepth": 6}); ci_trigger_job(settings)   # CI/CD, in small
     definition_json(settings)                 # the lab's definition, or SageMaker's (SDK v2)
 
 The definition is data (`definition.py`). Two twins run it: `LocalPipelines` (a DAG
@@ -30,15 +32,18 @@ def open_pipelines(settings: Any, **options: Any) -> Any:
 
 
 __getattr__, __dir__, _lazy = exports(__name__, {
-    "KIND": "_api", "Pipelines": "_api", "job_kind": "_api",
-    **dict.fromkeys(["changed_parameters", "code", "definition_json", "describe_execution",
-                     "export_definition", "retry_job", "run_all_step",
-                     "execution_json", "execution_of", "list_executions", "parse_params",
-                     "pipeline_job", "step_log", "summary", "training_pipeline_succeeded"],
-                    "_job"),
-    **dict.fromkeys(["CACHE_EXPIRY", "DEPLOY_PIPELINE", "MSE_THRESHOLD", "PIPELINES",
-                     "TRAINING_PIPELINE", "ConditionStep", "JsonGet", "Param", "Parameter",
-                     "PipelineDef", "Prop", "Step", "pipeline", "topological"], "definition"),
+    "GATED_KIND": "_api", "KIND": "_api", "Pipelines": "_api", "job_kind": "_api",
+    **dict.fromkeys(["approved_mse", "changed_parameters", "code", "definition_json",
+                     "describe_execution", "export_definition", "gate_outcomes",
+                     "gated_pipeline_ran", "gates_code", "retry_job", "run_all_gates",
+                     "run_all_step", "execution_json", "execution_of", "list_executions",
+                     "parse_params", "pipeline_job", "step_log", "summary",
+                     "training_pipeline_succeeded"], "_job"),
+    **dict.fromkeys(["CACHE_EXPIRY", "DEPLOY_PIPELINE", "GATED_PIPELINE", "GATE_PARAMETERS",
+                     "MSE_THRESHOLD", "PIPELINES", "TRAINING_PIPELINE", "ConditionStep",
+                     "JsonGet", "Param", "Parameter", "PipelineDef", "Prop", "Step",
+                     "definition_of", "pipeline", "topological"], "definition"),
+    **dict.fromkeys(["CiStatus", "ci_commit", "ci_status", "ci_trigger_job"], "_ci"),
     **dict.fromkeys(["EXECUTING", "FAILED", "STOPPED", "SUCCEEDED", "Execution",
                      "PipelineStore", "StepRecord"], "_store"),
     **dict.fromkeys(["dag_dot", "gantt"], "charts"),

@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 KIND = "pipeline"  # the job kind of the training pipeline's executions
+GATED_KIND = "gated-pipeline"  # ... of the same pipeline with its quality gates
 _KINDS = {"lab-housing-deploy": "deploy-pipeline"}
 
 
-def job_kind(pipeline_name: str) -> str:
-    """The job kind of an execution of `pipeline_name` (one kind per pipeline, so a page
-    finds the latest execution of each)."""
-    return _KINDS.get(pipeline_name, KIND)
+def job_kind(pipeline_name: str, gated: bool = False) -> str:
+    """The job kind of an execution of `pipeline_name` (one kind per pipeline, and one for
+    the gated training pipeline, so a page finds the latest execution of each)."""
+    return GATED_KIND if gated else _KINDS.get(pipeline_name, KIND)
 
 
 class Pipelines(Protocol):

@@ -15,12 +15,18 @@ from lab.errors import InputError, JobError, ParameterError
 from lab.pipelines import open_pipelines
 from lab.pipelines._api import job_kind
 from lab.pipelines._store import FAILED, SUCCEEDED, Execution, PipelineStore
-from lab.pipelines.definition import TRAINING_PIPELINE, PipelineDef, pipeline
+from lab.pipelines.definition import (
+    TRAINING_PIPELINE,
+    PipelineDef,
+    definition_of,
+    pipeline,
+)
 from lab.workspace import Workspace
 
 
-def _checked(name: str, parameters: dict[str, Any] | None) -> tuple[PipelineDef, dict]:
-    defn = pipeline(name)
+def _checked(name: str, parameters: dict[str, Any] | None, gated: bool = False
+             ) -> tuple[PipelineDef, dict]:
+    defn = pipeline(name, gated)
     values = defn.resolve_parameters(parameters)
     if defn is TRAINING_PIPELINE:  # refused before any execution exists, with the reason
         from lab.processing import MAX_INSTANCES, PrepParams
@@ -38,15 +44,51 @@ def _checked(name: str, parameters: dict[str, Any] | None) -> tuple[PipelineDef,
             raise ParameterError(f"MseThreshold must be a positive number (got {threshold!r}): "
                                  "the condition registers a model whose test MSE is at most "
                                  "this.")
+    if gated:
+        margin, approved = values["ModelQualityMargin"], values["ApprovedModelMse"]
+        if not (math.isfinite(margin) and 0 <= margin <= 10):
+            raise ParameterError(f"ModelQualityMargin must be from 0 to 10 (got {margin!r}): "
+                                 "0.05 lets the new model's test MSE be 5% above the "
+                                 "approved one's.")
+        if not (math.isfinite(approved) and approved >= 0):
+            raise ParameterError(f"ApprovedModelMse must be 0 (look it up) or a positive "
+                                 f"test MSE (got {approved!r}).")
     return defn, values
 
 
+def approved_mse(settings: Any) -> float:
+    """The test MSE of the latest Approved version (0 when none is approved)."""
+    from lab.serving import latest_approved
+
+    try:
+        version = latest_approved(settings)
+    except InputError:
+        return 0.0
+    return float(version.test_metrics.get("mse") or 0.0)
+
+
+def _resolve_gates(settings: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """The gates' inputs named before the execution exists: the baseline must be there
+    (BaselineMissingError otherwise), and ApprovedModelMse 0 becomes the registry's."""
+    from lab.monitoring import read_baseline
+
+    if not values["DataBaseline"]:
+        read_baseline(settings)
+    if not values["ApprovedModelMse"]:
+        values = {**values, "ApprovedModelMse": approved_mse(settings)}
+    return values
+
+
 def pipeline_job(settings: Any, parameters: dict[str, Any] | None = None,
-                 name: str = TRAINING_PIPELINE.name, runners=None) -> jobs.JobSpec:
-    """An execution of the pipeline `name` with `parameters` (defaults for the others).
+                 name: str = TRAINING_PIPELINE.name, runners=None,
+                 gated: bool = False) -> jobs.JobSpec:
+    """An execution of the pipeline `name` with `parameters` (defaults for the others);
+    `gated`: the training pipeline with its quality gates.
 
     `runners` replaces what step kinds do (tests make a step fail with it)."""
-    defn, values = _checked(name, parameters)
+    defn, values = _checked(name, parameters, gated)
+    if gated:
+        values = _resolve_gates(settings, values)
     engine = open_pipelines(settings)
 
     def run(ctx: jobs.JobContext) -> dict[str, Any]:
@@ -64,7 +106,7 @@ def pipeline_job(settings: Any, parameters: dict[str, Any] | None = None,
                 f"({done.cache_hits} cache hit(s))")
         return summary(done)
 
-    return jobs.JobSpec(job_kind(defn.name), {"pipeline": defn.name, **values}, run)
+    return jobs.JobSpec(job_kind(defn.name, gated), {"pipeline": defn.name, **values}, run)
 
 
 def retry_job(settings: Any, execution_id: str) -> jobs.JobSpec:
@@ -73,23 +115,25 @@ def retry_job(settings: Any, execution_id: str) -> jobs.JobSpec:
     if execution.status != FAILED:
         raise InputError(f"The execution {execution_id} is {execution.status}: only a Failed "
                          "execution can be retried.")
-    defn, engine = pipeline(execution.pipeline), open_pipelines(settings)
+    defn = definition_of(execution.pipeline, execution.parameters)
+    engine = open_pipelines(settings)
 
     def run(ctx: jobs.JobContext) -> dict[str, Any]:
         done = engine.retry(ctx, defn, execution_id)
         ctx.log(f"Execution {done.id}: {done.status}")
         return summary(done)
 
-    return jobs.JobSpec(job_kind(defn.name), {"pipeline": defn.name, "retry": execution_id},
-                        run)
+    return jobs.JobSpec(job_kind(defn.name, bool(defn.variant)),
+                        {"pipeline": defn.name, "retry": execution_id}, run)
 
 
 def export_definition(settings: Any, folder: Any, name: str = TRAINING_PIPELINE.name,
-                      parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+                      parameters: dict[str, Any] | None = None, gated: bool = False
+                      ) -> dict[str, Any]:
     """`pipeline definition --out DIR`: the definition and what it reads, in a folder."""
     from pathlib import Path
 
-    return open_pipelines(settings).export(Path(folder), pipeline(name), parameters)
+    return open_pipelines(settings).export(Path(folder), pipeline(name, gated), parameters)
 
 
 def execution_of(settings: Any, job: jobs.Job | str) -> Execution | None:
@@ -152,13 +196,33 @@ def step_log(record: Any) -> str:
 
 
 def summary(execution: Execution) -> dict[str, Any]:
-    """What `run-all` prints as "pipeline" (and `pipeline run --json` adds to the execution)."""
+    """What `run-all` prints as "pipeline" (and `pipeline run --json` adds to the execution);
+    a gated execution also says how its gates came out."""
     register = execution.steps.get("RegisterModel")
     version = register.outputs.get("version") if register and register.status == "Succeeded" \
         else None
-    return {"execution_id": execution.id, "status": execution.status,
-            "steps": {n: s.status for n, s in execution.steps.items()},
-            "cache_hits": execution.cache_hits, "registered_version": version}
+    out = {"execution_id": execution.id, "status": execution.status,
+           "steps": {n: s.status for n, s in execution.steps.items()},
+           "cache_hits": execution.cache_hits, "registered_version": version}
+    gates = gate_outcomes(execution)
+    if gates:
+        out["gates"] = gates
+    return out
+
+
+def gate_outcomes(execution: Execution) -> dict[str, Any]:
+    """How the quality gates of a gated execution came out, with their numbers."""
+    out: dict[str, Any] = {}
+    data = execution.steps.get("CheckDataQuality")
+    if data is not None:
+        out["data_quality"] = {"status": data.status, "failure": data.failure,
+                               "violations": data.metrics.get("violations")}
+    gate = execution.steps.get("ModelQualityGate")
+    if gate is not None and "outcome" in (gate.outputs or {}):
+        out["model_quality"] = {"passed": bool(gate.outputs["outcome"]),
+                                "test_mse": gate.outputs.get("left"),
+                                "ceiling": gate.outputs.get("right")}
+    return out
 
 
 def execution_json(execution: Execution) -> dict[str, Any]:
@@ -168,15 +232,16 @@ def execution_json(execution: Execution) -> dict[str, Any]:
 
 def changed_parameters(execution: Execution) -> dict[str, Any]:
     """The parameters an execution set to other values than the pipeline's defaults."""
-    defaults = pipeline(execution.pipeline).defaults()
+    defaults = definition_of(execution.pipeline, execution.parameters).defaults()
     return {k: v for k, v in execution.parameters.items() if v != defaults.get(k)}
 
 
 def definition_json(settings: Any, name: str = TRAINING_PIPELINE.name,
-                    parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+                    parameters: dict[str, Any] | None = None, gated: bool = False
+                    ) -> dict[str, Any]:
     """The definition the settings' backend runs: the lab's own, or SageMaker's (SDK v2,
     generated offline)."""
-    return open_pipelines(settings).definition(pipeline(name), parameters)
+    return open_pipelines(settings).definition(pipeline(name, gated), parameters)
 
 
 def training_pipeline_succeeded(ws: Workspace) -> bool:
@@ -202,3 +267,30 @@ def run_all_step(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]
 
 def code(settings: Any) -> list:
     return open_pipelines(settings).code()
+
+
+def run_all_gates(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
+    """An execution of the gated training pipeline (after the pipelines step, its
+    processing, training and evaluation are cache hits: the gates run)."""
+    job = jobs.run(settings, pipeline_job(settings, options.get("pipeline_parameters"),
+                                          gated=True), echo)
+    execution = execution_of(settings, job)
+    if execution is None:
+        job.outcome("gated pipeline job")
+        raise InputError("The gated pipeline job left no execution.")
+    return {"gates": summary(execution),
+            "timings_s": {"gates": round(execution.duration_s, 4)}}
+
+
+def gates_code(settings: Any) -> list:
+    """The gates' code: what checks the data and the model (the same on every backend)."""
+    from lab.monitoring import drift
+    from lab.pipelines import model_quality
+
+    return [drift.check, drift.compare, model_quality.verdict]
+
+
+def gated_pipeline_ran(ws: Workspace) -> bool:
+    """The gates step's done-check: a gated execution Succeeded (one SQL read)."""
+    return any(e.status == "Succeeded" and "ModelQualityMargin" in e.parameters
+               for e in PipelineStore(ws).list(TRAINING_PIPELINE.name))

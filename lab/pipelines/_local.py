@@ -34,6 +34,7 @@ from lab.pipelines._store import (
 from lab.pipelines.definition import (
     CACHE_EXPIRY_S,
     ConditionStep,
+    JsonGet,
     Param,
     PipelineDef,
     Prop,
@@ -205,6 +206,8 @@ class Executor:
             rec.status, rec.failure = STOPPED, "Stopped on request."
         except LabError as exc:
             rec.status, rec.failure = FAILED, str(exc)
+            rec.metrics = getattr(exc, "metrics", None) or rec.metrics  # a gate's numbers
+            rec.outputs = getattr(exc, "outputs", None) or rec.outputs
         except Exception as exc:  # a bug: the message says where to look
             rec.status = FAILED
             rec.failure = f"Unexpected error ({type(exc).__name__}: {exc})."
@@ -215,15 +218,22 @@ class Executor:
         self.store.save_step(rec)
         return rec
 
+    def _json_get(self, ref: JsonGet) -> float:
+        path = self.records[ref.step].outputs["property_files"][ref.property_file]
+        return json_get(path, ref.json_path)
+
     def _condition(self, step: ConditionStep, rec: StepRecord) -> StepRecord:
-        source = self.records[step.left.step]
-        path = source.outputs["property_files"][step.left.property_file]
-        left = json_get(path, step.left.json_path)
-        right = float(self.ex.parameters[step.right.name])
+        left = self._json_get(step.left)
+        if isinstance(step.right, JsonGet):
+            right = self._json_get(step.right)
+            shown = f"JsonGet({step.right.property_file}, {step.right.json_path})"
+        else:
+            right = float(self.ex.parameters[step.right.name])
+            shown = f"Parameters.{step.right.name}"
         outcome = step.holds(left, right)
         self.branch[step.name] = outcome
         rec.inputs = {"left": f"JsonGet({step.left.property_file}, {step.left.json_path})",
-                      "op": step.op, "right": f"Parameters.{step.right.name}"}
+                      "op": step.op, "right": shown}
         rec.outputs = {"outcome": outcome, "left": left, "right": right,
                        "branch": list(step.if_steps if outcome else step.else_steps)}
         rec.status, rec.ended = SUCCEEDED, time.time()

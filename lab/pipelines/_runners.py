@@ -25,14 +25,26 @@ LAB = PROJECT_ROOT / "lab"
 SCRIPTS = {"processing": LAB / "processing" / "preprocess.py",
            "training": LAB / "training" / "entry_point.py",
            "evaluation": LAB / "pipelines" / "evaluate.py",
-           "serving": LAB / "training" / "inference.py"}
+           "serving": LAB / "training" / "inference.py",
+           "data_quality": LAB / "monitoring" / "drift.py",
+           "model_quality": LAB / "pipelines" / "model_quality.py"}
 SPLITS = ("train", "validation", "test")  # the processing script's
 MODEL_JSON = "model.json"  # the artifact contract's (lab.training.artifact)
 Outputs = tuple[dict[str, Any], dict[str, Any]]
 
 # The code each kind runs: part of its cache key (a changed script is a cache miss).
 CODE = {"processing": [SCRIPTS["processing"]], "training": [SCRIPTS["training"]],
-        "evaluation": [SCRIPTS["evaluation"], SCRIPTS["serving"]]}
+        "evaluation": [SCRIPTS["evaluation"], SCRIPTS["serving"]],
+        "data_quality": [SCRIPTS["data_quality"]], "model_quality": [SCRIPTS["model_quality"]]}
+
+
+class QualityGateFailed(JobError):
+    """A quality check found the data (or model) out of bounds: the step fails, with the
+    numbers it found kept on the step's record."""
+
+    def __init__(self, message: str, metrics: dict[str, Any], outputs: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.metrics, self.outputs = metrics, outputs
 
 
 class StepContext(jobs.JobContext):
@@ -117,7 +129,26 @@ def prepare_processing(settings: Any, inputs: dict[str, Any]) -> dict[str, Any]:
             "input_sha256": file_sha256(path)}
 
 
-PREPARE = {"processing": prepare_processing}
+def prepare_data_quality(settings: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Name the baseline folder the check reads (empty: the workspace's) and hash its files
+    (the cache key sees the baseline's content)."""
+    from lab.monitoring import baseline_digest, read_baseline
+    from lab.workspace import Workspace
+
+    given = str(inputs.get("baseline") or "")
+    if not given:
+        folder = read_baseline(settings).folder  # BaselineMissingError: make one first
+    else:
+        ws = Workspace(settings.workspace)
+        folder = Path(given) if Path(given).is_absolute() else ws.root / given
+        if given.startswith("s3://") or not ws.contains(folder) or not all(
+                (folder / f).is_file() for f in ("statistics.json", "constraints.json")):
+            raise InputError(f"DataBaseline {given!r} is not a baseline folder of this "
+                             "workspace: leave it empty for the workspace's own baseline.")
+    return {**inputs, "baseline": str(folder), "baseline_sha256": baseline_digest(folder)}
+
+
+PREPARE = {"processing": prepare_processing, "data_quality": prepare_data_quality}
 
 
 def run_processing(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> Outputs:
@@ -174,6 +205,46 @@ def run_evaluation(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> O
     path = str(out / "evaluation.json")
     return ({"evaluation": path, "property_files": {"EvaluationReport": path}},
             {k: v["value"] for k, v in report["regression_metrics"].items()})
+
+
+def run_data_quality(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> Outputs:
+    """The data-quality check (lab/monitoring/drift.py), in the job's process as the
+    evaluation is; a violation fails the step with the numbers kept."""
+    from lab.monitoring import drift
+
+    out = ctx.dir / "data_quality"
+    meta_dir = str(Path(inputs["meta"]).parent)
+    try:
+        report = drift.check(inputs["train"], meta_dir, inputs["baseline"], str(out),
+                             log=ctx.log)
+    except (drift.BadInput, KeyError) as exc:
+        raise JobError(f"The data-quality check failed: {exc}") from None
+    path = str(out / "data_quality.json")
+    outputs = {"data_quality": path, "property_files": {"DataQualityReport": path}}
+    metrics: dict[str, Any] = {"violations": len(report["violations"]),
+                               "drifted features": len(report["drifted"])}
+    for name, found in report["features"].items():
+        metrics[f"{name} PSI"] = found["psi"]
+        metrics[f"{name} KS"] = found["ks"]
+    if report["violations"]:
+        raise QualityGateFailed(drift.summary_line(report), metrics, outputs)
+    return outputs, metrics
+
+
+def run_model_quality(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> Outputs:
+    from lab.pipelines.model_quality import check
+
+    out = ctx.dir / "model_quality"
+    try:
+        found = check(str(Path(inputs["evaluation"]).parent), float(inputs["approved_mse"]),
+                      float(inputs["margin"]), str(out), log=ctx.log)
+    except ValueError as exc:
+        raise JobError(f"The model-quality check failed: {exc}") from None
+    path = str(out / "model_quality.json")
+    mse = found["mse"]
+    return ({"model_quality": path, "property_files": {"ModelQualityReport": path}},
+            {"test mse": mse["value"], "approved mse": mse["approved"],
+             "ceiling": mse["ceiling"], "passed": found["passed"]})
 
 
 def warm_up() -> None:
@@ -240,4 +311,5 @@ def run_deploy(ctx: StepContext, settings: Any, inputs: dict[str, Any]) -> Outpu
 
 RUNNERS = {"processing": run_processing, "training": run_training,
            "evaluation": run_evaluation, "register": run_register,
-           "latest_approved": run_latest_approved, "deploy": run_deploy}
+           "latest_approved": run_latest_approved, "deploy": run_deploy,
+           "data_quality": run_data_quality, "model_quality": run_model_quality}

@@ -24,6 +24,15 @@ the workshop's shape, with the images of the configured region:
                                 image that trained it with inference.py, the evaluation
                                 report as its ModelMetrics
 
+The gated variant (the Reliable stage's) adds two processing steps in the scikit-learn
+image: CheckDataQuality (monitoring/drift.py) after PreprocessData, on its train split and
+prep.json and the DataBaseline (an S3 prefix holding statistics.json and constraints.json);
+it exits non-zero on a violation, which fails the step and so the execution, with its
+reason in the processing job's ExitMessage; CheckAlgorithm waits for it (DependsOn). In
+each branch CheckMSE then leads to CheckModelQuality-<Algorithm> (model_quality.py) and
+the condition ModelQualityGate-<Algorithm>, which compares two values of its
+ModelQualityReport (the test MSE and the ceiling) before RegisterModel.
+
 The deployment pipeline is two LambdaSteps (`deploy_lambda.py`): find the latest approved
 version, then create or update the endpoint.
 
@@ -66,8 +75,8 @@ from lab.pipelines._store import (
 )
 from lab.pipelines.definition import (
     DEPLOY_PIPELINE,
+    GATED_PIPELINE,
     TRAINING_PIPELINE,
-    ConditionStep,
     PipelineDef,
     pipeline,
 )
@@ -80,6 +89,8 @@ OFFLINE_ROLE = "arn:aws:iam::111122223333:role/LabSageMakerRole"
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = {"preprocess.py": ROOT / "processing" / "preprocess.py",
            "evaluate.py": ROOT / "pipelines" / "evaluate.py",
+           "drift.py": ROOT / "monitoring" / "drift.py",
+           "model_quality.py": ROOT / "pipelines" / "model_quality.py",
            "entry_point.py": ROOT / "training" / "entry_point.py",
            "inference.py": ROOT / "training" / "inference.py",
            "deploy_lambda.py": ROOT / "pipelines" / "deploy_lambda.py"}
@@ -132,30 +143,42 @@ def _tar(files: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def code_objects(prefix: str = PREFIX) -> dict[str, bytes]:
+CODE_FILES = ("preprocess.py", "evaluate.py", "entry_point.py", "inference.py", "drift.py",
+              "model_quality.py")
+
+
+def code_objects(prefix: str = PREFIX, gated: bool = False) -> dict[str, bytes]:
     """The code the training pipeline runs, by S3 key under `prefix` (the workspace's
-    folder: names.s3_prefix) and a hash of that code, so a changed script is a new URI: a
-    step cache miss, and no execution reads mixed code."""
-    text = {name: SCRIPTS[name].read_bytes() for name in
-            ("preprocess.py", "evaluate.py", "entry_point.py", "inference.py")}
+    folder: names.s3_prefix) and a hash of all of it, so a changed script is a new URI: a
+    step cache miss, and no execution reads mixed code. Both variants share the folder, so
+    the steps they share keep their cache."""
+    text = {name: SCRIPTS[name].read_bytes() for name in CODE_FILES}
     digest = hashlib.sha256(b"".join(text[n] for n in sorted(text))).hexdigest()[:12]
     base = f"{prefix}/pipeline-code/{digest}"
-    return {f"{base}/preprocess.py": text["preprocess.py"],
-            f"{base}/evaluate.py": text["evaluate.py"],
-            f"{base}/serving/inference.py": text["inference.py"],
-            f"{base}/training/sourcedir.tar.gz": _tar(
-                {"entry_point.py": text["entry_point.py"], "inference.py": text["inference.py"]}),
-            f"{base}/serving/sourcedir.tar.gz": _tar({"inference.py": text["inference.py"]})}
+    out = {f"{base}/preprocess.py": text["preprocess.py"],
+           f"{base}/evaluate.py": text["evaluate.py"],
+           f"{base}/serving/inference.py": text["inference.py"],
+           f"{base}/training/sourcedir.tar.gz": _tar(
+               {"entry_point.py": text["entry_point.py"], "inference.py": text["inference.py"]}),
+           f"{base}/serving/sourcedir.tar.gz": _tar({"inference.py": text["inference.py"]})}
+    if gated:
+        out[f"{base}/drift.py"] = text["drift.py"]
+        out[f"{base}/model_quality.py"] = text["model_quality.py"]
+    return out
 
 
-def code_uris(bucket: str, prefix: str = PREFIX) -> dict[str, str]:
+def code_uris(bucket: str, prefix: str = PREFIX, gated: bool = False) -> dict[str, str]:
     keys = list(code_objects(prefix))
     base = keys[0].rsplit("/", 1)[0]
-    return {"preprocess": f"s3://{bucket}/{base}/preprocess.py",
-            "evaluate": f"s3://{bucket}/{base}/evaluate.py",
-            "serving_code": f"s3://{bucket}/{base}/serving/inference.py",
-            "training": f"s3://{bucket}/{base}/training/sourcedir.tar.gz",
-            "serving": f"s3://{bucket}/{base}/serving/sourcedir.tar.gz"}
+    out = {"preprocess": f"s3://{bucket}/{base}/preprocess.py",
+           "evaluate": f"s3://{bucket}/{base}/evaluate.py",
+           "serving_code": f"s3://{bucket}/{base}/serving/inference.py",
+           "training": f"s3://{bucket}/{base}/training/sourcedir.tar.gz",
+           "serving": f"s3://{bucket}/{base}/serving/sourcedir.tar.gz"}
+    if gated:
+        out.update(drift=f"s3://{bucket}/{base}/drift.py",
+                   model_quality=f"s3://{bucket}/{base}/model_quality.py")
+    return out
 
 
 def raw_data_key(dataset_name: str, prefix: str = PREFIX) -> str:
@@ -188,25 +211,35 @@ def input_data(settings: Settings, value: str | None) -> tuple[str | None, Path 
     return info.name, info.path(ws), info.target
 
 
-def resolved(settings: Settings, bucket: str, parameters: dict[str, Any] | None
-             ) -> tuple[dict[str, Any], dict[str, Path]]:
+def resolved(settings: Settings, bucket: str, parameters: dict[str, Any] | None,
+             defn: PipelineDef = TRAINING_PIPELINE) -> tuple[dict[str, Any], dict[str, Path]]:
     """The training pipeline's parameter values with InputData as an S3 URI and the target
-    named, and the data files to upload ({key: file})."""
-    values = TRAINING_PIPELINE.resolve_parameters(parameters)
+    named, and the data files to upload ({key: file}); gated, the workspace's baseline too
+    (DataBaseline empty: its two files, under a hash of them)."""
+    values = defn.resolve_parameters(parameters)
     name, path, target = input_data(settings, values["InputData"])
     uploads, prefix = {}, names.s3_prefix(settings)
     if name is not None:
         values["InputData"] = f"s3://{bucket}/{raw_data_key(name, prefix)}"
         uploads[raw_data_key(name, prefix)] = path
     values["TargetColumn"] = values["TargetColumn"] or target
+    if defn.variant and not values["DataBaseline"]:
+        from lab.monitoring import baseline_files, read_baseline
+
+        prefix, files = baseline_files(settings, read_baseline(settings))
+        values["DataBaseline"] = f"s3://{bucket}/{prefix}"
+        uploads.update(files)
+    elif defn.variant and not str(values["DataBaseline"]).startswith("s3://"):
+        raise InputError("On SageMaker DataBaseline is an s3:// prefix holding statistics.json "
+                         "and constraints.json (empty: the workspace's baseline, uploaded).")
     return values, uploads
 
 
-def bundle(settings: Settings, bucket: str, parameters: dict[str, Any] | None = None
-           ) -> dict[str, bytes | Path]:
+def bundle(settings: Settings, bucket: str, parameters: dict[str, Any] | None = None,
+           defn: PipelineDef = TRAINING_PIPELINE) -> dict[str, bytes | Path]:
     """Every object the training pipeline's definition expects in `bucket`, by key."""
-    _, uploads = resolved(settings, bucket, parameters)
-    return {**code_objects(names.s3_prefix(settings)), **uploads}
+    _, uploads = resolved(settings, bucket, parameters, defn)
+    return {**code_objects(names.s3_prefix(settings), bool(defn.variant)), **uploads}
 
 
 def lambda_zip() -> bytes:
@@ -307,15 +340,80 @@ def _branch(session: Any, role: str, algorithm: str, p: dict[str, Any], step_pro
             customer_metadata_properties={"algorithm": algorithm, "pipeline": defn.name,
                                           "image": f"{framework}:{version}"})
     step_register = ModelStep(name=f"RegisterModel-{suffix}", step_args=register_args)
-    condition = next(s for s in defn.steps if isinstance(s, ConditionStep))
+    after_mse = [step_register]
+    if defn.variant:  # the model-quality gate between CheckMSE and RegisterModel
+        after_mse = _model_gate(session, role, p, uris, cache, suffix, evaluation_uri,
+                                step_register)
+    condition = defn.step("CheckMSE")
     step_check = SMConditionStep(
         name=f"CheckMSE-{suffix}",
         conditions=[ConditionLessThanOrEqualTo(
             left=JsonGet(step_name=step_eval.name, property_file=report,
                          json_path=condition.left.json_path),
             right=p[condition.right.name])],
-        if_steps=[step_register], else_steps=[])
+        if_steps=after_mse, else_steps=[])
     return [step_train, step_eval, step_check]
+
+
+def _sklearn_processor(session: Any, role: str) -> Any:
+    from sagemaker.sklearn.processing import SKLearnProcessor
+
+    return SKLearnProcessor(framework_version=FRAMEWORKS["random_forest"][1], role=role,
+                            instance_type=INSTANCE_TYPE, instance_count=1,
+                            sagemaker_session=session)
+
+
+def _model_gate(session: Any, role: str, p: dict[str, Any], uris: dict[str, str], cache: Any,
+                suffix: str, evaluation_uri: Any, step_register: Any) -> list:
+    """CheckModelQuality-<suffix> (the ceiling) and ModelQualityGate-<suffix> (MSE under it)."""
+    from sagemaker.processing import ProcessingInput, ProcessingOutput
+    from sagemaker.workflow.condition_step import ConditionStep as SMConditionStep
+    from sagemaker.workflow.conditions import ConditionLessThanOrEqualTo
+    from sagemaker.workflow.functions import JsonGet
+    from sagemaker.workflow.properties import PropertyFile
+    from sagemaker.workflow.steps import ProcessingStep
+
+    gate = GATED_PIPELINE.step("ModelQualityGate")
+    report = PropertyFile(name=gate.left.property_file, output_name="model_quality",
+                          path="model_quality.json")
+    step_quality = ProcessingStep(
+        name=f"CheckModelQuality-{suffix}", processor=_sklearn_processor(session, role),
+        code=uris["model_quality"], cache_config=cache, property_files=[report],
+        inputs=[ProcessingInput(source=evaluation_uri, destination=f"{PROC}/evaluation")],
+        outputs=[ProcessingOutput(output_name="model_quality",
+                                  source=f"{PROC}/model_quality")],
+        job_arguments=["--approved-mse", p["ApprovedModelMse"].to_string(),
+                       "--margin", p["ModelQualityMargin"].to_string()])
+    step_gate = SMConditionStep(
+        name=f"ModelQualityGate-{suffix}",
+        conditions=[ConditionLessThanOrEqualTo(
+            left=JsonGet(step_name=step_quality.name, property_file=report,
+                         json_path=gate.left.json_path),
+            right=JsonGet(step_name=step_quality.name, property_file=report,
+                          json_path=gate.right.json_path))],
+        if_steps=[step_register], else_steps=[])
+    return [step_quality, step_gate]
+
+
+def _data_gate(session: Any, role: str, p: dict[str, Any], uris: dict[str, str], cache: Any,
+               step_process: Any) -> Any:
+    """CheckDataQuality: the new train split against the baseline; fails on a violation."""
+    from sagemaker.processing import ProcessingInput, ProcessingOutput
+    from sagemaker.workflow.properties import PropertyFile
+    from sagemaker.workflow.steps import ProcessingStep
+
+    outputs = step_process.properties.ProcessingOutputConfig.Outputs
+    return ProcessingStep(
+        name="CheckDataQuality", processor=_sklearn_processor(session, role),
+        code=uris["drift"], cache_config=cache,
+        property_files=[PropertyFile(name="DataQualityReport", output_name="data_quality",
+                                     path="data_quality.json")],
+        inputs=[ProcessingInput(source=outputs["train"].S3Output.S3Uri,
+                                destination=f"{PROC}/train"),
+                ProcessingInput(source=outputs["meta"].S3Output.S3Uri,
+                                destination=f"{PROC}/meta"),
+                ProcessingInput(source=p["DataBaseline"], destination=f"{PROC}/baseline")],
+        outputs=[ProcessingOutput(output_name="data_quality", source=f"{PROC}/data_quality")])
 
 
 def build_pipeline(session: Any, role: str, defn: PipelineDef = TRAINING_PIPELINE,
@@ -333,7 +431,7 @@ def build_pipeline(session: Any, role: str, defn: PipelineDef = TRAINING_PIPELIN
 
     values = defn.resolve_parameters(parameters)
     p = _parameters(defn, values)
-    uris = code_uris(session.default_bucket(), prefix)
+    uris = code_uris(session.default_bucket(), prefix, bool(defn.variant))
     cache = CacheConfig(enable_caching=True, expire_after=defn.cache_expiry)
     processor = SKLearnProcessor(framework_version=FRAMEWORKS["random_forest"][1], role=role,
                                  instance_type=INSTANCE_TYPE,
@@ -350,11 +448,14 @@ def build_pipeline(session: Any, role: str, defn: PipelineDef = TRAINING_PIPELIN
                        "--target_col", p["TargetColumn"]])
     branches = {a: _branch(session, role, a, p, step_process, uris, group, region, cache, defn,
                            prefix) for a in BRANCH}
+    gate = _data_gate(session, role, p, uris, cache, step_process) if defn.variant else None
     step_algorithm = SMConditionStep(
         name="CheckAlgorithm", conditions=[ConditionEquals(left=p["Algorithm"], right="xgboost")],
-        if_steps=branches["xgboost"], else_steps=branches["random_forest"])
+        if_steps=branches["xgboost"], else_steps=branches["random_forest"],
+        depends_on=[gate] if gate is not None else None)
     return Pipeline(name=name or defn.name, parameters=list(p.values()),
-                    steps=[step_process, step_algorithm], sagemaker_session=session)
+                    steps=[step_process, *([gate] if gate else []), step_algorithm],
+                    sagemaker_session=session)
 
 
 def build_deploy_pipeline(session: Any, role: str, settings: Settings, *, group: str,
@@ -397,7 +498,7 @@ def compile_pipeline(settings: Settings, session: Any, role: str, region: str,
         values["EndpointName"] = values["EndpointName"] or default_endpoint(settings)
         return (build_deploy_pipeline(session, role, settings, group=group, region=region,
                                       endpoint=values["EndpointName"]), values, {})
-    values, uploads = resolved(settings, session.default_bucket(), parameters)
+    values, uploads = resolved(settings, session.default_bucket(), parameters, defn)
     return (build_pipeline(session, role, defn, values, group=group, region=region,
                            prefix=names.s3_prefix(settings), name=remote_name(settings, defn)),
             values, uploads)
@@ -448,10 +549,10 @@ def offline_definition(settings: Settings, defn: PipelineDef = TRAINING_PIPELINE
 
 
 def export(settings: Settings, folder: Path, name: str = TRAINING_PIPELINE.name,
-           parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+           parameters: dict[str, Any] | None = None, gated: bool = False) -> dict[str, Any]:
     """DIR/definition.json and every object it expects in S3 as DIR/s3/<bucket>/<key>
     (the deployment pipeline's Lambda code as DIR/lambda/<function>.zip)."""
-    defn = pipeline(name)
+    defn = pipeline(name, gated)
     folder = Path(folder)
     definition = offline_definition(settings, defn, parameters)
     folder.mkdir(parents=True, exist_ok=True)
@@ -464,7 +565,7 @@ def export(settings: Settings, folder: Path, name: str = TRAINING_PIPELINE.name,
         target.write_bytes(lambda_zip())
         written.append(str(target))
     else:
-        for key, body in bundle(settings, bucket, parameters).items():
+        for key, body in bundle(settings, bucket, parameters, defn).items():
             target = folder / "s3" / bucket / key
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(body.read_bytes() if isinstance(body, Path) else body)
@@ -473,10 +574,11 @@ def export(settings: Settings, folder: Path, name: str = TRAINING_PIPELINE.name,
 
 
 def sagemaker_definition(settings: Settings, name: str = TRAINING_PIPELINE.name,
-                         parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+                         parameters: dict[str, Any] | None = None, gated: bool = False
+                         ) -> dict[str, Any]:
     """The SageMaker definition (JSON) of the pipeline `name`, generated offline: teaching
     material on either backend, as the SDK code of the other steps is."""
-    return json.loads(offline_definition(settings, pipeline(name), parameters))
+    return json.loads(offline_definition(settings, pipeline(name, gated), parameters))
 
 
 # The twin: executions on SageMaker.
@@ -502,7 +604,7 @@ class SageMakerPipelines(SageMakerTwin):
 
     def export(self, folder: Path, defn: PipelineDef,
                parameters: dict[str, Any] | None = None) -> dict[str, Any]:
-        return export(self.settings, folder, defn.name, parameters)
+        return export(self.settings, folder, defn.name, parameters, bool(defn.variant))
 
     def code(self) -> list:
         return [build_pipeline, SageMakerPipelines.execute, SageMakerPipelines.follow]
@@ -535,7 +637,8 @@ class SageMakerPipelines(SageMakerTwin):
         if defn is DEPLOY_PIPELINE:
             self.ensure_lambda(ctx, role)
         else:
-            for key, body in {**code_objects(self.s3_prefix), **uploads}.items():
+            for key, body in {**code_objects(self.s3_prefix, bool(defn.variant)),
+                              **uploads}.items():
                 data = body.read_bytes() if isinstance(body, Path) else body
                 s3.put_object(Bucket=bucket, Key=key, Body=data)
                 ctx.log(f"Uploaded s3://{bucket}/{key} ({len(data):,} bytes)")
@@ -560,6 +663,7 @@ class SageMakerPipelines(SageMakerTwin):
                ) -> Execution:
         """Mirror the execution's steps into the store until it ends; stop it on cancel."""
         store, seen = PipelineStore(self.ws), {}
+        messages: dict[str, str | None] = {}  # failed steps' ExitMessage, asked once
 
         def look() -> dict[str, Any]:
             with translated():
@@ -567,6 +671,10 @@ class SageMakerPipelines(SageMakerTwin):
                 steps = [s for page in self._pages(arn) for s in page]
             for item in steps:
                 rec = mirror(execution_id, defn, item)
+                if rec is not None and rec.status == FAILED:
+                    if rec.name not in messages:
+                        messages[rec.name] = self._exit_message(rec)
+                    rec.failure = messages[rec.name] or rec.failure
                 if rec is not None and seen.get(rec.name) != (rec.status, rec.cache_source):
                     seen[rec.name] = (rec.status, rec.cache_source)
                     store.save_step(rec)
@@ -590,6 +698,19 @@ class SageMakerPipelines(SageMakerTwin):
             failure = failure or "Stopped on request."
         store.finish_execution(execution_id, status, failure if status != SUCCEEDED else None)
         return store.get(execution_id)
+
+    def _exit_message(self, rec: StepRecord) -> str | None:
+        """A failed processing step's own words: what its container wrote to
+        /opt/ml/output/message (the quality check's numbers), SageMaker's ExitMessage."""
+        arn = rec.outputs.get("ProcessingJobArn")
+        if not arn:
+            return None
+        try:
+            desc = self.client.describe_processing_job(ProcessingJobName=arn.rsplit("/", 1)[-1])
+        except Exception:  # noqa: BLE001 - the step's FailureReason is still there
+            return None
+        message = (desc.get("ExitMessage") or "").strip()
+        return f"{rec.failure or 'Failed'}: {message}" if message else None
 
     def retry(self, ctx: jobs.JobContext, defn: PipelineDef, execution_id: str) -> Execution:
         """RetryPipelineExecution on a failed execution, then follow it again."""

@@ -78,7 +78,7 @@ class ConditionStep:
     name: str
     left: JsonGet
     op: str  # "LessThanOrEqualTo" (the workshop's), or "GreaterThanOrEqualTo"
-    right: Param
+    right: Param | JsonGet  # a parameter, or another value of a property file
     if_steps: tuple[str, ...] = ()
     else_steps: tuple[str, ...] = ()
     kind: str = "condition"
@@ -86,7 +86,8 @@ class ConditionStep:
     description: str = ""
 
     def upstream(self) -> set[str]:
-        return {self.left.step}
+        return {self.left.step} | ({self.right.step} if isinstance(self.right, JsonGet)
+                                   else set())
 
     def holds(self, left: float, right: float) -> bool:
         return {"LessThanOrEqualTo": left <= right, "GreaterThanOrEqualTo": left >= right,
@@ -100,6 +101,7 @@ class PipelineDef:
     steps: tuple[Step | ConditionStep, ...]
     description: str = ""
     cache_expiry: str = CACHE_EXPIRY
+    variant: str = ""  # "gated": the training pipeline with its quality gates
 
     def step(self, name: str) -> Step | ConditionStep:
         for s in self.steps:
@@ -143,15 +145,17 @@ class PipelineDef:
                 return {"Get": f"Parameters.{v.name}"}
             if isinstance(v, Prop):
                 return {"Get": f"Steps.{v.step}.{v.key}"}
+            if isinstance(v, JsonGet):
+                return {"JsonGet": {"Step": v.step, "PropertyFile": v.property_file,
+                                    "Path": v.json_path}}
             return v
 
         steps = []
         for s in self.steps:
             item = {"Name": s.name, "Kind": s.kind, "Cacheable": s.cacheable}
             if isinstance(s, ConditionStep):
-                item.update(Condition={"Type": s.op, "LeftValue": {
-                    "JsonGet": {"Step": s.left.step, "PropertyFile": s.left.property_file,
-                                "Path": s.left.json_path}}, "RightValue": value(s.right)},
+                item.update(Condition={"Type": s.op, "LeftValue": value(s.left),
+                                       "RightValue": value(s.right)},
                     IfSteps=list(s.if_steps), ElseSteps=list(s.else_steps))
             else:
                 item["Inputs"] = {k: value(v) for k, v in s.inputs.items()}
@@ -159,7 +163,8 @@ class PipelineDef:
                 if s.property_file:
                     item["PropertyFile"] = s.property_file
             steps.append(item)
-        return {"Name": self.name, "Parameters": [
+        return {"Name": self.name, **({"Variant": self.variant} if self.variant else {}),
+                "Parameters": [
             {"Name": p.name, "Type": p.type, "DefaultValue": p.default} for p in self.parameters],
             "Steps": steps, "CacheConfig": {"Enabled": True, "ExpireAfter": self.cache_expiry}}
 
@@ -240,10 +245,74 @@ DEPLOY_PIPELINE = PipelineDef(
     ),
 )
 
+# The Reliable stage's training pipeline: the same pipeline (same name, same steps, so the
+# step cache carries over) with two quality gates. CheckDataQuality compares the new
+# training split with the training data's baseline and fails the execution when it drifts
+# or breaks the baseline's constraints (as a QualityCheckStep fails); CheckModelQuality
+# sets the approved version's test MSE (plus a margin) as the ceiling that
+# ModelQualityGate holds the new model to before RegisterModel.
+GATE_PARAMETERS = (
+    Parameter("DataBaseline", "String", "", "the training data's baseline, statistics.json "
+              "and constraints.json (empty: the workspace's, from Baseline & drift)"),
+    Parameter("ApprovedModelMse", "Float", 0.0, "the approved version's test MSE to beat "
+              "(0: looked up in the registry when the execution starts)"),
+    Parameter("ModelQualityMargin", "Float", 0.05, "register only if the test MSE is at most "
+              "the approved one's x (1 + this)"),
+)
+_QUALITY_REPORT = "ModelQualityReport"
+
+
+def _gated(defn: PipelineDef) -> PipelineDef:
+    steps: list[Step | ConditionStep] = []
+    for s in defn.steps:
+        if s.name == "TrainModel":
+            steps.append(Step(
+                "CheckDataQuality", "data_quality", property_file="DataQualityReport",
+                description="lab/monitoring/drift.py: the new training split against the "
+                            "baseline (PSI, KS, completeness)",
+                inputs={"train": Prop("PreprocessData", "train"),
+                        "meta": Prop("PreprocessData", "meta"),
+                        "baseline": Param("DataBaseline")}))
+            s = Step(s.name, s.kind, s.inputs, ("CheckDataQuality",), s.cacheable,
+                     s.property_file, s.description)
+        if s.name == "CheckMSE":
+            s = ConditionStep(s.name, s.left, s.op, s.right, ("CheckModelQuality",),
+                              s.else_steps, description=s.description)
+        if s.name == "RegisterModel":
+            steps.append(Step(
+                "CheckModelQuality", "model_quality", property_file=_QUALITY_REPORT,
+                description="lab/pipelines/model_quality.py: the ceiling the new test MSE "
+                            "must stay under (the approved version's, plus the margin)",
+                inputs={"evaluation": Prop("EvaluateModel", "evaluation"),
+                        "approved_mse": Param("ApprovedModelMse"),
+                        "margin": Param("ModelQualityMargin")}))
+            steps.append(ConditionStep(
+                "ModelQualityGate",
+                JsonGet("CheckModelQuality", _QUALITY_REPORT, "model_quality.mse.value"),
+                "LessThanOrEqualTo",
+                JsonGet("CheckModelQuality", _QUALITY_REPORT, "model_quality.mse.ceiling"),
+                if_steps=("RegisterModel",), description="not worse than the approved"))
+        steps.append(s)
+    return PipelineDef(defn.name, defn.parameters + GATE_PARAMETERS, tuple(steps),
+                       defn.description + " Gated: data quality, then model quality.",
+                       defn.cache_expiry, variant="gated")
+
+
+GATED_PIPELINE = _gated(TRAINING_PIPELINE)
 PIPELINES = {p.name: p for p in (TRAINING_PIPELINE, DEPLOY_PIPELINE)}
 
 
-def pipeline(name: str) -> PipelineDef:
+def pipeline(name: str, gated: bool = False) -> PipelineDef:
     if name not in PIPELINES:
         raise ParameterError(f"Unknown pipeline {name!r}: use {', '.join(PIPELINES)}.")
+    if gated:
+        if name != TRAINING_PIPELINE.name:
+            raise ParameterError(f"Only {TRAINING_PIPELINE.name} has quality gates.")
+        return GATED_PIPELINE
     return PIPELINES[name]
+
+
+def definition_of(name: str, parameters: dict[str, Any]) -> PipelineDef:
+    """The declaration an execution ran: the gated one if it has the gates' parameters."""
+    gated = name == TRAINING_PIPELINE.name and "ModelQualityMargin" in (parameters or {})
+    return pipeline(name, gated)

@@ -4,6 +4,8 @@
     invoke_endpoint(settings, None, "0.1,0.2,...")    # CSV in, predictions out (boto3)
     predict_online(settings, record_id=42)            # the online record -> payload -> model
     serve_forever(settings, port=8080)                # `python -m lab serve`
+    jobs.run(settings, rollout_job(settings, plan=RolloutPlan("canary")))   # a safe rollout
+    open_endpoints(settings).set_capture(name, CaptureConfig(enabled=True))  # data capture
 
 Two implementations of one interface (`Endpoints`, in `_api.py`): `LocalEndpoints`,
 served by this package's HTTP server on 127.0.0.1 (which also answers the Feature Store
@@ -28,8 +30,15 @@ def open_endpoints(settings: Any, **options: Any) -> Any:
 
 
 __getattr__, __dir__, _lazy = exports(__name__, {
-    **dict.fromkeys(["CREATING", "FAILED", "IN_SERVICE", "SERVING", "UPDATING", "Endpoint",
-                     "Endpoints", "Invocation"], "_api"),
+    **dict.fromkeys(["ALL_TRAFFIC", "CREATING", "FAILED", "IN_SERVICE", "SERVING", "STRATEGIES",
+                     "UPDATING", "CaptureConfig", "Endpoint", "Endpoints", "Invocation",
+                     "RolloutPlan", "RolloutResult", "RolloutStep", "Variant"], "_api"),
+    **dict.fromkeys(["capture_bytes", "capture_folder", "read_captures"], "_capture"),
+    **dict.fromkeys(["Window", "read_metrics", "window"], "_metrics"),
+    **dict.fromkeys(["BROKEN_FEATURE", "ROLLOUT_KIND", "broken_version", "rollout_code",
+                     "rollout_done", "rollout_job", "run_all_rollout", "replay_rows"],
+                    "_rollout"),
+    **dict.fromkeys(["TrafficCounts", "TrafficStream"], "_traffic"),
     **dict.fromkeys(["EndpointExistsError", "EndpointNotFoundError", "InvocationError",
                      "ServerError"], "_errors"),
     **dict.fromkeys(["featurestore_client", "runtime_client"], "_client"),

@@ -7,6 +7,7 @@ this process's runtime server load the model; `invoke` goes over HTTP, with boto
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from lab.registry import ModelVersion, check_name
@@ -15,9 +16,12 @@ from lab.serving._api import (
     IN_SERVICE,
     SERVING,
     UPDATING,
+    CaptureConfig,
     Endpoint,
     Invocation,
     Progress,
+    RolloutPlan,
+    RolloutResult,
 )
 from lab.serving._client import runtime_client, send
 from lab.serving._errors import InvocationError
@@ -117,6 +121,35 @@ class LocalEndpoints(Twin):
     def _url(self) -> str | None:
         return server_url(self.settings)
 
+    def set_capture(self, name: str, config: CaptureConfig) -> CaptureConfig:
+        """Data capture on or off; the runtime server applies it within a second."""
+        from lab.serving._capture import capture_folder
+
+        found = self.records.set_capture(name, config.check() if config.enabled else config)
+        return replace(found, destination=str(capture_folder(self.settings, name)))
+
+    def capture(self, name: str) -> CaptureConfig:
+        from lab.serving._capture import capture_folder
+
+        self.records.get(name)
+        return replace(self.records.capture(name),
+                       destination=str(capture_folder(self.settings, name)))
+
+    def rollout(self, name: str, version: ModelVersion, plan: RolloutPlan,
+                progress: Progress | None = None, on_step=None) -> RolloutResult:
+        from lab.serving._rollout import local_rollout
+
+        return local_rollout(self, name, version, plan, progress, on_step)
+
+    def recover(self, name: str) -> None:
+        """A rollout whose process died left two fleets: the old version takes it all."""
+        self.records.set_variants(name, [])
+        self.records.update(name, status=IN_SERVICE, pending_version=None,
+                            failure="A rollout was interrupted: the endpoint kept its version.")
+        server = running_server(self.settings)
+        if server is not None:
+            server.models.refresh(name)
+
     def client_url(self, endpoint: Endpoint) -> str | None:
         return endpoint.url
 
@@ -132,3 +165,8 @@ class LocalEndpoints(Twin):
         from lab.serving import _server
 
         return [LocalEndpoints.create, LocalEndpoints.update, _server.RuntimeServer]
+
+    def rollout_code(self) -> list:
+        from lab.serving import _rollout
+
+        return [_rollout.local_rollout, _rollout._bake]

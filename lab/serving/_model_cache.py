@@ -16,13 +16,14 @@ Models load only from the workspace's own registry copies.
 from __future__ import annotations
 
 import itertools
+import random
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from lab.registry import LocalRegistry
-from lab.serving._api import LOCAL_ACCOUNT, SERVING, Endpoint
+from lab.serving._api import ALL_TRAFFIC, LOCAL_ACCOUNT, SERVING, Endpoint
 from lab.serving._errors import InvocationError
 from lab.serving._records import EndpointRecords
 
@@ -36,6 +37,21 @@ class Served:
     model: Any  # lab.training.artifact.LoadedModel
     checked: float
     ticket: int = 0  # the order in which its record was read
+    # During a rollout, each fleet: (variant, model, weight, (group, version)); else
+    # nothing, and the endpoint's model answers as AllTraffic.
+    variants: tuple[tuple[str, Any, float, tuple[str, int]], ...] = ()
+
+    def pick(self) -> tuple[str, Any]:
+        """The fleet that answers this request: drawn by the variants' weights."""
+        if not self.variants:
+            return ALL_TRAFFIC, self.model
+        draw, seen = random.random() * sum(v[2] for v in self.variants), 0.0
+        for name, model, weight, _ in self.variants:
+            seen += weight
+            if draw < seen:
+                return name, model
+        last = next((v for v in reversed(self.variants) if v[2] > 0), self.variants[-1])
+        return last[0], last[1]
 
 
 class ModelCache:
@@ -67,8 +83,11 @@ class ModelCache:
             why = f" ({endpoint.failure})" if endpoint.failure else ""
             raise InvocationError(f"Endpoint {endpoint.name} is {endpoint.status}{why}: it "
                                   "answers once it is InService.")
+        fleets = self.records.variants(name)
         try:
             model = self.load(endpoint.group, endpoint.version)
+            variants = tuple((v.name, self.load(v.group, v.version), v.weight,
+                              (v.group.lower(), v.version)) for v in fleets)
         except Exception as exc:  # noqa: BLE001 - a model that fails to load, as a container
             raise InvocationError.from_model(500, f"The model of {endpoint.group}/"
                                              f"{endpoint.version} does not load: {exc}") from None
@@ -77,7 +96,7 @@ class ModelCache:
             if current is not None and current.ticket > ticket:
                 return current  # a record read after ours is already served
             served = self._served[name.lower()] = Served(endpoint, model, time.monotonic(),
-                                                         ticket)
+                                                         ticket, variants)
         self._evict()
         return served
 
@@ -120,6 +139,7 @@ class ModelCache:
     def _evict(self) -> None:
         """Drop models no served endpoint uses (an updated endpoint's old version)."""
         used = {(s.endpoint.group.lower(), s.endpoint.version) for s in list(self._served.values())}
+        used |= {v[3] for s in list(self._served.values()) for v in s.variants}
         now = time.monotonic()
         with self._load_lock:
             for key, (_, loaded) in list(self._models.items()):

@@ -13,7 +13,15 @@ from dataclasses import replace
 from typing import Any
 
 from lab.db import Database
-from lab.serving._api import CREATING, LOCAL_ACCOUNT, SERVING, Endpoint
+from lab.serving._api import (
+    CREATING,
+    IN_SERVICE,
+    LOCAL_ACCOUNT,
+    SERVING,
+    CaptureConfig,
+    Endpoint,
+    Variant,
+)
 from lab.serving._errors import EndpointExistsError, EndpointNotFoundError
 from lab.workspace import Workspace
 
@@ -28,6 +36,24 @@ CREATE TABLE IF NOT EXISTS endpoints (
     failure TEXT NOT NULL DEFAULT '',
     created REAL NOT NULL,
     updated REAL NOT NULL
+);
+-- During a rollout, the fleets serving the endpoint and their share of the traffic
+-- (no row: the endpoint's own version takes it all, as variant AllTraffic).
+CREATE TABLE IF NOT EXISTS variants (
+    name_key TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    model_group TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    weight REAL NOT NULL,
+    PRIMARY KEY (name_key, variant)
+);
+-- Data capture (the endpoint config's DataCaptureConfig): none means off.
+CREATE TABLE IF NOT EXISTS capture (
+    name_key TEXT PRIMARY KEY,
+    enabled INTEGER NOT NULL,
+    sampling_percentage REAL NOT NULL,
+    max_file_bytes INTEGER NOT NULL,
+    max_total_bytes INTEGER NOT NULL
 );
 """
 
@@ -88,8 +114,65 @@ class EndpointRecords:
         with self.db.write() as conn:
             done = conn.execute("DELETE FROM endpoints WHERE name_key = ?",
                                 (name.lower(),)).rowcount
+            for table in ("variants", "capture"):
+                conn.execute(f"DELETE FROM {table} WHERE name_key = ?", (name.lower(),))
         if not done:
             raise _not_found(name)
+
+    # Traffic between fleets (a rollout).
+    def variants(self, name: str) -> list[Variant]:
+        if not self.db.path.exists():
+            return []
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT * FROM variants WHERE name_key = ? ORDER BY variant",
+                                (name.lower(),)).fetchall()
+        return [Variant(r["variant"], r["model_group"], r["version"], r["weight"])
+                for r in rows]
+
+    def set_variants(self, name: str, variants: list[Variant]) -> None:
+        """Replace the endpoint's fleets in one transaction (none: its own version only)."""
+        self.get(name)
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM variants WHERE name_key = ?", (name.lower(),))
+            conn.executemany("INSERT INTO variants (name_key, variant, model_group, version, "
+                             "weight) VALUES (?, ?, ?, ?, ?)",
+                             [(name.lower(), v.name, v.group, v.version, v.weight)
+                              for v in variants])
+
+    def switch(self, name: str, group: str, version: int) -> Endpoint:
+        """The end of a rollout: the endpoint serves `version` alone, in one transaction
+        (its fleets gone, its record on the new version)."""
+        with self.db.write() as conn:
+            done = conn.execute("UPDATE endpoints SET model_group = ?, version = ?, status = "
+                                "?, pending_version = NULL, failure = '', updated = ? WHERE "
+                                "name_key = ?", (group, version, IN_SERVICE, time.time(),
+                                                 name.lower())).rowcount
+            conn.execute("DELETE FROM variants WHERE name_key = ?", (name.lower(),))
+        if not done:
+            raise _not_found(name)
+        return self.get(name)
+
+    # Data capture.
+    def capture(self, name: str) -> CaptureConfig:
+        if not self.db.path.exists():
+            return CaptureConfig()
+        with self.db.read() as conn:
+            row = conn.execute("SELECT * FROM capture WHERE name_key = ?",
+                               (name.lower(),)).fetchone()
+        if row is None:
+            return CaptureConfig()
+        return CaptureConfig(bool(row["enabled"]), row["sampling_percentage"],
+                             row["max_file_bytes"], row["max_total_bytes"])
+
+    def set_capture(self, name: str, config: CaptureConfig) -> CaptureConfig:
+        self.get(name)
+        with self.db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO capture (name_key, enabled, "
+                         "sampling_percentage, max_file_bytes, max_total_bytes) VALUES "
+                         "(?, ?, ?, ?, ?)", (name.lower(), int(config.enabled),
+                                             config.sampling_percentage,
+                                             config.max_file_bytes, config.max_total_bytes))
+        return self.capture(name)
 
 
 def with_url(endpoint: Endpoint, url: str | None) -> Endpoint:

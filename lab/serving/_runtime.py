@@ -81,6 +81,12 @@ def server_url(settings: Any) -> str | None:
     return None
 
 
+def other_servers(settings: Any) -> bool:
+    """True when another lab process serves the workspace too (a change of the endpoint
+    records reaches it within its re-read interval, not at once)."""
+    return any(info.get("pid") != os.getpid() for info in _announced(settings))
+
+
 def serve_forever(settings: Any, port: int | None = None,
                   log: Callable[[str], None] = print) -> None:
     """`python -m lab serve`: serve the workspace's endpoints until Ctrl-C (or SIGTERM)."""

@@ -9,6 +9,9 @@ It plays the part of `LocalEndpoints`:
               SageMaker moves traffic once the new instances are healthy (no downtime);
               once it is InService on the new config, the old config and its model are
               deleted (they would otherwise pile up, one pair per update)
+    rollout   the same with deployment guardrails: a BlueGreenUpdatePolicy and alarms that
+              roll back by themselves (`_sm_rollout.py`)
+    capture   data capture on or off: a new endpoint config with a DataCaptureConfig
     invoke    Predictor with CSVSerializer and JSONDeserializer
     delete    the endpoint, its endpoint config and its model (they cost nothing, but pile up)
 
@@ -34,7 +37,14 @@ from lab.aws.session import sdk_logging_guard
 from lab.aws.twin import SageMakerTwin
 from lab.errors import JobError
 from lab.registry import ModelVersion, check_name
-from lab.serving._api import Endpoint, Invocation, Progress
+from lab.serving._api import (
+    CaptureConfig,
+    Endpoint,
+    Invocation,
+    Progress,
+    RolloutPlan,
+    RolloutResult,
+)
 from lab.serving._client import as_invocation_error
 from lab.serving._errors import EndpointExistsError, EndpointNotFoundError
 from lab.serving._payload import media_type
@@ -83,10 +93,13 @@ class SageMakerEndpoints(SageMakerTwin):
         self._aws(lambda: self.client.create_model(
             ModelName=model_name, ExecutionRoleArn=self.settings.sagemaker_role,
             PrimaryContainer={"ModelPackageName": version.arn}, Tags=self._tags(version)))
+        kept = self.client.describe_endpoint_config(EndpointConfigName=old_config).get(
+            "DataCaptureConfig")  # an update keeps the endpoint's data capture
         self._aws(lambda: self.client.create_endpoint_config(
             EndpointConfigName=model_name, Tags=self._tags(version), ProductionVariants=[{
                 "VariantName": VARIANT, "ModelName": model_name, "InitialInstanceCount": 1,
-                "InstanceType": INSTANCE_TYPE}]))
+                "InstanceType": INSTANCE_TYPE}], **({"DataCaptureConfig": kept} if kept
+                                                    else {})))
         self._aws(lambda: self.client.update_endpoint(EndpointName=name,
                                                       EndpointConfigName=model_name))
         Ledger(self.settings).close("endpoint", name, "Updated")
@@ -162,6 +175,32 @@ class SageMakerEndpoints(SageMakerTwin):
         values = values if isinstance(values, list) else [values]
         return Invocation(name, [float(v.get("score", 0) if isinstance(v, dict) else v)
                                  for v in values], latency, accept, text)
+
+    def set_capture(self, name: str, config: CaptureConfig,
+                    progress: Progress | None = None) -> CaptureConfig:
+        from lab.serving import _sm_rollout
+
+        return _sm_rollout.set_capture(self, name, config, progress)
+
+    def capture(self, name: str) -> CaptureConfig:
+        from lab.serving import _sm_rollout
+
+        return _sm_rollout.capture(self, name)
+
+    def rollout(self, name: str, version: ModelVersion, plan: RolloutPlan,
+                progress: Progress | None = None, on_step=None) -> RolloutResult:
+        from lab.serving import _sm_rollout
+
+        return _sm_rollout.rollout(self, name, version, plan, progress, on_step)
+
+    def recover(self, name: str) -> None:
+        """SageMaker finishes or rolls back an interrupted deployment itself."""
+
+    def rollout_code(self) -> list:
+        from lab.serving import _sm_rollout
+
+        return [_sm_rollout.rollout, _sm_rollout.deployment_config,
+                _sm_rollout.alarm_requests]
 
     def client_url(self, endpoint: Endpoint) -> str | None:
         return None  # AWS's own runtime: boto3 finds it from the region

@@ -16,6 +16,12 @@ It binds 127.0.0.1 only. Errors are SageMaker's: a JSON body with a message and 
 `x-amzn-ErrorType` header botocore reads (ValidationError, ModelError, ResourceNotFound...).
 Request headers are never logged or echoed: they carry the client's signature.
 
+Each answered invocation is counted for its endpoint and variant (`_metrics.py`: what
+CloudWatch keeps for an endpoint) and, when the endpoint's data capture is on, written
+with its answer in Model Monitor's capture format (`_capture.py`). During a rollout the
+endpoint has two fleets (variants) and each request goes to one, drawn by their weights;
+the reply names it in `x-Amzn-Invoked-Production-Variant`, as SageMaker's does.
+
 Connections are capped (MAX_CONNECTIONS, one thread each): when a new one would pass the
 cap, the connection idle the longest (a keep-alive waiting for its next request) is closed
 to make room, so idle or slow clients cannot starve the others; with every connection busy
@@ -37,8 +43,10 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from lab.errors import InputError
+from lab.serving._capture import CaptureWriter
 from lab.serving._errors import InvocationError
 from lab.serving._fsapi import FeatureStoreAPI
+from lab.serving._metrics import MetricsRecorder
 from lab.serving._model_cache import ModelCache
 from lab.serving._payload import (
     CSV,
@@ -71,6 +79,8 @@ class RuntimeServer(ThreadingHTTPServer):
         self._thread: threading.Thread | None = None
         self.stopped = threading.Event()
         super().__init__((HOST, port), _Handler)
+        self.capture = CaptureWriter(settings)
+        self.metrics = MetricsRecorder(settings).start()  # once the port is ours
 
     @property
     def port(self) -> int:
@@ -108,6 +118,7 @@ class RuntimeServer(ThreadingHTTPServer):
             except OSError:
                 pass
         self.features.close()
+        self.metrics.stop()
 
     def handle_error(self, request, client_address) -> None:
         """A connection that failed outside a request (the client went away mid-reply):
@@ -173,6 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         path, _, query = self.path.partition("?")
         status = 500
+        self._counted: tuple[str, str] | None = None  # (endpoint, variant) of an invocation
         try:
             body = self._read_body()
             status = self._route(self.command, path, query, body)
@@ -183,9 +195,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.server.log(traceback.format_exc())
             status = self._error(500, "InternalFailure", "The local runtime failed on this "
                                  "request; `python -m lab serve` prints the details.")
+        elapsed = time.perf_counter() - started
+        if self._counted is not None:
+            self.server.metrics.record(*self._counted, ok=status < 400, seconds=elapsed)
         if self.server.log:
-            elapsed = (time.perf_counter() - started) * 1000
-            self.server.log(f"{self.command} {path} {status} {elapsed:.2f} ms")
+            self.server.log(f"{self.command} {path} {status} {elapsed * 1000:.2f} ms")
 
     def _route(self, method: str, path: str, query: str, body: bytes) -> int:
         parts = [unquote(p) for p in path.strip("/").split("/")]
@@ -210,9 +224,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _invoke(self, name: str, body: bytes) -> int:
         served = self.server.models.get(name)
+        variant, model = served.pick()
+        self._counted = (served.endpoint.name, variant)
         content_type, accept = (media_type(self.headers.get("Content-Type")),
                                 media_type(self.headers.get("Accept")))
-        features = served.model.features
+        features = model.features
         if content_type != CSV:
             raise InvocationError.from_model(415, f"Content type {content_type or '(none)'!r} "
                                              f"is not supported: send {CSV}, rows of "
@@ -220,16 +236,21 @@ class _Handler(BaseHTTPRequestHandler):
         if accept not in ("", "*/*", "application/*", JSON, CSV):
             raise InvocationError.from_model(406, f"Accept {accept!r} is not supported: ask "
                                              f"for {JSON} or {CSV}.")
-        rows = parse_csv(body, features, served.model.target)
+        rows = parse_csv(body, features, model.target)
         try:
-            predictions = served.model.predict(rows)
+            predictions = model.predict(rows)
         except InputError as exc:
             raise InvocationError.from_model(400, str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - the model's own failure, as a container's
             raise InvocationError.from_model(500, f"{type(exc).__name__}: {exc}") from None
         out, out_type = format_predictions(predictions, accept)
-        return self._reply(200, out, out_type,
-                           [("x-Amzn-Invoked-Production-Variant", "AllTraffic")])
+        try:
+            self.server.capture.capture(served.endpoint.name, variant, body, content_type,
+                                        out, out_type)
+        except OSError as exc:  # a full disk loses the capture, not the answer
+            if self.server.log:
+                self.server.log(f"data capture failed: {exc}")
+        return self._reply(200, out, out_type, [("x-Amzn-Invoked-Production-Variant", variant)])
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():

@@ -7,6 +7,11 @@
     python -m lab invoke    [--endpoint NAME] (--rows N | --record-id ID | --body CSV)
     python -m lab endpoints [--delete NAME]
     python -m lab serve     [--workspace DIR] [--port N]   the local runtime, in the foreground
+    python -m lab rollout   [--strategy canary|linear|all] [--break] [--version N]
+                            [--canary-percent P] [--step-percent P] [--bake SECONDS]
+                            [--max-error-rate R] [--max-p99-ms MS] [--rate R]
+                            a safe rollout of the latest approved version (or a broken one),
+                            under a steady stream of test rows; rolls back on a breach
 
 Each command fills `out` (printed as JSON with --json) and logs to stderr, as the other
 commands do; a LabError becomes the one-line message and exit status 2 of `lab.cli.main`.
@@ -59,13 +64,31 @@ def add_commands(sub: Any, common_options: Callable[[argparse.ArgumentParser], N
         p.add_argument("--endpoint", metavar="NAME", help="default: lab-housing-endpoint")
     for p in (register, approve, deploy, invoke, endpoints):
         common_options(p)
+    rollout = sub.add_parser("rollout", help="roll a new approved version out with traffic "
+                             "shifting and guardrails (automatic rollback)")
+    rollout.add_argument("--strategy", choices=("canary", "linear", "all"), default="canary")
+    rollout.add_argument("--break", dest="broken", action="store_true",
+                         help="roll out a version broken on purpose (to see the rollback)")
+    rollout.add_argument("--version", type=int, help="default: the latest Approved version")
+    rollout.add_argument("--canary-percent", type=float, default=10.0)
+    rollout.add_argument("--step-percent", type=float, default=25.0, help="linear steps")
+    rollout.add_argument("--bake", type=float, default=5.0, help="seconds per step")
+    rollout.add_argument("--max-error-rate", type=float, default=0.05,
+                         help="guardrail: the new version's share of failed requests")
+    rollout.add_argument("--max-p99-ms", type=float, default=200.0,
+                         help="guardrail: the new version's p99 latency")
+    rollout.add_argument("--rate", type=float, default=50.0,
+                         help="test rows sent per second while it runs (0: none)")
+    rollout.add_argument("--endpoint", metavar="NAME", help="default: lab-housing-endpoint")
+    common_options(rollout)
     serve = sub.add_parser("serve", help="run the local runtime server in the foreground")
     serve.add_argument("--workspace", metavar="DIR", help="workspace folder (default: "
                        "$LAB_WORKSPACE or ./workspace)")
     serve.add_argument("--port", type=int, help="default: the port used last, or a free one")
     serve.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     return {"register": cmd_register, "approve": cmd_approve, "deploy": cmd_deploy,
-            "invoke": cmd_invoke, "endpoints": cmd_endpoints, "serve": cmd_serve}
+            "invoke": cmd_invoke, "endpoints": cmd_endpoints, "serve": cmd_serve,
+            "rollout": cmd_rollout}
 
 
 def cmd_register(args: argparse.Namespace, out: dict[str, Any]) -> None:
@@ -141,3 +164,23 @@ def cmd_serve(args: argparse.Namespace, out: dict[str, Any]) -> None:
     from lab.serving import serve_forever
 
     serve_forever(_settings(args), args.port, lambda line: print(line, flush=True))
+
+
+def cmd_rollout(args: argparse.Namespace, out: dict[str, Any]) -> None:
+    """Prints the steps, the guardrails and their readings, and "rolled_back"."""
+    from lab import jobs
+    from lab.serving import RolloutPlan, rollout_job
+
+    settings = _settings(args)
+    plan = RolloutPlan(args.strategy, args.canary_percent, args.step_percent, args.bake,
+                       args.max_error_rate, args.max_p99_ms)
+    job = jobs.run(settings, rollout_job(settings, args.version, plan, args.broken, args.rate,
+                                         args.endpoint), _log)
+    out.update(job.outcome("rollout job"))
+    if not args.json:
+        for step in out["steps"]:
+            rate = "n/a" if step["error_rate"] is None else f"{step['error_rate']:.1%}"
+            print(f"{step['share']:>5.0%}  {step['requests']:>5} requests  error rate "
+                  f"{rate:>6}  p99 {step['p99_ms'] or 'n/a'} ms  {step['breached'] or 'ok'}")
+        print(f"rolled back: {out['rolled_back']}" + (f" ({out['reason']})"
+                                                       if out["reason"] else ""))

@@ -64,17 +64,32 @@ def test_home_explains_the_four_stages_and_maps_the_steps(app):
 
 
 def test_sidebar_shows_backend_workspace_and_progress(app, ws):
+    from lab.steps import STEPS
+
+    built = len([s for s in STEPS if s.built])
     assert app.sidebar.radio[0].value == "local"
     assert str(ws.root) in [c.value for c in app.sidebar.code]
-    assert "Progress: 0 of 7 steps" in [c.value for c in app.sidebar.caption]
+    assert f"Progress: 0 of {built} steps" in [c.value for c in app.sidebar.caption]
     from lab.processing import run_prep
 
     run_prep(ws)  # generates the default dataset, then prepares it: two steps done
     app.run()
-    assert "Progress: 2 of 7 steps" in [c.value for c in app.sidebar.caption]
+    assert f"Progress: 2 of {built} steps" in [c.value for c in app.sidebar.caption]
 
 
-@pytest.mark.parametrize("page", ["pages/stage_reliable.py", "pages/stage_scalable.py"])
+def test_the_reliable_stage_explains_each_practice_and_leads_to_its_step(app):
+    at = open_page(app, "pages/stage_reliable.py")
+    body = texts(at)
+    for practice in ("Baseline and drift", "Quality gates and CI/CD", "Endpoint monitoring",
+                     "Safe rollouts"):
+        assert f"#### {practice}" in body
+    assert len(at.get("graphviz_chart")) == 5  # the stage's diagram and one per practice
+    links = [link.proto.page for link in at.get("page_link")]
+    for page in ("drift", "gates", "monitoring", "rollouts"):
+        assert links.count(page) >= 2, page  # in the steps list and under its practice
+
+
+@pytest.mark.parametrize("page", ["pages/stage_scalable.py"])
 def test_stages_beyond_the_lab_say_plainly_that_they_have_no_steps(app, page):
     at = open_page(app, page)
     assert "no hands-on step here yet" in texts(at).lower()

@@ -83,6 +83,51 @@ def answer_checkpoint(page, stage):
     assert page.locator('[data-testid="stAlertContentSuccess"]').count() == len(questions)
 
 
+def pick(page, label, text):
+    """Choose an option of the selectbox labelled `label` (typed, then Enter)."""
+    page.locator('[data-testid="stSelectbox"]', has_text=label).first.click()
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+    settle(page)
+
+
+def walk_the_reliable_stage(page):
+    """Baseline and a drifted dataset; the gated pipeline on clean, then drifted, input;
+    traffic captured and compared; a broken version rolled back."""
+    follow_next(page, "Baseline & drift")
+    click(page, "Make the baseline")
+    page.get_by_text("Baseline of 6,000 training rows").wait_for(timeout=LONG)
+    settle(page)
+    pick(page, "Shift a feature", "SQUARE_FEET")
+    click(page, "Compare with the baseline")
+    page.get_by_text("1 of 8 features drifted").wait_for(timeout=LONG)
+    click(page, "Store it as a dataset")
+    page.get_by_text("Stored as").wait_for(timeout=LONG)
+    settle(page)
+    shot(page, "12a-drift")
+    follow_next(page, "Quality gates & CI/CD")
+    click(page, "Start the gated pipeline")
+    page.get_by_text("CheckDataQuality passed").wait_for(timeout=LONG)
+    settle(page)
+    pick(page, "InputData", "drifted")
+    click(page, "Start the gated pipeline")
+    page.get_by_text("CheckDataQuality failed").wait_for(timeout=LONG)
+    settle(page)
+    shot(page, "12b-gates")
+    follow_next(page, "Endpoint monitoring")
+    click(page, "Apply")
+    page.get_by_text("Data capture is on").wait_for(timeout=LONG)
+    click(page, "Send traffic")
+    page.get_by_text("in what the endpoint received").wait_for(timeout=LONG)
+    settle(page)
+    shot(page, "12c-monitoring")
+    follow_next(page, "Safe rollouts")
+    click(page, "Deploy a broken version")
+    page.get_by_text("Rolled back").first.wait_for(timeout=LONG)
+    settle(page)
+    shot(page, "12d-rollouts")
+
+
 def test_a_fresh_learner_walks_the_whole_lab_by_the_pages_own_links(browser, tmp_path):
     with running_app(workspace=tmp_path / "ws") as server:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -154,12 +199,19 @@ def test_a_fresh_learner_walks_the_whole_lab_by_the_pages_own_links(browser, tmp
             for stage in STAGES[2:]:
                 follow_next(page, f"The {stage} stage")
                 shot(page, f"12-stage-{stage.lower()}")
+                if stage == "Reliable":
+                    walk_the_reliable_stage(page)
                 follow_next(page, f"{stage} checkpoint")
                 answer_checkpoint(page, stage)
+                if stage == "Reliable":  # every workspace check holds after the walk
+                    assert page.locator(".material-symbols-rounded",
+                                        has_text="pending").count() == 0
+                    shot(page, "12e-checkpoint-reliable")
             follow_next(page, "Recap: what you built")
             body = page.locator('[data-testid="stMain"]').inner_text()
             assert "steps 6 of 6 done" in body and "knowledge checks 6 of 6 right" in body
             assert "workspace checks 5 of 5" in body and "workspace checks 3 of 3" in body
+            assert "steps 4 of 4 done" in body and "workspace checks 4 of 4" in body
             shot(page, "13-recap")
             page.locator('[data-testid="stSidebarNav"]').get_by_text("Home", exact=True).click()
             heading(page, "MLOps Lab")

@@ -56,7 +56,11 @@ def test_run_all_on_the_workshop_csv(ws, house_csv):
     assert out["processing"]["status"] == "Completed"
     assert out["processing"]["match"] is True
     assert set(out["timings_s"]) == {"prep", "processing", "ingest", "train", "tune", "deploy",
-                                     "pipeline"}
+                                     "pipeline", "drift", "gates", "monitoring", "rollout"}
+    assert out["drift"]["drifted"] == [] and out["gates"]["status"] == "Succeeded"
+    assert out["gates"]["steps"]["TrainModel"] == "Succeeded"  # a cache hit of "pipeline"
+    assert out["monitoring"]["captured"] == out["monitoring"]["sent"] == 300
+    assert out["rollout"]["rolled_back"] and out["rollout"]["traffic"]["lost"] == 0
     pipeline = out["pipeline"]
     assert pipeline["status"] == "Succeeded"
     assert pipeline["steps"]["RegisterModel"] == "Succeeded"

@@ -17,6 +17,9 @@ plays S3 (`<root>/s3/<bucket>/<key>`, seeded from `pipeline definition --out DIR
   S3OutputPath;
 - RegisterModel: the package recorded (the group must exist, as on SageMaker);
 - Lambda: the function called in-process with the step's arguments as its event;
+- a processing step whose script exits non-zero fails the execution (SageMaker's rule):
+  nothing more runs, `status` is "Failed", and `failures` holds the step's ExitMessage
+  (what the script wrote to /opt/ml/output/message) or its log's end;
 - step caching: a cacheable step whose request (parameters and properties resolved, the
   execution variables not) matches one that ran before, in any run sharing `cache`, reuses
   its properties instead of running.
@@ -45,8 +48,18 @@ PATH_ARGS = {
                     "--test": "/opt/ml/processing/test",
                     "--serving-code": "/opt/ml/processing/input/serving",
                     "--output-dir": "/opt/ml/processing/evaluation"},
+    "drift.py": {"--train": "/opt/ml/processing/train", "--meta": "/opt/ml/processing/meta",
+                 "--baseline": "/opt/ml/processing/baseline",
+                 "--output-dir": "/opt/ml/processing/data_quality",
+                 "--message-file": "/opt/ml/output/message"},
+    "model_quality.py": {"--evaluation": "/opt/ml/processing/evaluation",
+                         "--output-dir": "/opt/ml/processing/model_quality"},
 }
 _TOKEN = re.compile(r"\[\s*'([^']+)'\s*\]|\[(\d+)\]|([A-Za-z0-9_:-]+)")
+
+
+class StepFailed(Exception):
+    """A step failed: the execution stops there."""
 
 
 @dataclass
@@ -77,6 +90,8 @@ class Interpreter:
     outcomes: dict[str, bool] = field(default_factory=dict)
     packages: list[Package] = field(default_factory=list)
     logs: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    status: str = "Executing"
 
     _cache_key: bool = False
 
@@ -154,8 +169,17 @@ class Interpreter:
         return names | set(step.get("DependsOn", []))
 
     # Steps.
-    def run(self, steps: list[dict[str, Any]] | None = None) -> None:
-        pending = list(self.definition["Steps"] if steps is None else steps)
+    def run(self) -> None:
+        """The whole execution: Succeeded, or Failed at the first failed step."""
+        try:
+            self._run(self.definition["Steps"])
+        except StepFailed:
+            self.status = "Failed"
+        else:
+            self.status = "Succeeded"
+
+    def _run(self, steps: list[dict[str, Any]]) -> None:
+        pending = list(steps)
         while pending:
             ready = next((s for s in pending if self.references(s) <= set(self.props)), None)
             assert ready is not None, f"no step can run: {[s['Name'] for s in pending]}"
@@ -194,7 +218,7 @@ class Interpreter:
                       for c in args["Conditions"])
         self.outcomes[step["Name"]] = outcome
         self.props[step["Name"]] = {"Outcome": outcome}
-        self.run(args["IfSteps"] if outcome else args["ElseSteps"])
+        self._run(args["IfSteps"] if outcome else args["ElseSteps"])
 
     def _processing(self, step: dict[str, Any]) -> None:
         args = self.value(step["Arguments"])
@@ -211,7 +235,12 @@ class Interpreter:
         env = self.env(app["ImageUri"])
         proc = env.run([str(script), *app.get("ContainerArguments", []), *mapped], cwd=job)
         self.logs[step["Name"]] = proc.stdout + proc.stderr
-        assert proc.returncode == 0, f"{step['Name']} failed:\n{proc.stdout}\n{proc.stderr}"
+        if proc.returncode != 0:  # the job fails; its ExitMessage is the message file
+            message = job / "opt" / "ml" / "output" / "message"
+            self.failures[step["Name"]] = (message.read_text() if message.exists()
+                                           else (proc.stdout + proc.stderr)[-1000:])
+            self.ran.append(step["Name"])
+            raise StepFailed(step["Name"])
         outputs = {}
         for item in args["ProcessingOutputConfig"]["Outputs"]:
             output = item["S3Output"]

@@ -32,7 +32,7 @@ FAST = {"MaxDepth": 3, "NEstimators": 20}
 def exported(tmp_path_factory):
     """The definition and its S3 objects, written by the CLI as a learner would."""
     tmp = tmp_path_factory.mktemp("export")
-    settings = small_settings(tmp, rows=300)
+    settings = small_settings(tmp, rows=400)  # a train split of 240: the gates judge it
     out = tmp / "out"
     done = run_cli("pipeline", "definition", "--backend", "sagemaker", "--out", out,
                    "--json", ws=str(settings.workspace))
@@ -175,3 +175,67 @@ def test_the_deployment_pipeline_runs_its_lambda_steps(exported, aws, tmp_path):
     assert model["ExecutionRoleArn"] in (ROLE, "arn:aws:iam::111122223333:role/LabSageMakerRole")
     container = model.get("PrimaryContainer") or model["Containers"][0]
     assert container["ModelPackageName"] == latest["model_package_arn"]
+
+
+# The gated variant (the Reliable stage): the same steps, plus a data-quality check before
+# training and a model-quality gate before registering, interpreted on the same S3 folder
+# and step cache as the runs above.
+
+@pytest.fixture(scope="module")
+def gated_runs(exported, runs, tmp_path_factory):
+    """The gated definition exported by the CLI (the workspace's baseline uploaded with it),
+    run on clean input (the shared steps are cache hits of the runs above) and on input
+    whose LOT_ACRES moved by one standard deviation."""
+    from lab.monitoring import drifted_dataset, make_baseline, parse_changes
+    from lab.processing import run_prep
+    from lab.workspace import Workspace
+
+    settings, _, _ = exported
+    run_prep(Workspace(settings.workspace))
+    make_baseline(settings)
+    out = tmp_path_factory.mktemp("gated") / "out"
+    done = run_cli("pipeline", "definition", "--gates", "--backend", "sagemaker", "--out", out,
+                   "--json", ws=str(settings.workspace))
+    assert done.returncode == 0, done.stderr
+    root, cache = runs["xgboost"].root, runs["xgboost"].cache
+    shutil.copytree(out / "s3", root / "s3", dirs_exist_ok=True)
+    definition = json.loads((out / "definition.json").read_text())
+    drifted = drifted_dataset(settings, parse_changes(shift=["LOT_ACRES=1"]))
+    raw = next(iter((root / "s3").iterdir())) / "drifted" / "houses.csv"
+    raw.parent.mkdir(parents=True)
+    shutil.copy(drifted.path(Workspace(settings.workspace)), raw)
+    found = {}
+    for name, parameters in (("clean", {}),
+                             ("drifted", {"InputData": f"s3://{raw.parent.parent.name}/"
+                                                       "drifted/houses.csv"})):
+        machine = Interpreter(definition, root, runs["xgboost"].parity,
+                              parameters={**FAST, "Algorithm": "xgboost",
+                                          "MseThreshold": 1e13, **parameters},
+                              groups={default_group(settings)},
+                              execution_id=f"exec-gated-{name}", cache=cache)
+        machine.run()
+        found[name] = machine
+    return found
+
+
+def test_the_gated_execution_checks_the_data_then_the_model_and_registers(gated_runs):
+    machine = gated_runs["clean"]
+    assert machine.status == "Succeeded", machine.failures
+    assert machine.cache_hits == ["PreprocessData", "TrainModel-XGBoost",
+                                  "EvaluateModel-XGBoost"]  # the gates are the new work
+    assert machine.ran[:2] == ["PreprocessData", "CheckDataQuality"]
+    assert machine.outcomes == {"CheckAlgorithm": True, "CheckMSE-XGBoost": True,
+                                "ModelQualityGate-XGBoost": True}
+    report = json.loads(Path(machine.props["CheckDataQuality"]["PropertyFiles"][
+        "DataQualityReport"]).read_text())["data_quality"]
+    assert report["violation_count"] == 0 and report["drifted"] == []
+    [package] = machine.packages
+    assert package.status == "PendingManualApproval"
+
+
+def test_a_gated_execution_on_drifted_input_fails_at_the_data_check(gated_runs):
+    machine = gated_runs["drifted"]
+    assert machine.status == "Failed" and machine.ran == ["PreprocessData", "CheckDataQuality"]
+    message = machine.failures["CheckDataQuality"]
+    assert message.startswith("1 violation(s) of the baseline: LOT_ACRES baseline_drift_check")
+    assert machine.packages == [] and "TrainModel-XGBoost" not in machine.ran
