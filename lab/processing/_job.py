@@ -36,16 +36,23 @@ def processing_job(settings: Any, params: PrepParams | None = None,
     def run(ctx: jobs.JobContext) -> dict[str, Any]:
         output_dir = ctx.dir / "output"
         ctx.progress(0.05, f"Running the processing script ({engine.label} backend)")
-        engine.run(ctx, request, request.dataset.path(ws), output_dir)
+        sharded = engine.run(ctx, request, request.dataset.path(ws), output_dir)
         meta = read_meta(output_dir)
         if meta is None:
             raise JobError("The processing job finished without writing its outputs.")
         ctx.progress(0.97, "Comparing with the in-process preparation")
         comparison = _compare_with_in_process(ws, request, output_dir)
         ctx.log(f"Outputs match the in-process preparation: {comparison.match}")
-        return {"output_dir": str(output_dir), "rows": meta["rows"],
-                "match": comparison.match, "comparison": comparison.details,
-                "backend": engine.backend}
+        out = {"output_dir": str(output_dir), "rows": meta["rows"],
+               "match": comparison.match, "comparison": comparison.details,
+               "backend": engine.backend, "instance_count": request.instance_count}
+        if sharded:  # several instances: each one's shards and rows, the global statistics
+            out.update(sharded)
+            check = sharded.get("check", {})
+            ctx.log(f"Scaled train columns over all parts: largest |mean| "
+                    f"{check.get('max_abs_mean', float('nan')):.2g}, largest |std - 1| "
+                    f"{check.get('max_abs_std_error', float('nan')):.2g}")
+        return out
 
     return jobs.JobSpec(KIND, request.to_json(), run)
 
@@ -56,7 +63,8 @@ def _compare_with_in_process(ws: Workspace, request: ProcessingRequest, output_d
                                  request.params)
     with tempfile.TemporaryDirectory(dir=ws.root) as expected:
         preprocess.write_outputs(splits, meta, expected)
-        return compare_outputs(Path(expected), output_dir)
+        return compare_outputs(Path(expected), output_dir,
+                               ordered=request.instance_count == 1)
 
 
 def job_matched(ws: Workspace) -> bool:

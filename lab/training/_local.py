@@ -5,6 +5,12 @@ directory, named by SM_CHANNEL_* and SM_MODEL_DIR), runs `entry_point.py` as a s
 process of its own (started warm by `worker.py`, or cold with `python entry_point.py`),
 streams its log, and reads the metrics out of the log with the workshop's metric
 definitions.
+
+With several instances (XGBoost), N worker processes play the N instances at once: each
+one gets its own channel folders holding the shards ShardedByS3Key would give it, its own
+model folder, and SM_HOSTS/SM_CURRENT_HOST naming it; the first one starts xgboost's
+tracker on 127.0.0.1 (DMLC_TRACKER_URI/PORT say where, as algo-1 does not resolve here).
+If one worker fails, the others are stopped (they would wait for it forever).
 """
 
 from __future__ import annotations
@@ -12,8 +18,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import socket
+import subprocess
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +73,8 @@ class LocalTraining(Twin):
 
     def train(self, ctx: jobs.JobContext, request: TrainingRequest, channels: dict[str, Path],
               model_dir: Path, finish: Finish) -> Any:
+        if request.instance_count > 1:
+            return self._train_on_workers(ctx, request, channels, model_dir, finish)
         model_dir.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-u", str(ENTRY_POINT), *request.script_arguments()]
         ctx.log("$ python entry_point.py " + " ".join(cmd[3:]))
@@ -101,6 +113,116 @@ class LocalTraining(Twin):
                            "definitions found no objective.")
         return finish(metrics)
 
+    def _train_on_workers(self, ctx: jobs.JobContext, request: TrainingRequest,
+                          channels: dict[str, Path], model_dir: Path, finish: Finish) -> Any:
+        """XGBoost on `request.instance_count` worker processes, one per instance."""
+        from lab.processing import sharded_by_s3_key
+
+        hosts = [f"algo-{i + 1}" for i in range(request.instance_count)]
+        port = free_port()
+        envs, roots = {}, {h: model_dir.parent / "instances" / h for h in hosts}
+        for host, root in roots.items():
+            mine = {}
+            for name, folder in channels.items():
+                files = sorted(Path(folder).glob("*.csv"))
+                dealt = sharded_by_s3_key([f.name for f in files], hosts)[host] if name in (
+                    "train", "validation") else [f.name for f in files]  # meta: every host
+                mine[name] = root / "input" / "data" / name
+                mine[name].mkdir(parents=True, exist_ok=True)
+                for file_name in dealt:
+                    shutil.copyfile(Path(folder) / file_name, mine[name] / file_name)
+            (root / "model").mkdir(parents=True, exist_ok=True)
+            envs[host] = {**_child_env(mine, root / "model", request),
+                          "SM_HOSTS": json.dumps(hosts), "SM_CURRENT_HOST": host,
+                          "DMLC_TRACKER_URI": "127.0.0.1", "DMLC_TRACKER_PORT": str(port)}
+        cmd = [sys.executable, "-u", str(ENTRY_POINT), *request.script_arguments()]
+        ctx.log(f"$ python entry_point.py {' '.join(cmd[3:])}  (on {len(hosts)} workers, "
+                f"tracker on 127.0.0.1:{port})")
+        total = max(1, int(request.hyperparameters.get("n_estimators", 1)))
+        failed = threading.Event()
+        codes: dict[str, int] = {}
+        lines: dict[str, list[str]] = {h: [] for h in hosts}
+
+        def worker_run(host: str) -> None:
+            def on_line(line: str) -> None:
+                lines[host].append(line)
+                ctx.log(f"{host}: {line}")
+                curve = CURVE.match(line)
+                if host == hosts[0] and curve and int(curve.group(1)) % 10 == 0:
+                    step = int(curve.group(1))
+                    ctx.progress(0.15 + 0.7 * step / total, f"Training on {len(hosts)} "
+                                 f"workers: step {step} of {total}")
+
+            stop = lambda: ctx.cancelled or failed.is_set()  # noqa: E731
+            try:
+                if worker.warm_available():
+                    code = worker.run_script(cmd[2:], envs[host], roots[host] / "output.txt",
+                                             on_line, stop)
+                else:
+                    code = run_process(cmd, envs[host], on_line, stop)
+            except Exception as exc:  # noqa: BLE001 - the worker could not start
+                lines[host].append(f"ERROR: {exc}")
+                code = -1
+            codes[host] = code
+            if code != 0:
+                failed.set()  # the others would wait for this one forever
+
+        threads = [threading.Thread(target=worker_run, args=(h,), name=f"lab-train-{h}")
+                   for h in hosts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        ctx.check_cancelled()
+        broken = [h for h in hosts if codes.get(h) != 0]
+        if broken:
+            why = [ln[len("ERROR: "):] for h in broken for ln in lines[h]
+                   if ln.startswith("ERROR: ")]
+            raise JobError(f"The training script failed on {broken[0]}: {why[0]}" if why
+                           else f"The training script failed on {', '.join(broken)}.")
+        extra = [h for h in hosts[1:] if any((roots[h] / "model").iterdir())]
+        if extra:
+            raise JobError(f"{extra[0]} wrote a model too: only the first host may, or the "
+                           "uploads would overwrite each other.")
+        shutil.copytree(roots[hosts[0]] / "model", model_dir, dirs_exist_ok=True)
+        metrics = extract_metrics(lines[hosts[0]])
+        if "mse" not in metrics:
+            raise JobError("The training script printed no `MSE:` line, so the metric "
+                           "definitions found no objective.")
+        return finish(metrics)
+
     def code(self) -> list:
         return [entry_point.main, entry_point.train_xgboost, entry_point.train_forest,
-                entry_point.regression_metrics]
+                entry_point.regression_metrics, entry_point.start_tracker,
+                entry_point.communicator]
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now, for the workers' tracker."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_process(cmd: list[str], env: dict[str, str], on_line: Callable[[str], None],
+                stop: Callable[[], bool]) -> int:
+    """A cold worker process (no warm worker here): its lines, stopped when `stop()`."""
+    proc = subprocess.Popen(jobs.dies_with_parent(cmd), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, bufsize=1)
+
+    def watch() -> None:
+        while proc.poll() is None:
+            if stop():
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                return
+            threading.Event().wait(0.1)
+
+    threading.Thread(target=watch, daemon=True).start()
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        on_line(line.rstrip("\n"))
+    return proc.wait()
