@@ -176,10 +176,14 @@ class LocalTraining(Twin):
         ctx.check_cancelled()
         broken = [h for h in hosts if codes.get(h) != 0]
         if broken:
-            why = [ln[len("ERROR: "):] for h in broken for ln in lines[h]
-                   if ln.startswith("ERROR: ")]
-            raise JobError(f"The training script failed on {broken[0]}: {why[0]}" if why
-                           else f"The training script failed on {', '.join(broken)}.")
+            why = {h: ln[len("ERROR: "):] for h in broken for ln in lines[h]
+                   if ln.startswith("ERROR: ")}
+            stopped = [h for h in broken if h not in why]
+            note = (f" ({', '.join(stopped)} stopped: it would have waited for it)"
+                    if stopped and why else "")
+            host = next(iter(why), broken[0])
+            raise JobError(f"The training script failed on {host}: {why[host]}{note}"
+                           if why else f"The training script failed on {', '.join(broken)}.")
         extra = [h for h in hosts[1:] if any((roots[h] / "model").iterdir())]
         if extra:
             raise JobError(f"{extra[0]} wrote a model too: only the first host may, or the "
