@@ -35,6 +35,7 @@ __getattr__, __dir__, _lazy = exports(__name__, {
     "build_request": "_job", "code": "_job", "job_matched": "_job",
     "processing_job": "_job", "run_all_prep": "_job", "run_all_processing": "_job",
     "sdk_code": "_sagemaker",
-    "check_scaled": "_sharded", "sharded_by_s3_key": "_sharded", "write_shards": "_sharded",
+    "check_scaled": "_sharded", "run_sharded": "_sharded", "sharded_by_s3_key": "_sharded",
+    "write_shards": "_sharded",
 })
 __all__ = ["IMPLEMENTATIONS", "open_processing", *_lazy]

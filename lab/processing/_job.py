@@ -47,6 +47,7 @@ def processing_job(settings: Any, params: PrepParams | None = None,
                "match": comparison.match, "comparison": comparison.details,
                "backend": engine.backend, "instance_count": request.instance_count}
         if sharded:  # several instances: each one's shards and rows, the global statistics
+            out["phase_seconds"] = sharded.pop("timings_s", {})
             out.update(sharded)
             check = sharded.get("check", {})
             ctx.log(f"Scaled train columns over all parts: largest |mean| "

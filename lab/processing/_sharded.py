@@ -118,14 +118,17 @@ def run_sharded(ctx: Any, request: ProcessingRequest, input_csv: Path, output_di
     count, params = request.instance_count, request.params
     work = ctx.dir / "sharded"
     ctx.progress(0.05, f"Writing the input as {count} shards")
+    started = time.perf_counter()
     shards = write_shards(Path(input_csv), count, work / "shards")
+    timings = {"shard": time.perf_counter() - started}
     ctx.log(f"Input: {count} shards of {Path(input_csv).name}: "
             + ", ".join(p.name for p in shards))
 
     def phase(name: str, plan_dir: Path | None, into: Path) -> None:
         started = time.perf_counter()
         run_phase(ctx, request, name, shards, plan_dir, into)
-        ctx.log(f"Phase {name}: {time.perf_counter() - started:.2f} s on {count} instances")
+        timings[name] = time.perf_counter() - started
+        ctx.log(f"Phase {name}: {timings[name]:.2f} s on {count} instances")
 
     ctx.progress(0.1, f"Phase 1 of 3 on {count} instances: profile each shard")
     phase("profile", None, work / "profile")
@@ -153,7 +156,9 @@ def run_sharded(ctx: Any, request: ProcessingRequest, input_csv: Path, output_di
     meta = preprocess.meta_from_plan(plan)
     (output_dir / "meta").mkdir(parents=True, exist_ok=True)
     (output_dir / "meta" / "prep.json").write_text(json.dumps(meta, indent=2))
-    return report(plan, profiles, partials, output_dir)
+    out = report(plan, profiles, partials, output_dir)
+    out["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
+    return out
 
 
 def _write_plan(folder: Path, plan: dict[str, Any], slots: dict[str, np.ndarray]) -> Path:
@@ -176,9 +181,13 @@ def report(plan: dict[str, Any], profiles: list[dict], partials: list[dict],
         shards = profile["shards"]
         split_rows = {s: sum(r[s] for r in by_host.get(profile["host"], {}).get(
             "rows", {}).values()) for s in SPLITS}
+        moments = by_host.get(profile["host"], {}).get("moments", {})
         instances.append({"host": profile["host"], "shards": sorted(shards),
                           "rows": sum(s["rows"] for s in shards.values()),
-                          "kept": sum(s["kept"] for s in shards.values()), **split_rows})
+                          "kept": sum(s["kept"] for s in shards.values()), **split_rows,
+                          # what a scaler fit on this instance's rows alone would centre on
+                          "train_means": {c: m[1] for c, m in moments.items()
+                                          if c != plan["target"] and m[0]}})
     scaler = plan["scaler"]
     statistics = {"train_rows": plan["counts"]["train"], "columns": {
         col: {"mean": mean, "std": scale}

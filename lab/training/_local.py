@@ -54,13 +54,13 @@ def extract_metrics(lines: Iterable[str]) -> dict[str, float]:
 
 
 def _child_env(channels: dict[str, Path], model_dir: Path,
-               request: TrainingRequest) -> dict[str, str]:
+               request: TrainingRequest | None) -> dict[str, str]:
     """SageMaker's script-mode variables; no AWS secrets (the script needs none)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_SECRET", "AWS_SESSION", "AWS_ACCESS"))}
     env.update({f"SM_CHANNEL_{name.upper()}": str(path) for name, path in channels.items()})
     env.update({"SM_MODEL_DIR": str(model_dir), "SM_CHANNELS": json.dumps(sorted(channels)),
-                "SM_HPS": json.dumps(request.sagemaker_hyperparameters())})
+                "SM_HPS": json.dumps(request.sagemaker_hyperparameters() if request else {})})
     env.pop("PYTHONPATH", None)  # proves the script is self-contained, as in a container
     return env
 
@@ -113,6 +113,13 @@ class LocalTraining(Twin):
                            "definitions found no objective.")
         return finish(metrics)
 
+    def warm_up(self, folder: Path) -> None:
+        """Start the warm worker (its imports) before something is timed: a run of the
+        entry point's --help, the cheapest run there is."""
+        if worker.warm_available():
+            worker.run_script([str(ENTRY_POINT), "--help"], _child_env({}, folder, None),
+                              Path(folder) / "warm-up.txt", lambda line: None, lambda: False)
+
     def _train_on_workers(self, ctx: jobs.JobContext, request: TrainingRequest,
                           channels: dict[str, Path], model_dir: Path, finish: Finish) -> Any:
         """XGBoost on `request.instance_count` worker processes, one per instance."""
@@ -124,12 +131,13 @@ class LocalTraining(Twin):
         for host, root in roots.items():
             mine = {}
             for name, folder in channels.items():
-                files = sorted(Path(folder).glob("*.csv"))
-                dealt = sharded_by_s3_key([f.name for f in files], hosts)[host] if name in (
-                    "train", "validation") else [f.name for f in files]  # meta: every host
                 mine[name] = root / "input" / "data" / name
+                if name not in ("train", "validation"):  # FullyReplicated (meta): all of it
+                    shutil.copytree(folder, mine[name], dirs_exist_ok=True)
+                    continue
                 mine[name].mkdir(parents=True, exist_ok=True)
-                for file_name in dealt:
+                files = [f.name for f in sorted(Path(folder).glob("*.csv"))]
+                for file_name in sharded_by_s3_key(files, hosts)[host]:
                     shutil.copyfile(Path(folder) / file_name, mine[name] / file_name)
             (root / "model").mkdir(parents=True, exist_ok=True)
             envs[host] = {**_child_env(mine, root / "model", request),
