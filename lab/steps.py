@@ -114,6 +114,31 @@ def _pipeline_succeeded(ws: Workspace) -> bool:
                     "status = 'Succeeded' LIMIT 1", ("lab-housing-pipeline",))
 
 
+def _job_done(ws: Workspace, kind: str, matched: bool = False) -> bool:
+    from lab.jobs import COMPLETED, JobStore
+
+    return any(j.status == COMPLETED and (not matched or (j.result or {}).get("match"))
+               for j in JobStore(ws).list(kind))
+
+
+def _sharded(ws: Workspace) -> bool:
+    return _job_done(ws, "processing-sharded", matched=True)
+
+
+def _distributed(ws: Workspace) -> bool:
+    return _job_done(ws, "training-distributed")
+
+
+def _measured(ws: Workspace) -> bool:
+    return _job_done(ws, "scale")
+
+
+def _teams(ws: Workspace) -> bool:
+    """Two teams on the platform, one project stamped."""
+    return _any_row(ws, "teams/platform.db", "SELECT 1 WHERE (SELECT count(*) FROM teams) >= 2 "
+                    "AND EXISTS (SELECT 1 FROM projects)")
+
+
 STEPS: tuple[Step, ...] = (
     Step("data", "Explore the data", "Initial", "data.py", ":material/table_chart:",
          "The housing dataset (or your own CSV): table, statistics, distributions.",
@@ -146,6 +171,23 @@ STEPS: tuple[Step, ...] = (
          "One pipeline: process, train, evaluate, condition, register; step caching.",
          _pipeline_succeeded, run=("lab.pipelines:run_all_step",), code="lab.pipelines:code",
          owns=("pipelines.db", "pipelines"), job_kinds=("pipeline", "deploy-pipeline")),
+    Step("sharded", "Sharded processing", "Scalable", "scale.py", ":material/splitscreen:",
+         "The processing job on N instances, each on its own shard, one scaler for all.",
+         _sharded, run=("lab.processing:run_all_sharded",),
+         code="lab.processing:sharded_code", requires=("prep",),
+         job_kinds=("processing-sharded",), anchor="sharded-processing"),
+    Step("distributed", "Distributed training", "Scalable", "scale.py", ":material/hub:",
+         "XGBoost on N workers joined by its own tracker, beside the one-worker model.",
+         _distributed, run=("lab.training:run_all_distributed",), code="lab.training:code",
+         requires=("features",), job_kinds=("training-distributed",),
+         anchor="distributed-training"),
+    Step("speedup", "Measured speed-up", "Scalable", "scale.py", ":material/speed:",
+         "Time against workers on a dataset you size, each result checked.", _measured,
+         job_kinds=("scale",), anchor="speed-up"),
+    Step("teams", "Many teams, one platform", "Scalable", "teams.py", ":material/groups:",
+         "Team workspaces sharing one feature store and registry; projects from a template.",
+         _teams, run=("lab.teams:run_all_step",), code="lab.teams:code",
+         requires=("training",), owns=("teams",), job_kinds=("team-action",)),
 )
 
 
@@ -268,9 +310,12 @@ def map_dot(done: dict[str, bool]) -> str:
             fill = _STAGE_COLOURS[stage] if s.built else "#f3f4f6"
             lines.append(f'    {s.key} [label="{mark}{s.title}", fillcolor="{fill}"];')
         lines.append("  }")
-    chain = [s.key for s in STEPS]
-    lines.append("  " + " -> ".join(chain) + ";")
-    lines.append(f"  {chain[-1]} -> reliable_none [style=dashed];")
-    lines.append("  reliable_none -> scalable_none [style=dashed];")
+    # The lab's order, a stage without steps standing in for them: each stage joined to the
+    # next (dashed where a stage has no steps yet).
+    chain = [n for stage in STAGES for n in ([s.key for s in steps_of(stage)]
+                                             or [f"{stage.lower()}_none"])]
+    for before, after in zip(chain, chain[1:]):
+        dashed = " [style=dashed]" if before.endswith("_none") or after.endswith("_none") else ""
+        lines.append(f"  {before} -> {after}{dashed};")
     lines.append("}")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from lab import warm
 from lab.errors import JobError
 from lab.processing import _sharded, preprocess
 from lab.processing._api import ProcessingRequest
@@ -103,8 +104,18 @@ class LocalProcessing(Twin):
                 if line.startswith("ERROR: "):
                     errors[host].append(line[len("ERROR: "):])
 
+            def log_line(line: str) -> None:
+                ctx.log(line)
+                on_line(line)
+
             try:
-                code = ctx.run_subprocess(commands[host], env=child_env(), on_line=on_line)
+                if warm.warm_available():  # a fork of a process that imported pandas
+                    code = warm.run_script(commands[host][2:], child_env(),
+                                           roots[host] / "log.txt", log_line,
+                                           lambda: ctx.cancelled)
+                else:
+                    code = ctx.run_subprocess(commands[host], env=child_env(),
+                                              on_line=on_line)
             except Exception as exc:  # noqa: BLE001 - cancelled, or could not start
                 failures[host] = str(exc) or type(exc).__name__
                 return

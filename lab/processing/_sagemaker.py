@@ -303,3 +303,50 @@ sklearn_processor.run(
     ],
 )
 '''
+
+
+def sharded_sdk_code(request) -> str:
+    """The sharded job as a learner writes it with the SDK: the input as one object per
+    instance, three jobs on N instances, a small combine step between them (text only)."""
+    count = request.instance_count
+    args = ", ".join(json.dumps(a) for a in
+                     request.params.script_arguments(request.dataset.target))
+    return f'''\
+import sagemaker
+from sagemaker.processing import ProcessingInput, ProcessingOutput
+from sagemaker.sklearn.processing import SKLearnProcessor
+
+from lab.processing import preprocess   # the same script: its combine functions
+
+session = sagemaker.Session()
+role = sagemaker.get_execution_role()  # the lab uses LAB_SAGEMAKER_ROLE
+bucket, prefix = session.default_bucket(), "{PREFIX}/data/sharded"
+# One object per instance: ShardedByS3Key deals objects, never rows of one file.
+for shard in ["shard-00001-of-{count:05d}.csv", ...]:
+    session.upload_data(shard, bucket, f"{{prefix}}/shards")
+
+processor = SKLearnProcessor(framework_version="{FRAMEWORK_VERSION}", role=role,
+                             instance_type="{INSTANCE_TYPE}", instance_count={count})
+outputs = {json.dumps(PHASE_OUTPUTS)}
+
+def phase(name, plan_s3=None):
+    inputs = [ProcessingInput(source=f"s3://{{bucket}}/{{prefix}}/shards/",
+                              destination="{DATA_DIR}",
+                              s3_data_distribution_type="ShardedByS3Key")]
+    if plan_s3:  # every instance gets the whole plan
+        inputs.append(ProcessingInput(source=plan_s3, destination="{PLAN_DIR}",
+                                      s3_data_distribution_type="FullyReplicated"))
+    processor.run(code="preprocess.py", inputs=inputs, outputs=[
+        ProcessingOutput(output_name=o, source=f"{OUTPUT_DIR}/{{o}}",
+                         destination=f"s3://{{bucket}}/{{prefix}}/{{name}}/{{o}}")
+        for o in outputs[name]],
+        arguments=[{args}, "--phase", name,
+                   "--input-dir", "{DATA_DIR}", "--plan", "{PLAN_DIR}"])
+
+phase("profile")          # each instance: rows, types, text values of its shards
+plan = preprocess.plan_from_profiles(profiles, ...)     # read back from S3: the schema
+slots = preprocess.split_slots(plan)                     # each row's split, the workshop's
+phase("statistics", plan_s3)   # each instance: moments of its train rows
+plan = preprocess.scaler_from_statistics(plan, partials, values)   # ONE scaler, all rows
+phase("transform", plan_s3)    # each instance: its rows split, filled, scaled: part-algo-N.csv
+'''

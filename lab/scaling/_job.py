@@ -114,6 +114,7 @@ def scale_job(settings: Any, rows: Any = 100_000, workers: Any = (1, 2),
         warm_up = getattr(open_training(local), "warm_up", None)
         if warm_up is not None:  # the first point should not pay for starting the workers
             warm_up(ctx.dir)
+        __import__("sklearn.model_selection")  # nor the combine step's first import
         points = []
         share = 0.95 / len(request.workers)
         for i, count in enumerate(request.workers):

@@ -24,11 +24,13 @@ __getattr__, __dir__, _lazy = exports(__name__, {
                     "_api"),
     **dict.fromkeys(["TeamFeatureStore", "TeamRegistry"], "_access"),
     "Catalog": "_catalog",
-    **dict.fromkeys(["DEMO_TEAMS", "TEMPLATE", "approve", "code", "create_team",
+    **dict.fromkeys(["ACTIONS", "DEMO_TEAMS", "JOB_KIND", "TEMPLATE", "approve", "code",
+                     "create_team",
                      "feature_group_of", "ingest_again", "list_teams", "model_group_of",
                      "ownership_rows", "ownership_view", "platform_resources", "project_of",
                      "publish_features", "read_features", "read_model", "register_for_team",
-                     "run_all_step", "stamp_project", "team_featurestore", "team_registry"],
+                     "run_all_step", "stamp_project", "team_featurestore", "team_job",
+                     "team_registry"],
                     "_workshop"),
 })
 __all__ = list(_lazy)

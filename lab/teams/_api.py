@@ -43,9 +43,9 @@ def check_team_name(name: Any) -> str:
         raise InputError(f"{name!r} is not a valid team name: use 2 to {MAX_TEAM_NAME} "
                          "lowercase letters, digits and single hyphens, starting with a letter "
                          "(for example pricing or risk-models).")
-    if name == PLATFORM:
-        raise InputError(f"{PLATFORM!r} is the platform team (what the lab's own steps made "
-                         "belongs to it): pick another name.")
+    if name in (PLATFORM, "lab"):  # lab-...: the names of the platform's own resources
+        raise InputError(f"{name!r} is the platform team's name (what the lab's own steps "
+                         "made belongs to it, named lab-...): pick another name.")
     return name
 
 

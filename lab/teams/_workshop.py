@@ -91,6 +91,7 @@ def stamp_project(settings: Any, team: str, parameters: dict[str, Any] | None = 
         f"{team}-housing-pipeline", values,
         f"Team {team}'s pipeline, stamped from the {TEMPLATE} template.")
     group = model_group_of(settings, team)
+    _adopt(settings, team, MODEL_GROUP, group)
     team_registry(settings, team).create_group(group, f"Team {team}: housing price models")
     changed = {k: v for k, v in definition.defaults().items()
                if TRAINING_PIPELINE.defaults()[k] != v}
@@ -100,6 +101,15 @@ def stamp_project(settings: Any, team: str, parameters: dict[str, Any] | None = 
     (owner.workspace / "project.json").write_text(data)
     Catalog(settings).save_project(team, data)
     return project
+
+
+def _adopt(settings: Any, team: str, kind: str, name: str) -> None:
+    """The template's own name for the team's resource, left owned by no team (the teams
+    step was reset, which forgets the catalog but leaves the shared stores alone): the team
+    of that name takes it back. Any other resource no team owns stays the platform's."""
+    cat = Catalog(settings)
+    if cat.owner(kind, name) == PLATFORM:
+        cat.claim(kind, name, team)
 
 
 def _checked(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -132,6 +142,7 @@ def publish_features(settings: Any, team: str, split: str = "train") -> dict[str
     columns = [c for c in frame.columns if c not in (RECORD_ID, EVENT_TIME)]
     frame = frame[columns[:FEATURE_COLUMNS] + [RECORD_ID, EVENT_TIME]]
     store, name = team_featurestore(settings, team), feature_group_of(settings, team)
+    _adopt(settings, team, FEATURE_GROUP, name)
     try:
         store.describe_group(name)
     except GroupNotFoundError:
@@ -225,6 +236,58 @@ def ownership_rows(settings: Any) -> list[dict[str, Any]]:
              "used by": ", ".join(f"{t} ({n})" for t, n in sorted(o.users.items())) or "-",
              "writes": "owner only" if o.owner != PLATFORM else "platform team only"}
             for o in ownership_view(settings)]
+
+
+JOB_KIND = "team-action"
+ACTIONS = ("stamp", "publish", "register", "approve", "ingest", "read", "models")
+
+
+def team_job(settings: Any, action: str, team: str, group: str | None = None,
+             version: int | None = None, parameters: dict[str, Any] | None = None,
+             status: str | None = None) -> Any:
+    """One team action as a job (on SageMaker each is AWS calls, an ingest minutes): the
+    team, its rights and its inputs are checked before the job exists, so a refusal is
+    immediate and nothing starts."""
+    from lab import jobs
+
+    if action not in ACTIONS:
+        raise InputError(f"Unknown team action {action!r}: use {', '.join(ACTIONS)}.")
+    Catalog(settings).team(team)
+    if action in ("approve", "ingest", "read", "models") and not group:
+        raise InputError(f"Pick the group that team {team} should {action}.")
+    if action == "approve":
+        if version is None:
+            raise InputError("Pick the version to approve.")
+        team_registry(settings, team).require_owner(group, "approve or reject the models of")
+    if action == "ingest":
+        team_featurestore(settings, team).require_owner(group, "ingest into")
+    if action == "stamp":
+        _checked(parameters or {})
+    if action == "register" and project_of(settings, team) is None:
+        raise InputError(f"Team {team} has no project yet: stamp it from the template first "
+                         "(it makes the team's model package group).")
+
+    def run(ctx: Any) -> dict[str, Any]:
+        ctx.progress(0.1, f"Team {team}: {action}")
+        if action == "stamp":
+            out = {"project": stamp_project(settings, team, parameters).to_json()}
+        elif action == "publish":
+            out = publish_features(settings, team)
+        elif action == "register":
+            out = {"version": register_for_team(settings, team).to_json()}
+        elif action == "approve":
+            out = {"version": approve(settings, team, group, int(version), status).to_json()}
+        elif action == "ingest":
+            out = ingest_again(settings, team, group)
+        elif action == "read":
+            out = read_features(settings, team, group)
+        else:
+            out = {"versions": [v.to_json() for v in read_model(settings, team, group)]}
+        ctx.log(f"Team {team}: {action} {group or ''} done")
+        return {"action": action, "team": team, **out}
+
+    return jobs.JobSpec(JOB_KIND, {"action": action, "team": team, "group": group,
+                                   "version": version}, run)
 
 
 def run_all_step(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:

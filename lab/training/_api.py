@@ -158,6 +158,7 @@ def build_request(algorithm_key: str = DEFAULT_ALGORITHM,
 
 
 KIND = "training"  # the job kind
+DISTRIBUTED_KIND = "training-distributed"  # the job kind on several instances (Scalable)
 Finish = Callable[[dict[str, float]], Any]  # validation metrics -> the recorded run
 
 

@@ -22,6 +22,7 @@ from lab.training import artifact, open_training
 from lab.training._api import (
     DEFAULT_ALGORITHM,
     DEFAULT_EXPERIMENT,
+    DISTRIBUTED_KIND,
     KIND,
     TrainingRequest,
     build_request,
@@ -143,7 +144,8 @@ def training_job(settings: Settings, algorithm: str = DEFAULT_ALGORITHM,
                                             for w in out["workers"]))
         return out
 
-    return jobs.JobSpec(KIND, request.to_json(), run)
+    return jobs.JobSpec(KIND if request.instance_count == 1 else DISTRIBUTED_KIND,
+                        request.to_json(), run)
 
 
 def result_json(run: Run, data: TrainingData | None = None) -> dict[str, Any]:
@@ -178,6 +180,38 @@ def run_all_step(settings: Settings, options: dict[str, Any], echo) -> dict[str,
                                           options.get("instance_count", 1)), echo)
     return {"training": job.outcome("training job"),
             "timings_s": {"train": round(job.duration_s, 4)}}
+
+
+def run_all_distributed(settings: Settings, options: dict[str, Any], echo) -> dict[str, Any]:
+    """XGBoost on `options["workers"]` (default 2) local workers, with the lab's defaults."""
+    job = jobs.run(settings, training_job(settings, instance_count=options.get("workers", 2)),
+                   echo)
+    result = job.outcome("distributed training job")
+    echo(f"distributed training: run {result['run_id']} on {result['instance_count']} "
+         f"workers, test mse {result['metrics']['mse']:,.0f}")
+    return {"distributed_training": result,
+            "timings_s": {"distributed_training": round(job.duration_s, 4)}}
+
+
+def distributed_trained(ws: Workspace) -> bool:
+    """The distributed step's done-check: a training job on several workers completed."""
+    return any(j.status == jobs.COMPLETED for j in jobs.JobStore(ws).list(DISTRIBUTED_KIND))
+
+
+def compare_with_one_worker(settings: Settings) -> dict[str, Any] | None:
+    """The latest distributed run beside the latest one-worker XGBoost run of the same
+    hyperparameters (same data: the feature store's): their test metrics and the ratio."""
+    store = jobs.JobStore(Workspace(settings.workspace))
+    done = [j for j in store.list(DISTRIBUTED_KIND) if j.status == jobs.COMPLETED]
+    if not done:
+        return None
+    wide = done[0].result or {}
+    same = [j for j in store.list(KIND) if j.status == jobs.COMPLETED
+            and (j.result or {}).get("algorithm") == "xgboost"
+            and (j.result or {}).get("hyperparameters") == wide.get("hyperparameters")]
+    one = (same[0].result or {}) if same else None
+    ratio = (wide["metrics"]["mse"] / one["metrics"]["mse"]) if one else None
+    return {"distributed": wide, "one_worker": one, "mse_ratio": ratio}
 
 
 def code(settings: Settings) -> list:

@@ -2,7 +2,7 @@
 
 The worker lays out what a SageMaker training container sees (channels and a model
 directory, named by SM_CHANNEL_* and SM_MODEL_DIR), runs `entry_point.py` as a script in a
-process of its own (started warm by `worker.py`, or cold with `python entry_point.py`),
+process of its own (started warm by `lab/warm.py`, or cold with `python entry_point.py`),
 streams its log, and reads the metrics out of the log with the workshop's metric
 definitions.
 
@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from lab import jobs
+from lab import warm as worker
 from lab.errors import JobError
-from lab.training import entry_point, worker
+from lab.training import entry_point
 from lab.training._api import Finish, TrainingRequest
 from lab.twins import Twin
 
@@ -148,6 +149,7 @@ class LocalTraining(Twin):
                 f"tracker on 127.0.0.1:{port})")
         total = max(1, int(request.hyperparameters.get("n_estimators", 1)))
         failed = threading.Event()
+        listening = threading.Event()  # algo-1's tracker is up (or algo-1 ended)
         codes: dict[str, int] = {}
         lines: dict[str, list[str]] = {h: [] for h in hosts}
 
@@ -155,6 +157,8 @@ class LocalTraining(Twin):
             def on_line(line: str) -> None:
                 lines[host].append(line)
                 ctx.log(f"{host}: {line}")
+                if host == hosts[0] and line.startswith("Tracker: "):
+                    listening.set()
                 curve = CURVE.match(line)
                 if host == hosts[0] and curve and int(curve.group(1)) % 10 == 0:
                     step = int(curve.group(1))
@@ -174,10 +178,17 @@ class LocalTraining(Twin):
             codes[host] = code
             if code != 0:
                 failed.set()  # the others would wait for this one forever
+            if host == hosts[0]:
+                listening.set()
 
         threads = [threading.Thread(target=worker_run, args=(h,), name=f"lab-train-{h}")
                    for h in hosts]
-        for thread in threads:
+        threads[0].start()
+        # The others start once algo-1's tracker listens: started together, they call it
+        # first and xgboost's retries back off for seconds (on SageMaker, instances start
+        # minutes apart anyway, and the retries cover it).
+        listening.wait(timeout=120)
+        for thread in threads[1:]:
             thread.start()
         for thread in threads:
             thread.join()

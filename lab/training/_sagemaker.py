@@ -329,3 +329,19 @@ with Run(experiment_name="{request.experiment}", run_name="my-run") as run:
     run.log_parameters(hyperparameters)
     estimator.fit(inputs)
 '''
+
+
+def distributed_sdk_code(hyperparameters: dict, instance_count: int) -> str:
+    """XGBoost on N instances with the SDK: the framework estimator running the same entry
+    point, the channels sharded by object (text only)."""
+    return estimator_code("xgboost", hyperparameters).replace(
+        "    instance_count=1,", f"    instance_count={instance_count},") + \
+        f'''
+# One object per instance in each channel (the lab writes the split as {instance_count} files):
+# ShardedByS3Key gives each instance its own; the entry point starts xgboost's tracker on
+# algo-1 (port 9099) and every instance joins it.
+from sagemaker.inputs import TrainingInput
+
+estimator.fit({{name: TrainingInput(uri, content_type="text/csv", distribution="ShardedByS3Key")
+               for name, uri in inputs.items()}})
+'''

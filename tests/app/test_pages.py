@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab.jobs import JobStore
-from lab.steps import HOME, pages
+from lab.steps import HOME, STAGES, STEPS, pages, stage_file, steps_of
 from tests.workspaces import REPO, snapshot
 
 APP = str(REPO / "streamlit_app.py")
@@ -64,17 +64,18 @@ def test_home_explains_the_four_stages_and_maps_the_steps(app):
 
 
 def test_sidebar_shows_backend_workspace_and_progress(app, ws):
+    built = len([s for s in STEPS if s.built])
     assert app.sidebar.radio[0].value == "local"
     assert str(ws.root) in [c.value for c in app.sidebar.code]
-    assert "Progress: 0 of 7 steps" in [c.value for c in app.sidebar.caption]
+    assert f"Progress: 0 of {built} steps" in [c.value for c in app.sidebar.caption]
     from lab.processing import run_prep
 
     run_prep(ws)  # generates the default dataset, then prepares it: two steps done
     app.run()
-    assert "Progress: 2 of 7 steps" in [c.value for c in app.sidebar.caption]
+    assert f"Progress: 2 of {built} steps" in [c.value for c in app.sidebar.caption]
 
 
-@pytest.mark.parametrize("page", ["pages/stage_reliable.py", "pages/stage_scalable.py"])
+@pytest.mark.parametrize("page", [f"pages/{stage_file(s)}" for s in STAGES if not steps_of(s)])
 def test_stages_beyond_the_lab_say_plainly_that_they_have_no_steps(app, page):
     at = open_page(app, page)
     assert "no hands-on step here yet" in texts(at).lower()

@@ -3,10 +3,14 @@
 What these add to test_processing.py: the instance count is real (three worker processes,
 each with its own shard), the splits and the scaling are the one-instance job's, the text
 values and missing values of every shard are taken into account (one-hot columns and train
-medians decided for the whole table), and no output file can be written by two instances.
+medians decided for the whole table), no output file can be written by two instances, and
+`python -m lab process --instance-count N --json` reports each instance and the parts.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +23,7 @@ from lab.processing import PrepParams, load_prepared, processing_job, read_meta,
 from lab.processing._sharded import merge_outputs
 from lab.settings import Settings
 from lab.workspace import Workspace
+from tests.cli import run_cli
 from tests.workspaces import snapshot
 
 
@@ -35,35 +40,44 @@ def awkward_houses(rows: int = 600) -> pd.DataFrame:
     return frame
 
 
-def run_processing(settings: Settings, instances: int) -> jobs.Job:
-    job = jobs.run(settings, processing_job(settings, PrepParams(random_state=5), instances))
-    assert job.status == jobs.COMPLETED, job.error
-    return job
+def process(tmp_path, instances: int) -> dict:
+    """`python -m lab process --instance-count N --json` on the awkward data (adopted from
+    a CSV, as a learner's file is): the job's JSON."""
+    data = tmp_path / "awkward.csv"
+    if not data.exists():
+        awkward_houses().to_csv(data, index=False)
+    done = run_cli("process", "--data", data, "--random-state", "5", "--instance-count",
+                   instances, "--json", ws=tmp_path / "ws")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["processing"]
 
 
 def test_one_and_three_local_instances_give_the_same_splits_scaled_globally(tmp_path):
-    settings = Settings(workspace=tmp_path / "ws")
-    use_dataset(Workspace(settings.workspace), awkward_houses(), "awkward", "PRICE", "upload")
+    one, three = process(tmp_path, 1), process(tmp_path, 3)
 
-    one, three = run_processing(settings, 1), run_processing(settings, 3)
-
-    assert one.result["rows"] == three.result["rows"] == {"train": 360, "validation": 120,
-                                                          "test": 120}
-    # Each instance wrote its own part of each split, and both jobs hold the rows (and the
-    # numbers) of the in-process preparation.
+    assert one["rows"] == three["rows"] == {"train": 360, "validation": 120, "test": 120}
+    # Each instance wrote its own part of each split (headerless, the target first), and
+    # both jobs hold the rows (and the numbers) of the in-process preparation.
+    out = Path(three["output_dir"])
     for split in ("train", "validation", "test"):
-        assert three.result["parts"][split] == [f"part-algo-{i}.csv" for i in (1, 2, 3)]
-    assert one.result["match"] and three.result["match"], three.result["comparison"]
-    hosts = three.result["instances"]
+        assert three["parts"][split] == [f"part-algo-{i}.csv" for i in (1, 2, 3)]
+        assert sorted(p.name for p in (out / split).iterdir()) == three["parts"][split]
+        first = pd.read_csv(out / split / "part-algo-1.csv", header=None, nrows=1)
+        assert first.dtypes.map(pd.api.types.is_numeric_dtype).all()  # no header row
+    assert one["match"] and three["match"], three["comparison"]
+    hosts = three["instances"]
     assert [h["host"] for h in hosts] == ["algo-1", "algo-2", "algo-3"]
     assert [len(h["shards"]) for h in hosts] == [1, 1, 1]
     assert sum(h["rows"] for h in hosts) == 600
     assert sum(h["train"] for h in hosts) == 360
+    assert three["statistics"]["train_rows"] == 360
     # The global scaler: every scaled train column over all parts has mean 0 and std 1.
-    meta = read_meta(three.result["output_dir"])
+    meta = read_meta(out)
+    assert meta["columns"][0] == "PRICE" and set(three["statistics"]["columns"]) == set(
+        meta["features"])
     assert "STYLE_modern" in meta["columns"]  # a value only the last shard holds
     assert meta["cleaning"]["filled_with_median"]["SQUARE_FEET"]["count"] > 0
-    train = load_prepared(three.result["output_dir"])["train"]
+    train = load_prepared(out)["train"]
     for column in meta["features"]:
         values = train[column].to_numpy(float)
         assert abs(values.mean()) < 1e-6, column

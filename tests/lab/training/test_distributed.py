@@ -16,23 +16,28 @@ from lab import jobs
 from lab.errors import JobError, ParameterError
 from lab.training import build_request, open_training, training_job
 from lab.workspace import Workspace
+from tests.cli import run_cli
 from tests.workspaces import FAST_XGB
 
 
 def test_two_local_workers_train_on_all_rows_and_match_one_worker(small):
+    """`python -m lab train --instance-count 2 --json`, beside the one-worker job."""
     one = jobs.run(small, training_job(small, "xgboost", FAST_XGB))
-    two = jobs.run(small, training_job(small, "xgboost", FAST_XGB, instance_count=2))
+    done = run_cli("train", *[a for k, v in FAST_XGB.items() for a in ("--hp", f"{k}={v}")],
+                   "--instance-count", "2", "--json", ws=small)
 
-    assert one.status == two.status == jobs.COMPLETED, two.error
-    workers = two.result["workers"]
+    assert one.status == jobs.COMPLETED and done.returncode == 0, done.stderr
+    two = json.loads(done.stdout)["training"]
+    workers = two["workers"]
     assert [w["host"] for w in workers] == ["algo-1", "algo-2"]
-    assert sum(w["train_rows"] for w in workers) == two.result["rows"]["train"] == 360
-    assert sum(w["validation_rows"] for w in workers) == two.result["rows"]["validation"]
+    assert sum(w["train_rows"] for w in workers) == two["rows"]["train"] == 360
+    assert sum(w["validation_rows"] for w in workers) == two["rows"]["validation"]
     assert all(w["train_rows"] == 180 for w in workers)  # each its own half
-    mse_one, mse_two = one.result["metrics"]["mse"], two.result["metrics"]["mse"]
+    mse_one, mse_two = one.result["metrics"]["mse"], two["metrics"]["mse"]
     assert abs(mse_two - mse_one) <= 0.1 * mse_one
-    log = jobs.JobStore(Workspace(small.workspace)).log(two.job_id)
+    log = jobs.JobStore(Workspace(small.workspace)).log(two["run_id"])
     assert "algo-1: Tracker: 2 workers" in log and "algo-2: Training xgboost" in log
+    assert "algo-2: 180 train rows" in done.stderr  # each worker's share, said by the CLI
 
 
 def test_a_failing_worker_stops_the_other_instead_of_leaving_it_waiting(small, tmp_path):
