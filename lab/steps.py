@@ -183,7 +183,7 @@ STEPS: tuple[Step, ...] = (
          anchor="distributed-training"),
     Step("speedup", "Measured speed-up", "Scalable", "scale.py", ":material/speed:",
          "Time against workers on a dataset you size, each result checked.", _measured,
-         job_kinds=("scale",), anchor="speed-up"),
+         run=("lab.scaling:run_all_step",), job_kinds=("scale",), anchor="speed-up"),
     Step("teams", "Many teams, one platform", "Scalable", "teams.py", ":material/groups:",
          "Team workspaces sharing one feature store and registry; projects from a template.",
          _teams, run=("lab.teams:run_all_step",), code="lab.teams:code",

@@ -18,7 +18,8 @@ from lab.lazy import exports
 
 __getattr__, __dir__, _lazy = exports(__name__, {
     **dict.fromkeys(["KIND", "MAX_ROWS", "MAX_WORKERS", "MIN_ROWS", "ScaleRequest",
-                     "build_scale_request", "latest_scale", "parse_workers", "scale_job"],
+                     "build_scale_request", "latest_scale", "parse_workers", "run_all_step",
+                     "scale_job"],
                     "_job"),
     "speedup_chart": "charts",
 })

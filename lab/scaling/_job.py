@@ -190,3 +190,15 @@ def checks(points: list[dict[str, Any]]) -> dict[str, Any]:
 def latest_scale(settings: Any) -> jobs.Job | None:
     """The newest scale job of the workspace (what the page shows after a reload)."""
     return jobs.latest(settings, KIND)
+
+
+def run_all_step(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
+    """The smallest measurement (1,000 rows, 1 and 2 workers, its checks): what run-all and
+    "run the whole lab" do, quickly; a learner sizes a real one on the page or with
+    `python -m lab scale`."""
+    job = jobs.run(settings, scale_job(settings, MIN_ROWS, (1, 2), 10), echo)
+    result = job.outcome("scale job")
+    echo("scale: " + "; ".join(f"{p['workers']} worker(s) {p['processing_s']:.2f} s + "
+                                f"{p['training_s']:.2f} s" for p in result["points"])
+         + f"; checks {'ok' if result['checks']['ok'] else 'FAILED'}")
+    return {"scale": result, "timings_s": {"scale": round(job.duration_s, 4)}}

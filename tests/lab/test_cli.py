@@ -56,7 +56,8 @@ def test_run_all_on_the_workshop_csv(ws, house_csv):
     assert out["processing"]["status"] == "Completed"
     assert out["processing"]["match"] is True
     assert set(out["timings_s"]) == {"prep", "processing", "ingest", "train", "tune", "deploy",
-                                     "pipeline"}
+                                     "pipeline", "sharded_processing", "distributed_training",
+                                     "scale", "teams"}
     pipeline = out["pipeline"]
     assert pipeline["status"] == "Succeeded"
     assert pipeline["steps"]["RegisterModel"] == "Succeeded"
