@@ -57,6 +57,13 @@ def start(action: str, team: str, **kwargs) -> None:
 
 # --- Teams and their projects -------------------------------------------------------------
 st.header("Teams")
+if st.button("Set up two example teams", icon=":material/auto_awesome:", key="example",
+             help="pricing and risk, each with a project; pricing publishes a feature group "
+             "and a model, risk reads them (what run-all does for this step)"):
+    try:
+        st.session_state["team_job"] = jobs.start(cfg, teams.example_job(cfg))
+    except LabError as exc:
+        show_error(exc)
 known = teams.list_teams(cfg)
 with st.form("new_team"):
     left, right = st.columns([2, 1])
@@ -68,8 +75,10 @@ with st.form("new_team"):
         except LabError as exc:
             show_error(exc)
 if not known:
-    st.info("No team yet: create two (for example *pricing* and *risk*).",
-            icon=":material/info:")
+    st.info("No team yet: create two (for example *pricing* and *risk*), or set up the "
+            "example.", icon=":material/info:")
+    job_panel(teams.JOB_KIND, "team_job", "No team action yet.", log_title="Team action log",
+              stop_key="stop_team_first")
     step_footer("teams.py")
     st.stop()
 names = [t.name for t in known]
@@ -148,6 +157,10 @@ def show_action(job) -> None:
     elif "version" in result:
         st.success(f"{result['version']['group']} version {result['version']['version']}: "
                    f"{result['version']['status']}", icon=":material/check_circle:")
+    elif result.get("action") == "example":
+        st.success(f"Stamped {', '.join(result['pipelines'])}; {result['feature_group']} and "
+                   f"{result['model']} published by one team and read by the other.",
+                   icon=":material/check_circle:")
 
 
 job_panel(teams.JOB_KIND, "team_job", "No team action yet.", render_result=show_action,

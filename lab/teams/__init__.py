@@ -25,7 +25,7 @@ __getattr__, __dir__, _lazy = exports(__name__, {
     **dict.fromkeys(["TeamFeatureStore", "TeamRegistry"], "_access"),
     "Catalog": "_catalog",
     **dict.fromkeys(["ACTIONS", "DEMO_TEAMS", "JOB_KIND", "TEMPLATE", "approve", "code",
-                     "create_team",
+                     "create_team", "example_job",
                      "feature_group_of", "ingest_again", "list_teams", "model_group_of",
                      "ownership_rows", "ownership_view", "platform_resources", "project_of",
                      "publish_features", "read_features", "read_model", "register_for_team",

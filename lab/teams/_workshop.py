@@ -290,6 +290,18 @@ def team_job(settings: Any, action: str, team: str, group: str | None = None,
                                    "version": version}, run)
 
 
+def example_job(settings: Any) -> Any:
+    """The page's one-click example, as a job: what run-all does for this step."""
+    from lab import jobs
+
+    def run(ctx: Any) -> dict[str, Any]:
+        ctx.progress(0.1, "Two example teams: pricing and risk")
+        out = run_all_step(settings, {}, ctx.log)["teams"]
+        return {"action": "example", **out}
+
+    return jobs.JobSpec(JOB_KIND, {"action": "example"}, run)
+
+
 def run_all_step(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
     """Two teams on the platform with projects stamped from the template; one publishes a
     feature group and a model, the other reads them (its writes would be refused)."""
