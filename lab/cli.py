@@ -6,7 +6,9 @@
     python -m lab features ingest [--recreate]        feature groups from the prepared data
     python -m lab features query [--sql SQL]          SQL on the offline store
     python -m lab features get --group G --id N       one record from the online store
-    python -m lab train [--algorithm A] [--hp NAME=VALUE ...]   a training job + experiment run
+    python -m lab train [--algorithm A] [--hp NAME=VALUE ...] [--instance-count N]
+                                                      a training job + experiment run
+                                                      (N > 1: XGBoost on N workers)
     python -m lab tune  [--algorithm A] [--range NAME=LO:HI ...] [--max-jobs N]
                         [--max-parallel-jobs N] [--strategy S]   a tuning job
     python -m lab register  [--run RUN_ID] [--group G]       register the best run (or RUN_ID)
@@ -23,6 +25,10 @@
     python -m lab pipeline list | describe ID | retry ID | definition [--backend sagemaker]
                                                              [--out DIR] [--gates]
     python -m lab ci commit --param K=V ... | ci status | ci trigger   CI/CD, in small
+    python -m lab scale    [--rows R] [--workers 1,2] [--rounds N]
+                                                      time processing and training against
+                                                      the number of workers (this machine)
+    python -m lab teams ACTION [TEAM] ...              many teams on one platform (teams cli)
     python -m lab run-all  [data options] [--skip STEP] [--json]
                                                       every step built so far, in lab order
     python -m lab check    [--json]                   the connection check (SageMaker: AWS calls)
@@ -97,7 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--algorithm", default="xgboost", help="xgboost or random_forest")
     train.add_argument("--hp", action="append", metavar="NAME=VALUE", help="a hyperparameter")
     train.add_argument("--experiment", help="experiment name")
+    train.add_argument("--instance-count", type=int, default=1,
+                       help="workers (instances) that train together: XGBoost only")
     _common_options(train)
+    scale = sub.add_parser("scale", help="measure processing and training time against the "
+                           "number of workers, on a generated dataset")
+    scale.add_argument("--rows", type=int, default=100_000)
+    scale.add_argument("--workers", default="1,2", help="worker counts, e.g. 1,2,4")
+    scale.add_argument("--rounds", type=int, default=50, help="XGBoost boosting rounds")
+    scale.add_argument("--max-depth", type=int, default=5)
+    _common_options(scale)
     tune = sub.add_parser("tune", help="automatic model tuning (default: the workshop's job)")
     tune.add_argument("--algorithm", default="xgboost", help="xgboost or random_forest")
     tune.add_argument("--range", action="append", metavar="NAME=LO:HI[:log]|A,B,C",
@@ -117,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     COMMANDS.update(add_monitoring_commands(sub, _common_options))
     COMMANDS.update(add_ci_commands(sub, _common_options))
+    from lab.teams.cli import add_commands as add_team_commands
+
+    COMMANDS.update(add_team_commands(sub, _common_options))
     pipe = sub.add_parser("pipeline", help="the workshop's pipeline: run, list, describe, "
                           "definition")
     pipe.add_argument("action", choices=("run", "list", "describe", "definition", "retry"))
@@ -253,11 +271,29 @@ def cmd_train(args, out: dict[str, Any]) -> None:
 
     options = {"algorithm": args.algorithm,
                "hyperparameters": parse_hyperparameters(args.hp) or None,
-               "experiment": args.experiment}
+               "experiment": args.experiment, "instance_count": args.instance_count}
     _merge(out, run_all_step(_settings(args), options, _quiet))
     t = out["training"]
     _log(f"training: run {t['run_id']}: test mse {t['metrics']['mse']:.4g}, "
          f"r2 {t['metrics']['r2']:.4f}; artifact {t['artifact']}")
+    for w in t.get("workers", []):
+        _log(f"  {w['host']}: {w['train_rows']:,} train rows, {w['validation_rows']:,} "
+             "validation rows")
+
+
+def cmd_scale(args, out: dict[str, Any]) -> None:
+    from lab import jobs
+    from lab.scaling import scale_job
+
+    settings = _settings(args)
+    job = jobs.run(settings, scale_job(settings, args.rows, args.workers, args.rounds,
+                                       args.max_depth), _log)
+    out["scale"] = job.outcome("scale job")
+    for p in out["scale"]["points"]:
+        _log(f"{p['workers']} worker(s): processing {p['processing_s']:.2f} s, training "
+             f"{p['training_s']:.2f} s, test MSE {p['test_mse']:,.0f}")
+    if not args.json:
+        print(json.dumps(out["scale"]["checks"]))
 
 
 def cmd_tune(args, out: dict[str, Any]) -> None:
@@ -386,6 +422,7 @@ def cmd_bench(args, out: dict[str, Any]) -> None:
 COMMANDS = {"prep": cmd_prep, "process": cmd_process, "features": cmd_features,
             "train": cmd_train, "tune": cmd_tune, "pipeline": cmd_pipeline,
             "run-all": cmd_run_all, "check": cmd_check, "cleanup": cmd_cleanup,
+            "scale": cmd_scale,
             "bench": cmd_bench, "export-notebook": cmd_export_notebook}
 
 

@@ -114,8 +114,9 @@ def _pipeline_succeeded(ws: Workspace) -> bool:
                     "status = 'Succeeded' LIMIT 1", ("lab-housing-pipeline",))
 
 
-def _job_completed(ws: Workspace, kind: str) -> bool:
-    """A job of `kind` Completed (only that kind's records are read: ids start with it)."""
+def _job_completed(ws: Workspace, kind: str, matched: bool = False) -> bool:
+    """A job of `kind` Completed (only that kind's records are read: ids start with it);
+    `matched`: and its result matched the in-process one."""
     import json
 
     for path in ws.jobs_dir.glob(f"{kind}-*/job.json") if ws.jobs_dir.exists() else ():
@@ -123,7 +124,8 @@ def _job_completed(ws: Workspace, kind: str) -> bool:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if data.get("kind") == kind and data.get("status") == "Completed":
+        if data.get("kind") == kind and data.get("status") == "Completed" and (
+                not matched or (data.get("result") or {}).get("match")):
             return True
     return False
 
@@ -146,6 +148,24 @@ def _traffic_monitored(ws: Workspace) -> bool:
 
 def _rolled_out(ws: Workspace) -> bool:
     return _job_completed(ws, "rollout")
+
+
+def _sharded(ws: Workspace) -> bool:
+    return _job_completed(ws, "processing-sharded", matched=True)
+
+
+def _distributed(ws: Workspace) -> bool:
+    return _job_completed(ws, "training-distributed")
+
+
+def _measured(ws: Workspace) -> bool:
+    return _job_completed(ws, "scale")
+
+
+def _teams(ws: Workspace) -> bool:
+    """Two teams on the platform, one project stamped."""
+    return _any_row(ws, "teams/platform.db", "SELECT 1 WHERE (SELECT count(*) FROM teams) >= 2 "
+                    "AND EXISTS (SELECT 1 FROM projects)")
 
 
 STEPS: tuple[Step, ...] = (
@@ -200,6 +220,23 @@ STEPS: tuple[Step, ...] = (
          "Canary and linear traffic shifting, guardrails, automatic rollback.",
          _rolled_out, run=("lab.serving:run_all_rollout",), code="lab.serving:rollout_code",
          requires=("registry",), job_kinds=("rollout",)),
+    Step("sharded", "Sharded processing", "Scalable", "scale.py", ":material/splitscreen:",
+         "The processing job on N instances, each on its own shard, one scaler for all.",
+         _sharded, run=("lab.processing:run_all_sharded",),
+         code="lab.processing:sharded_code", requires=("prep",),
+         job_kinds=("processing-sharded",), anchor="sharded-processing"),
+    Step("distributed", "Distributed training", "Scalable", "scale.py", ":material/hub:",
+         "XGBoost on N workers joined by its own tracker, beside the one-worker model.",
+         _distributed, run=("lab.training:run_all_distributed",), code="lab.training:code",
+         requires=("features",), job_kinds=("training-distributed",),
+         anchor="distributed-training"),
+    Step("speedup", "Measured speed-up", "Scalable", "scale.py", ":material/speed:",
+         "Time against workers on a dataset you size, each result checked.", _measured,
+         run=("lab.scaling:run_all_step",), job_kinds=("scale",), anchor="speed-up"),
+    Step("teams", "Many teams, one platform", "Scalable", "teams.py", ":material/groups:",
+         "Team workspaces sharing one feature store and registry; projects from a template.",
+         _teams, run=("lab.teams:run_all_step",), code="lab.teams:code",
+         requires=("training",), owns=("teams",), job_kinds=("team-action",)),
 )
 
 
@@ -322,15 +359,12 @@ def map_dot(done: dict[str, bool]) -> str:
             fill = _STAGE_COLOURS[stage] if s.built else "#f3f4f6"
             lines.append(f'    {s.key} [label="{mark}{s.title}", fillcolor="{fill}"];')
         lines.append("  }")
-    previous = None  # the lab's order, stage after stage; a stage with no step: dashed
-    for stage in STAGES:
-        members = [s.key for s in steps_of(stage)]
-        nodes = members or [f"{stage.lower()}_none"]
-        if previous:
-            lines.append(f"  {previous} -> {nodes[0]}" + ("" if members else
-                                                          " [style=dashed]") + ";")
-        if len(nodes) > 1:
-            lines.append("  " + " -> ".join(nodes) + ";")
-        previous = nodes[-1]
+    # The lab's order, a stage without steps standing in for them: each stage joined to the
+    # next (dashed where a stage has no steps yet).
+    chain = [n for stage in STAGES for n in ([s.key for s in steps_of(stage)]
+                                             or [f"{stage.lower()}_none"])]
+    for before, after in zip(chain, chain[1:]):
+        dashed = " [style=dashed]" if before.endswith("_none") or after.endswith("_none") else ""
+        lines.append(f"  {before} -> {after}{dashed};")
     lines.append("}")
     return "\n".join(lines)

@@ -129,8 +129,11 @@ to S3. With `instance_count=2` two machines run the same script at once. The inp
   outgrows one machine. Sharding is per object: one big CSV goes whole to one instance,
   so large data is written as many files.
 
-The local backend runs one subprocess whatever the count (it says so below); on SageMaker
-the count is what you pay for, per instance and second.
+With more than one instance the lab writes the dataset as one file per instance and runs
+the job in three passes, so that one scaler is fit on the whole train split (the Scalable
+stage's *Sharded processing* page shows why, and each instance's share). Locally, worker
+processes play the instances; on SageMaker the count is what you pay for, per instance and
+second.
 """)
 
 

@@ -203,6 +203,57 @@ def _rolled_back(settings: Any) -> Found:
                        f"{lost} request(s) lost.")
 
 
+def _sharded(settings: Any) -> Found:
+    from lab.jobs import COMPLETED, JobStore
+    from lab.processing import SHARDED_KIND
+
+    found = [j for j in JobStore(Workspace(settings.workspace)).list(SHARDED_KIND)
+             if j.status == COMPLETED]
+    if not found:
+        return False, "No processing job on several instances has completed yet."
+    result = found[0].result or {}
+    check = result.get("check", {})
+    ok = bool(result.get("match")) and check.get("max_abs_mean", 1) < 1e-6 and check.get(
+        "max_abs_std_error", 1) < 1e-3
+    return ok, (f"{len(result.get('instances', []))} instances, one part file each; "
+                f"{'identical to' if result.get('match') else 'different from'} the "
+                f"in-process rows; scaled train columns: largest |mean| "
+                f"{check.get('max_abs_mean', float('nan')):.1e}, largest |std - 1| "
+                f"{check.get('max_abs_std_error', float('nan')):.1e}.")
+
+
+def _distributed(settings: Any) -> Found:
+    from lab.training import compare_with_one_worker
+
+    compared = compare_with_one_worker(settings)
+    if compared is None:
+        return False, "No training on several workers has completed yet."
+    if compared["one_worker"] is None:
+        return False, ("Train the one-worker model with the same hyperparameters to compare "
+                       "(on the same page).")
+    wide = compared["distributed"]
+    rows = sum(w["train_rows"] for w in wide.get("workers", []))
+    ratio = compared["mse_ratio"]
+    return (abs(ratio - 1) <= 0.1 and rows == wide.get("rows", {}).get("train"),
+            f"{wide['instance_count']} workers trained on {number(rows)} rows; their test MSE "
+            f"is {number(ratio)} times the one-worker model's.")
+
+
+def _shared(settings: Any) -> Found:
+    from lab.teams import PLATFORM, list_teams, ownership_view
+
+    if len(list_teams(settings)) < 2:
+        return False, "There are fewer than two teams on the platform."
+    reused = [o for o in ownership_view(settings)
+              if o.owner != PLATFORM and any(t != o.owner for t in o.users)]
+    if not reused:
+        return False, "No team has read a resource another team owns yet."
+    first = reused[0]
+    return True, (f"{len(reused)} resource(s) owned by one team and read by another, e.g. "
+                  f"{first.resource} (owner {first.owner}, used by "
+                  f"{', '.join(t for t in first.users if t != first.owner)}).")
+
+
 # (id, stage, what the learner should see, check, page to go to)
 OBSERVERS: tuple[tuple[str, str, str, Callable[[Any], Found], str], ...] = (
     ("prepared", "Initial", "The dataset is split 60/20/20 into train, validation and test",
@@ -229,6 +280,12 @@ OBSERVERS: tuple[tuple[str, str, str, Callable[[Any], Found], str], ...] = (
      _captured_and_compared, "monitoring.py"),
     ("rollback", "Reliable", "A broken version's rollout rolled back by itself, losing no "
      "request", _rolled_back, "rollouts.py"),
+    ("sharded", "Scalable", "A processing job on several instances gives the in-process rows, "
+     "scaled with one scaler (mean 0, std 1 over every part)", _sharded, "scale.py"),
+    ("distributed", "Scalable", "XGBoost on several workers trained on every row, its test "
+     "MSE within 10% of the one-worker model's", _distributed, "scale.py"),
+    ("shared", "Scalable", "Two teams share the platform, and one reads what another owns",
+     _shared, "teams.py"),
 )
 
 

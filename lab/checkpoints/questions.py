@@ -223,6 +223,45 @@ QUESTIONS: tuple[Question, ...] = (
        ("The data scientist alone.",
         "In the Initial stage, often; as the organisation grows, production work moves to "
         "ML engineers so data scientists can keep experimenting.")),
+    _q("scalable-shard-scaler", "Scalable", "scale.py",
+       "A processing job runs on 3 instances, each on its own shard of the data. How should "
+       "the StandardScaler be fit?",
+       ("On the whole train split: each instance computes partial statistics of its train "
+        "rows, a combine step merges them into one scaler, and every instance applies it.",
+        "Right. One scaler for all, so the same house is scaled the same way wherever it "
+        "landed, and the train split as a whole has mean 0 and std 1."),
+       ("One per instance, each on its own shard.",
+        "Each would centre its rows on its own shard's mean: two instances would scale the "
+        "same value differently, and the train split as a whole would not be centred."),
+       ("On the first instance's shard, then shared with the others.",
+        "A third of the train rows is not the train split: the scaler would be off wherever "
+        "that shard differs from the rest.")),
+    _q("scalable-xgboost-workers", "Scalable", "scale.py",
+       "How do several XGBoost workers, each with its own shard, train one model?",
+       ("At each split search they add up their gradient histograms through XGBoost's "
+        "collective communication, so all of them grow the same trees.",
+        "Right. The first instance runs the tracker, every worker joins it, and the summed "
+        "histograms are those of all the rows: the model is the one-machine model (up to "
+        "the bins' edges)."),
+       ("Each trains a model on its shard, and the models are averaged at the end.",
+        "That would be several smaller models, not XGBoost's distributed training: boosting "
+        "needs every tree to see the errors of all the rows."),
+       ("The first worker trains; the others only compute the validation metric.",
+        "All of them train: each one's rows feed every split decision through the summed "
+        "histograms.")),
+    _q("scalable-team-rules", "Scalable", "teams.py",
+       "Team risk finds a feature group that team pricing owns on the shared platform. What "
+       "may risk do with it?",
+       ("Read it (and be recorded as one of its users), but not ingest into it, delete it or "
+        "approve pricing's models.",
+        "Right. Reading is what sharing is for; changing stays with the owner, who can then "
+        "see who depends on what it changes."),
+       ("Anything: the store is shared.",
+        "Then any team could overwrite another's features or approve its models: sharing "
+        "reads does not mean sharing writes."),
+       ("Nothing: another team's data is private.",
+        "Then nothing would be reused and every team would rebuild the same features, which "
+        "is what a platform is meant to stop.")),
 )
 
 

@@ -8,7 +8,7 @@ A step input is a literal, a `Param("Name")` (resolved at launch) or a `Prop("St
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lab.errors import ParameterError
@@ -122,6 +122,15 @@ class PipelineDef:
                                      f"{', '.join(known)}.")
             values[key] = known[key].parse(value)
         return values
+
+    def stamped(self, name: str, defaults: dict[str, Any] | None = None,
+                description: str = "") -> PipelineDef:
+        """This pipeline under another name, with other defaults (checked): what a project
+        template stamps for a team (SageMaker Projects: one template, a pipeline each)."""
+        values = self.resolve_parameters(defaults)
+        return replace(self, name=name, description=description or self.description,
+                       parameters=tuple(replace(p, default=values[p.name])
+                                        for p in self.parameters))
 
     def edges(self) -> list[tuple[str, str, str]]:
         """(from, to, label) for drawing: data/dependency edges and the condition's branches."""

@@ -26,7 +26,8 @@ def open_processing(settings: Any, **options: Any) -> Any:
 
 
 __getattr__, __dir__, _lazy = exports(__name__, {
-    "KIND": "_api", "MAX_INSTANCES": "_api", "MAX_SEED": "_api", "SPLITS": "_api",
+    "KIND": "_api", "MAX_INSTANCES": "_api", "MAX_SEED": "_api", "SHARDED_KIND": "_api",
+    "SPLITS": "_api",
     "Comparison": "_api", "PrepParams": "_api",
     "PrepResult": "_api", "Processing": "_api", "ProcessingRequest": "_api",
     "choose_target": "_prep", "compare_outputs": "_prep", "last_result": "_prep",
@@ -34,6 +35,9 @@ __getattr__, __dir__, _lazy = exports(__name__, {
     "run_prep": "_prep", "use_dataset": "_prep",
     "build_request": "_job", "code": "_job", "job_matched": "_job",
     "processing_job": "_job", "run_all_prep": "_job", "run_all_processing": "_job",
-    "sdk_code": "_sagemaker",
+    "run_all_sharded": "_job", "sharded_code": "_job", "sharded_matched": "_job",
+    "sdk_code": "_sagemaker", "sharded_sdk_code": "_sagemaker",
+    "check_scaled": "_sharded", "run_sharded": "_sharded", "sharded_by_s3_key": "_sharded",
+    "write_shards": "_sharded",
 })
 __all__ = ["IMPLEMENTATIONS", "open_processing", *_lazy]

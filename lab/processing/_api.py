@@ -19,6 +19,7 @@ from lab.processing import preprocess
 
 SPLITS = preprocess.SPLITS
 KIND = "processing"  # the job kind
+SHARDED_KIND = "processing-sharded"  # the job kind on several instances (the Scalable step)
 MAX_INSTANCES = 10
 MAX_SEED = 2**32 - 1  # what numpy and scikit-learn take as a seed
 

@@ -14,7 +14,7 @@ from lab import jobs
 from lab.dataset import active_dataset, load_dataset
 from lab.errors import JobError
 from lab.processing import open_processing, preprocess
-from lab.processing._api import KIND, PrepParams, ProcessingRequest
+from lab.processing._api import KIND, SHARDED_KIND, PrepParams, ProcessingRequest
 from lab.processing._prep import compare_outputs, prepare_frame, read_meta
 from lab.workspace import Workspace
 
@@ -36,18 +36,27 @@ def processing_job(settings: Any, params: PrepParams | None = None,
     def run(ctx: jobs.JobContext) -> dict[str, Any]:
         output_dir = ctx.dir / "output"
         ctx.progress(0.05, f"Running the processing script ({engine.label} backend)")
-        engine.run(ctx, request, request.dataset.path(ws), output_dir)
+        sharded = engine.run(ctx, request, request.dataset.path(ws), output_dir)
         meta = read_meta(output_dir)
         if meta is None:
             raise JobError("The processing job finished without writing its outputs.")
         ctx.progress(0.97, "Comparing with the in-process preparation")
         comparison = _compare_with_in_process(ws, request, output_dir)
         ctx.log(f"Outputs match the in-process preparation: {comparison.match}")
-        return {"output_dir": str(output_dir), "rows": meta["rows"],
-                "match": comparison.match, "comparison": comparison.details,
-                "backend": engine.backend}
+        out = {"output_dir": str(output_dir), "rows": meta["rows"],
+               "match": comparison.match, "comparison": comparison.details,
+               "backend": engine.backend, "instance_count": request.instance_count}
+        if sharded:  # several instances: each one's shards and rows, the global statistics
+            out["phase_seconds"] = sharded.pop("timings_s", {})
+            out.update(sharded)
+            check = sharded.get("check", {})
+            ctx.log(f"Scaled train columns over all parts: largest |mean| "
+                    f"{check.get('max_abs_mean', float('nan')):.2g}, largest |std - 1| "
+                    f"{check.get('max_abs_std_error', float('nan')):.2g}")
+        return out
 
-    return jobs.JobSpec(KIND, request.to_json(), run)
+    return jobs.JobSpec(KIND if request.instance_count == 1 else SHARDED_KIND,
+                        request.to_json(), run)
 
 
 def _compare_with_in_process(ws: Workspace, request: ProcessingRequest, output_dir: Path):
@@ -56,7 +65,8 @@ def _compare_with_in_process(ws: Workspace, request: ProcessingRequest, output_d
                                  request.params)
     with tempfile.TemporaryDirectory(dir=ws.root) as expected:
         preprocess.write_outputs(splits, meta, expected)
-        return compare_outputs(Path(expected), output_dir)
+        return compare_outputs(Path(expected), output_dir,
+                               ordered=request.instance_count == 1)
 
 
 def job_matched(ws: Workspace) -> bool:
@@ -79,6 +89,23 @@ def run_all_prep(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]
             "timings_s": {"prep": round(time.perf_counter() - started, 4)}}
 
 
+def sharded_matched(ws: Workspace) -> bool:
+    """The sharded step's done-check: a job on several instances matched in-process."""
+    return any(j.status == jobs.COMPLETED and (j.result or {}).get("match")
+               for j in jobs.JobStore(ws).list(SHARDED_KIND))
+
+
+def run_all_sharded(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
+    """The processing job on `options["sharded_instances"]` (default 2) local instances."""
+    job = jobs.run(settings, processing_job(settings, options.get("prep_params"),
+                                            options.get("sharded_instances", 2)), echo)
+    result = job.outcome("sharded processing job")
+    echo(f"sharded processing: job {job.job_id} on {result['instance_count']} instances, "
+         f"outputs match in-process: {result['match']}")
+    return {"sharded_processing": {"job_id": job.job_id, "status": job.status, **result},
+            "timings_s": {"sharded_processing": round(job.duration_s, 4)}}
+
+
 def run_all_processing(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
     """The same preparation as a processing job, compared with the in-process one."""
     job = jobs.run(settings, processing_job(settings, options.get("prep_params"),
@@ -93,3 +120,13 @@ def run_all_processing(settings: Any, options: dict[str, Any], echo) -> dict[str
 def code(settings: Any) -> list:
     """The functions that prepare the data on the settings' backend."""
     return open_processing(settings).code()
+
+
+def sharded_code(settings: Any) -> list:
+    """The functions of a job on several instances: the script's phases and combine steps,
+    the driver, and how the settings' backend runs one phase on N instances."""
+    from lab.processing._sharded import run_sharded
+
+    return [preprocess.run_phase, preprocess.plan_from_profiles, preprocess.split_slots,
+            preprocess.scaler_from_statistics, run_sharded,
+            type(open_processing(settings)).run_phase]

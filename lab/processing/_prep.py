@@ -88,12 +88,18 @@ def read_meta(output_dir: Path) -> dict[str, Any] | None:
 
 
 def load_prepared(output_dir: Path) -> dict[str, pd.DataFrame] | None:
-    """Read prepared splits back with their column names (the CSVs have no header)."""
+    """Read prepared splits back with their column names (the CSVs have no header). A
+    split written by several instances is one part file per instance, read in name order."""
     meta = read_meta(output_dir)
     if meta is None:
         return None
-    return {s: pd.read_csv(Path(output_dir) / s / f"{s}.csv", header=None, names=meta["columns"])
-            for s in SPLITS}
+    out = {}
+    for split in SPLITS:
+        parts = sorted((Path(output_dir) / split).glob("*.csv"))
+        frames = [pd.read_csv(p, header=None, names=meta["columns"]) for p in parts]
+        out[split] = (pd.concat(frames, ignore_index=True) if frames
+                      else pd.DataFrame(columns=meta["columns"]))
+    return out
 
 
 def last_result(ws: Workspace) -> PrepResult | None:
@@ -105,16 +111,24 @@ def last_result(ws: Workspace) -> PrepResult | None:
                       outputs={s: str(ws.processed_dir / s / f"{s}.csv") for s in SPLITS})
 
 
-def compare_outputs(expected_dir: Path, actual_dir: Path) -> Comparison:
-    """The workshop's check that two runs of the preparation produced the same data."""
+def compare_outputs(expected_dir: Path, actual_dir: Path, ordered: bool = True) -> Comparison:
+    """The workshop's check that two runs of the preparation produced the same data.
+
+    `ordered=False` (a job on several instances: each part file holds its instance's rows)
+    compares the rows whatever their order, and numbers whatever their type (a shard with
+    no missing target reads it as whole numbers, the whole file perhaps not)."""
     expected, actual = load_prepared(expected_dir), load_prepared(actual_dir)
     if expected is None or actual is None:
         missing = expected_dir if expected is None else actual_dir
         return Comparison(False, {"all": f"no prepared data in {missing}"})
     details = {}
     for split in SPLITS:
+        left, right = expected[split], actual[split]
+        if not ordered:
+            left, right = (f.sort_values(list(f.columns), kind="stable").reset_index(drop=True)
+                           for f in (left, right))
         try:
-            pd.testing.assert_frame_equal(expected[split], actual[split])
+            pd.testing.assert_frame_equal(left, right, check_dtype=ordered)
             details[split] = "identical"
         except AssertionError as exc:
             details[split] = str(exc).strip().splitlines()[0]

@@ -110,13 +110,18 @@ def algorithm(key: str) -> Algorithm:
     return ALGORITHMS[key]
 
 
+MAX_INSTANCES = 8  # training instances (local: worker processes) for one run
+
+
 @dataclass(frozen=True)
 class TrainingRequest:
-    """One training run: the algorithm, all its hyperparameters, the experiment it joins."""
+    """One training run: the algorithm, all its hyperparameters, the experiment it joins,
+    and on how many instances it trains (several: XGBoost's distributed training)."""
 
     algorithm: str
     hyperparameters: dict[str, int | float]
     experiment: str = DEFAULT_EXPERIMENT
+    instance_count: int = 1
 
     def script_arguments(self) -> list[str]:
         """The entry point's arguments, as strings (as SageMaker passes hyperparameters)."""
@@ -131,21 +136,29 @@ class TrainingRequest:
 
     def to_json(self) -> dict[str, Any]:
         return {"algorithm": self.algorithm, "hyperparameters": dict(self.hyperparameters),
-                "experiment": self.experiment}
+                "experiment": self.experiment, "instance_count": self.instance_count}
 
 
 def build_request(algorithm_key: str = DEFAULT_ALGORITHM,
                   hyperparameters: dict[str, Any] | None = None,
-                  experiment: str = DEFAULT_EXPERIMENT) -> TrainingRequest:
+                  experiment: str = DEFAULT_EXPERIMENT,
+                  instance_count: Any = 1) -> TrainingRequest:
     """A checked request; ParameterError (saying what to change) for anything invalid."""
     algo = algorithm(algorithm_key)
     if not isinstance(experiment, str) or not _EXPERIMENT_NAME.match(experiment):
         raise ParameterError(f"The experiment name {experiment!r} is not valid: use 1-80 "
                              "letters, digits and single hyphens (SageMaker's rule).")
-    return TrainingRequest(algo.key, algo.validate(hyperparameters), experiment)
+    count = Hyperparameter("instance count", int, 1, 1, MAX_INSTANCES,
+                           "how many instances (workers) train the model together"
+                           ).check(instance_count)
+    if count > 1 and algo.key != XGBOOST:
+        raise ParameterError(f"{algo.label} trains on one instance: scikit-learn has no "
+                             "distributed training. Use XGBoost for several instances.")
+    return TrainingRequest(algo.key, algo.validate(hyperparameters), experiment, count)
 
 
 KIND = "training"  # the job kind
+DISTRIBUTED_KIND = "training-distributed"  # the job kind on several instances (Scalable)
 Finish = Callable[[dict[str, float]], Any]  # validation metrics -> the recorded run
 
 

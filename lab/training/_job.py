@@ -19,7 +19,14 @@ from lab import jobs
 from lab.errors import InputError, JobError, LabError
 from lab.settings import Settings
 from lab.training import artifact, open_training
-from lab.training._api import DEFAULT_ALGORITHM, KIND, TrainingRequest, build_request
+from lab.training._api import (
+    DEFAULT_ALGORITHM,
+    DEFAULT_EXPERIMENT,
+    DISTRIBUTED_KIND,
+    KIND,
+    TrainingRequest,
+    build_request,
+)
 from lab.training.data import TrainingData, data_problem, read_training_data
 from lab.training.experiments import COMPLETED, FAILED, STOPPED, Experiments, Run
 from lab.workspace import Workspace
@@ -85,7 +92,8 @@ def execute_run(ctx: jobs.JobContext, engine: Any, request: TrainingRequest,
         return experiments.finish(run_id, COMPLETED, **results)
 
     try:
-        channels = channels or data.write_channels(folder / "input" / "data")
+        channels = channels or data.write_channels(folder / "input" / "data",
+                                                   shards=request.instance_count)
         run = engine.train(ctx, request, channels, folder / "model", finish)
     except jobs.JobCancelled:
         experiments.finish(run_id, STOPPED, failure="Stopped on request.", log=log_text(ctx))
@@ -102,11 +110,13 @@ def execute_run(ctx: jobs.JobContext, engine: Any, request: TrainingRequest,
 
 def training_job(settings: Settings, algorithm: str = DEFAULT_ALGORITHM,
                  hyperparameters: dict[str, Any] | None = None,
-                 experiment: str | None = None) -> jobs.JobSpec:
+                 experiment: str | None = None, instance_count: int = 1) -> jobs.JobSpec:
     """Read the feature store, train, evaluate, record; the request is checked (and the
-    data looked for) before the job exists."""
-    request = (build_request(algorithm, hyperparameters) if experiment is None
-               else build_request(algorithm, hyperparameters, experiment))
+    data looked for) before the job exists. `instance_count` > 1: XGBoost trained by that
+    many workers (instances), each on its own shard of the rows."""
+    request = build_request(algorithm, hyperparameters,
+                            DEFAULT_EXPERIMENT if experiment is None else experiment,
+                            instance_count)
     ensure_data(settings)
     engine = open_training(settings)
 
@@ -115,15 +125,27 @@ def training_job(settings: Settings, algorithm: str = DEFAULT_ALGORITHM,
         data = read_training_data(settings, lambda f, m: ctx.progress(0.02 + 0.1 * f, m))
         for split, frame in data.frames.items():
             ctx.log(f"{split}: {len(frame)} rows from the feature group {data.groups[split]}")
+            if split != "test" and len(frame) < request.instance_count:
+                raise InputError(f"The {split} split has {len(frame)} rows, fewer than the "
+                                 f"{request.instance_count} instances: each needs a share.")
         ctx.log("Query (train): " + " ".join(data.queries["train"].split()))
         ctx.check_cancelled()
-        ctx.progress(0.14, f"Training {request.algorithm} ({engine.label} backend)")
+        ctx.progress(0.14, f"Training {request.algorithm} ({engine.label} backend"
+                     + (f", {request.instance_count} instances)" if request.instance_count > 1
+                        else ")"))
         record = execute_run(ctx, engine, request, data, ctx.dir, run_id=ctx.job.job_id,
                              name=ctx.job.job_id)
         ctx.log("Test metrics: " + ", ".join(f"{k} {v:,.4g}" for k, v in record.metrics.items()))
-        return result_json(record, data)
+        out = result_json(record, data)
+        if request.instance_count > 1:
+            out.update(instance_count=request.instance_count,
+                       workers=workers_of(ctx.dir / "model"))
+            ctx.log("Workers: " + ", ".join(f"{w['host']} {w['train_rows']:,} train rows"
+                                            for w in out["workers"]))
+        return out
 
-    return jobs.JobSpec(KIND, request.to_json(), run)
+    return jobs.JobSpec(KIND if request.instance_count == 1 else DISTRIBUTED_KIND,
+                        request.to_json(), run)
 
 
 def result_json(run: Run, data: TrainingData | None = None) -> dict[str, Any]:
@@ -137,6 +159,13 @@ def result_json(run: Run, data: TrainingData | None = None) -> dict[str, Any]:
     return out
 
 
+def workers_of(model_dir: Path) -> list[dict[str, Any]]:
+    """Each worker's share of a distributed run, as its training.json records it."""
+    from lab.workspace import read_json
+
+    return list((read_json(Path(model_dir) / "training.json") or {}).get("workers") or [])
+
+
 def ensure_data(settings: Settings) -> None:
     problem = data_problem(settings)
     if problem:
@@ -144,12 +173,45 @@ def ensure_data(settings: Settings) -> None:
 
 
 def run_all_step(settings: Settings, options: dict[str, Any], echo) -> dict[str, Any]:
-    """A training job (default: XGBoost with the lab's defaults)."""
+    """A training job (default: XGBoost with the lab's defaults; `instance_count` workers)."""
     job = jobs.run(settings, training_job(settings, options.get("algorithm", DEFAULT_ALGORITHM),
                                           options.get("hyperparameters"),
-                                          options.get("experiment")), echo)
+                                          options.get("experiment"),
+                                          options.get("instance_count", 1)), echo)
     return {"training": job.outcome("training job"),
             "timings_s": {"train": round(job.duration_s, 4)}}
+
+
+def run_all_distributed(settings: Settings, options: dict[str, Any], echo) -> dict[str, Any]:
+    """XGBoost on `options["workers"]` (default 2) local workers, with the lab's defaults."""
+    job = jobs.run(settings, training_job(settings, instance_count=options.get("workers", 2)),
+                   echo)
+    result = job.outcome("distributed training job")
+    echo(f"distributed training: run {result['run_id']} on {result['instance_count']} "
+         f"workers, test mse {result['metrics']['mse']:,.0f}")
+    return {"distributed_training": result,
+            "timings_s": {"distributed_training": round(job.duration_s, 4)}}
+
+
+def distributed_trained(ws: Workspace) -> bool:
+    """The distributed step's done-check: a training job on several workers completed."""
+    return any(j.status == jobs.COMPLETED for j in jobs.JobStore(ws).list(DISTRIBUTED_KIND))
+
+
+def compare_with_one_worker(settings: Settings) -> dict[str, Any] | None:
+    """The latest distributed run beside the latest one-worker XGBoost run of the same
+    hyperparameters (same data: the feature store's): their test metrics and the ratio."""
+    store = jobs.JobStore(Workspace(settings.workspace))
+    done = [j for j in store.list(DISTRIBUTED_KIND) if j.status == jobs.COMPLETED]
+    if not done:
+        return None
+    wide = done[0].result or {}
+    same = [j for j in store.list(KIND) if j.status == jobs.COMPLETED
+            and (j.result or {}).get("algorithm") == "xgboost"
+            and (j.result or {}).get("hyperparameters") == wide.get("hyperparameters")]
+    one = (same[0].result or {}) if same else None
+    ratio = (wide["metrics"]["mse"] / one["metrics"]["mse"]) if one else None
+    return {"distributed": wide, "one_worker": one, "mse_ratio": ratio}
 
 
 def code(settings: Settings) -> list:

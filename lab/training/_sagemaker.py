@@ -13,6 +13,10 @@ container with xgboost from a requirements.txt, would pip-install at the start o
 and every tuning trial, which needs internet access from the training container (often
 off in VPC-only accounts) and adds minutes per trial. Model files are xgboost's JSON format,
 which newer xgboost versions (the lab's) read.
+
+With several instances (XGBoost only) the estimator gets `instance_count=N` and the train and
+validation channels hold N objects each, in ShardedByS3Key mode: each instance downloads its
+own share, and the entry point joins the instances with xgboost's tracker (its docstring).
 """
 
 from __future__ import annotations
@@ -68,9 +72,10 @@ class SageMakerTraining(SageMakerTwin):
 
         name = names.job_name(ctx.job.job_id)
         ctx.progress(0.15, "Uploading the training data to S3")
-        inputs = self.upload_channels(channels, name)
+        inputs = self.upload_channels(channels, name, request.instance_count)
         ctx.check_cancelled()
-        estimator = self.estimator(request.algorithm, request.hyperparameters)
+        estimator = self.estimator(request.algorithm, request.hyperparameters,
+                                   request.instance_count)
         with sdk_logging_guard(), Run(experiment_name=request.experiment, run_name=name,
                                       sagemaker_session=self.session,
                                       tags=self.tags) as sm_run:
@@ -83,8 +88,8 @@ class SageMakerTraining(SageMakerTwin):
             ledger = Ledger(self.settings)
             record = ledger.start(
                 "training", "training-job", name, region=self.region, use="training",
-                instance_type=INSTANCE_TYPE, instance_count=1, console_url=console,
-                job_id=ctx.job.job_id, code=training_code(
+                instance_type=INSTANCE_TYPE, instance_count=request.instance_count,
+                console_url=console, job_id=ctx.job.job_id, code=training_code(
                     request.algorithm, request.hyperparameters, self.settings.sagemaker_role,
                     self.session.boto_region_name, estimator, inputs, name,
                     request.experiment, self.tags))
@@ -117,11 +122,13 @@ class SageMakerTraining(SageMakerTwin):
     def code(self) -> list:
         return [SageMakerTraining._train]
 
-    def estimator(self, algorithm: str, hyperparameters: dict[str, Any]) -> Any:
+    def estimator(self, algorithm: str, hyperparameters: dict[str, Any],
+                  instance_count: int = 1) -> Any:
         """The workshop's estimator for `algorithm`, running lab/training/entry_point.py."""
         session, bucket, prefix = self.session, self.bucket, self.s3_prefix
         common = dict(entry_point=str(ENTRY_POINT), role=self.settings.sagemaker_role,
-                      instance_type=INSTANCE_TYPE, instance_count=1, py_version="py3",
+                      instance_type=INSTANCE_TYPE, instance_count=instance_count,
+                      py_version="py3",
                       hyperparameters={"algorithm": algorithm, **hyperparameters},
                       metric_definitions=METRIC_DEFINITIONS, max_run=MAX_RUNTIME_S,
                       output_path=f"s3://{bucket}/{prefix}/models",
@@ -135,9 +142,12 @@ class SageMakerTraining(SageMakerTwin):
 
         return SKLearn(framework_version=SKLEARN_VERSION, **common)
 
-    def upload_channels(self, channels: dict[str, Path], name: str) -> dict[str, Any]:
+    def upload_channels(self, channels: dict[str, Path], name: str,
+                        instance_count: int = 1) -> dict[str, Any]:
         """The feature store's query results as S3 channels, as the workshop's
-        save_fs_data_to_s3 does; one folder per job so runs never read each other's data."""
+        save_fs_data_to_s3 does; one folder per job so runs never read each other's data.
+        On several instances the train and validation channels are ShardedByS3Key: each
+        instance downloads its own share of their objects."""
         from sagemaker.inputs import TrainingInput
 
         session, bucket, prefix = self.session, self.bucket, self.s3_prefix
@@ -146,7 +156,9 @@ class SageMakerTraining(SageMakerTwin):
             with sdk_logging_guard():
                 uri = session.upload_data(str(folder), bucket, f"{prefix}/data/fs_data/{name}/"
                                                                 f"{channel}")
-            inputs[channel] = TrainingInput(uri, content_type="text/csv")
+            sharded = instance_count > 1 and channel in ("train", "validation")
+            inputs[channel] = TrainingInput(uri, content_type="text/csv", distribution=(
+                "ShardedByS3Key" if sharded else "FullyReplicated"))
         return inputs
 
     def download_model(self, s3_uri: str, model_dir: Path) -> None:
@@ -196,9 +208,12 @@ def training_code(algorithm: str, hyperparameters: dict, role: str | None, regio
     """The SDK v2 code of the training job that ran, with its real names and URIs."""
     import_line, cls, version = _ESTIMATORS[algorithm]
     hps = json.dumps({"algorithm": algorithm, **hyperparameters})
-    uris = {k: v.config["DataSource"]["S3DataSource"]["S3Uri"] for k, v in inputs.items()}
-    channels = ",\n".join(f'    {json.dumps(k)}: TrainingInput({json.dumps(uri)}, '
-                           'content_type="text/csv")' for k, uri in uris.items())
+    sources = {k: v.config["DataSource"]["S3DataSource"] for k, v in inputs.items()}
+    channels = ",\n".join(
+        f'    {json.dumps(k)}: TrainingInput({json.dumps(src["S3Uri"])}, content_type="text/csv"'
+        + (f', distribution="{src["S3DataDistributionType"]}")'
+           if src.get("S3DataDistributionType") == "ShardedByS3Key" else ")")
+        for k, src in sources.items())
     image = image_of(estimator, region)
     return f'''\
 import sagemaker
@@ -212,7 +227,7 @@ estimator = {cls}(
     framework_version="{version}",  # image {image or "looked up by the SDK"}
     py_version="py3",
     instance_type="{INSTANCE_TYPE}",
-    instance_count=1,
+    instance_count={estimator.instance_count},
     role={json.dumps(role)},
     hyperparameters={hps},
     metric_definitions={json.dumps(METRIC_DEFINITIONS)},
@@ -313,4 +328,20 @@ def sdk_code(request: TrainingRequest) -> str:
 with Run(experiment_name="{request.experiment}", run_name="my-run") as run:
     run.log_parameters(hyperparameters)
     estimator.fit(inputs)
+'''
+
+
+def distributed_sdk_code(hyperparameters: dict, instance_count: int) -> str:
+    """XGBoost on N instances with the SDK: the framework estimator running the same entry
+    point, the channels sharded by object (text only)."""
+    return estimator_code("xgboost", hyperparameters).replace(
+        "    instance_count=1,", f"    instance_count={instance_count},") + \
+        f'''
+# One object per instance in each channel (the lab writes the split as {instance_count} files):
+# ShardedByS3Key gives each instance its own; the entry point starts xgboost's tracker on
+# algo-1 (port 9099) and every instance joins it.
+from sagemaker.inputs import TrainingInput
+
+estimator.fit({{name: TrainingInput(uri, content_type="text/csv", distribution="ShardedByS3Key")
+               for name, uri in inputs.items()}})
 '''

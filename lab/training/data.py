@@ -42,14 +42,23 @@ class TrainingData:
     def rows(self) -> dict[str, int]:
         return {split: len(frame) for split, frame in self.frames.items()}
 
-    def write_channels(self, folder: Path, splits: tuple[str, ...] = ("train", "validation")
-                       ) -> dict[str, Path]:
-        """SageMaker's channel layout: `<folder>/<split>/<split>.csv`, header row included."""
+    def write_channels(self, folder: Path, splits: tuple[str, ...] = ("train", "validation"),
+                       shards: int = 1) -> dict[str, Path]:
+        """SageMaker's channel layout: `<folder>/<split>/<split>.csv`, header row included;
+        with `shards` > 1, that many files of consecutive rows per split
+        (`<split>-part-1-of-N.csv`...), for instances that each read their own share."""
         channels = {}
         for split in splits:
             channel = Path(folder) / split
             channel.mkdir(parents=True, exist_ok=True)
-            self.frames[split].to_csv(channel / f"{split}.csv", index=False)
+            frame = self.frames[split]
+            if shards <= 1:
+                frame.to_csv(channel / f"{split}.csv", index=False)
+            else:
+                size = -(-len(frame) // shards)
+                for i in range(shards):
+                    frame.iloc[i * size:(i + 1) * size].to_csv(
+                        channel / f"{split}-part-{i + 1}-of-{shards}.csv", index=False)
             channels[split] = channel
         return channels
 

@@ -21,6 +21,17 @@ sagemaker-containers for XGBoost):
     log               `MSE: x` and `r-squared: x` on the validation split (the lines the
                       metric definitions read), one `[i]<TAB>train-rmse:x<TAB>validation-rmse:y`
                       line per boosting round or tree, and `ERROR: why` before a failing exit
+    several instances $SM_HOSTS lists more than one host (instance_count > 1, XGBoost only):
+                      each instance trains on the shards it received (ShardedByS3Key), with
+                      XGBoost's own collective communication. The first host (sorted) starts
+                      xgboost's RabitTracker on port 9099, as SageMaker's XGBoost container
+                      does in algorithm mode; every host joins it, the histograms are summed
+                      across hosts, so all of them build the same trees from all the rows.
+                      Metrics are computed over every host's rows; the first host alone
+                      writes the model (with each worker's rows in training.json).
+                      DMLC_TRACKER_URI / DMLC_TRACKER_PORT (xgboost's own variables), when
+                      set, say where the tracker is instead (the lab's local workers share
+                      127.0.0.1; SageMaker's hosts are algo-1, algo-2... on their network).
 
 Loading and applying the trained model is the serving script's job (`inference.py`, which
 SageMaker's serving containers call and `lab.training.load_model` uses).
@@ -32,9 +43,11 @@ Run locally:  python lab/training/entry_point.py --algorithm random_forest --max
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
+import socket
 import sys
 import time
 import traceback
@@ -53,6 +66,8 @@ MODEL_JSON, TRAINING_JSON = "model.json", "training.json"
 FORMAT_VERSION = 1
 _DEFAULTS = {"xgboost": {"max_depth": 5, "n_estimators": 200},
              "random_forest": {"max_depth": 8, "n_estimators": 80}}
+TRACKER_PORT = 9099  # where SageMaker's XGBoost container starts its tracker, too
+RESOLVE_S = 300  # SageMaker's hosts may take a while to resolve when a cluster starts
 
 
 class BadInput(ValueError):
@@ -166,6 +181,114 @@ def print_curve(step, train_rmse, validation_rmse):
           flush=True)
 
 
+class Cluster:
+    """This training job's hosts, when it has more than one (SM_HOSTS), and where the
+    tracker is: the first host, port 9099, unless DMLC_TRACKER_URI/PORT say otherwise."""
+
+    def __init__(self, hosts, current, uri, port):
+        self.hosts, self.current = hosts, current
+        self.rank = hosts.index(current)
+        self.uri, self.port = uri, port
+
+    @classmethod
+    def from_env(cls, env=None):
+        env = os.environ if env is None else env
+        hosts = sorted(json.loads(env.get("SM_HOSTS") or "[]"))
+        if len(hosts) < 2:
+            return None
+        current = env.get("SM_CURRENT_HOST")
+        if current not in hosts:
+            raise BadInput(f"SM_CURRENT_HOST {current!r} is not one of SM_HOSTS {hosts}.")
+        return cls(hosts, current, env.get("DMLC_TRACKER_URI") or hosts[0],
+                   int(env.get("DMLC_TRACKER_PORT") or TRACKER_PORT))
+
+    @property
+    def is_first(self):
+        return self.rank == 0
+
+
+def resolve(host, wait_s=RESOLVE_S):
+    """The host's address; SageMaker's hostnames may resolve only once the cluster is up."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return socket.gethostbyname(host)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise BadInput(f"The host {host} does not resolve: the instances cannot "
+                               "reach each other.") from None
+            time.sleep(1)
+
+
+def start_tracker(cluster):
+    """xgboost's own tracker, on the first host, for every host (1.7's API and the newer
+    one: the images have 1.7, the lab's own Python a newer xgboost)."""
+    from xgboost.tracker import RabitTracker
+
+    address = resolve(cluster.uri)
+    if hasattr(RabitTracker, "worker_args"):  # xgboost >= 2
+        tracker = RabitTracker(n_workers=len(cluster.hosts), host_ip=address,
+                               port=cluster.port, sortby="task")
+        tracker.start()
+    else:
+        tracker = RabitTracker(host_ip=address, n_workers=len(cluster.hosts),
+                               port=cluster.port, sortby="task")
+        tracker.start(len(cluster.hosts))
+    print(f"Tracker: {len(cluster.hosts)} workers, on {address}:{cluster.port}", flush=True)
+    return tracker
+
+
+def wait_for(tracker):
+    """The tracker's end: every worker has finished."""
+    if hasattr(tracker, "wait_for"):
+        tracker.wait_for()
+    else:
+        tracker.join()
+
+
+@contextlib.contextmanager
+def communicator(cluster):
+    """Inside it, xgboost's training and our allreduce sums span every host."""
+    if cluster is None:
+        yield
+        return
+    from xgboost import collective
+    from xgboost.tracker import RabitTracker
+
+    address = resolve(cluster.uri)
+    if hasattr(RabitTracker, "worker_args"):  # xgboost >= 2: lower-case names
+        settings = {"dmlc_tracker_uri": address, "dmlc_tracker_port": cluster.port,
+                    "dmlc_task_id": str(cluster.rank)}
+    else:
+        settings = {"DMLC_TRACKER_URI": address, "DMLC_TRACKER_PORT": cluster.port,
+                    "DMLC_TASK_ID": str(cluster.rank), "DMLC_NUM_WORKER": len(cluster.hosts)}
+    with collective.CommunicatorContext(**settings):
+        rank, world = collective.get_rank(), collective.get_world_size()
+        if rank != cluster.rank or world != len(cluster.hosts):
+            raise BadInput(f"The tracker gave {cluster.current} rank {rank} of {world}; "
+                           f"expected {cluster.rank} of {len(cluster.hosts)}.")
+        yield
+
+
+def total(values, cluster):
+    """`values` summed over every host (an allreduce); as is on one instance."""
+    values = np.asarray(values, dtype=float)
+    if cluster is None:
+        return values
+    from xgboost import collective
+
+    return collective.allreduce(values, collective.Op.SUM)
+
+
+def per_worker(value, cluster):
+    """One number from each host, in rank order."""
+    if cluster is None:
+        return [value]
+    values = np.zeros(len(cluster.hosts))
+    values[cluster.rank] = value
+    return total(values, cluster).tolist()
+
+
 def train_xgboost(args, x_train, y_train, x_val, y_val, features):
     import xgboost as xgb
 
@@ -174,6 +297,8 @@ def train_xgboost(args, x_train, y_train, x_val, y_val, features):
     params = {"objective": "reg:squarederror", "eval_metric": "rmse",
               "max_depth": args.max_depth, "eta": args.eta, "subsample": args.subsample,
               "nthread": args.n_jobs, "seed": args.random_state}
+    if getattr(args, "distributed", False):
+        params["tree_method"] = "hist"  # histograms summed across hosts (1.7: not the default)
 
     class PrintCurve(xgb.callback.TrainingCallback):
         def after_iteration(self, model, epoch, evals_log):
@@ -211,14 +336,18 @@ def train_forest(args, x_train, y_train, x_val, y_val, features):
     return model, curve, importance, "impurity"
 
 
-def regression_metrics(actual, predicted):
-    """mse, rmse, r2 and mae; plain numpy, so the container needs nothing more."""
+def regression_metrics(actual, predicted, cluster=None):
+    """mse, rmse, r2 and mae; plain numpy, so the container needs nothing more. With a
+    cluster, over every host's rows (sums and counts added across hosts, in two passes)."""
     actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
     errors = predicted - actual
-    mse = float(np.mean(errors ** 2))
-    total = float(np.sum((actual - actual.mean()) ** 2))
-    r2 = 1.0 - float(np.sum(errors ** 2)) / total if total > 0 else float("nan")
-    return {"mse": mse, "rmse": mse ** 0.5, "r2": r2, "mae": float(np.mean(np.abs(errors)))}
+    count, sum_actual, squared, absolute = total(
+        [len(actual), actual.sum(), np.sum(errors ** 2), np.sum(np.abs(errors))], cluster)
+    mean = sum_actual / count
+    spread = float(total([np.sum((actual - mean) ** 2)], cluster)[0])
+    mse = float(squared / count)
+    r2 = 1.0 - float(squared) / spread if spread > 0 else float("nan")
+    return {"mse": mse, "rmse": mse ** 0.5, "r2": r2, "mae": float(absolute / count)}
 
 
 def library_versions():
@@ -243,7 +372,7 @@ def predict(algorithm, model, rows, features):
 
 
 def save(args, model, model_dir, features, target, metrics, curve, importance, kind, seconds,
-         meta_channel=None):
+         meta_channel=None, workers=None):
     os.makedirs(model_dir, exist_ok=True)
     model_file = MODEL_FILES[args.algorithm]
     if args.algorithm == "xgboost":
@@ -267,14 +396,24 @@ def save(args, model, model_dir, features, target, metrics, curve, importance, k
     steps = list(range(1, len(curve["validation-rmse"]) + 1))
     extra = {"curve": dict(curve, step=steps), "feature_importance": importance,
              "importance_type": kind, "fit_seconds": seconds}
+    if workers:  # trained on several instances: each one's share of the rows
+        extra["workers"] = workers
     with open(os.path.join(model_dir, TRAINING_JSON), "w") as fh:
         json.dump(extra, fh)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    tracker = None
     try:
         check(args)
+        cluster = Cluster.from_env()
+        args.distributed = cluster is not None
+        if cluster and args.algorithm != "xgboost":
+            raise BadInput("Only XGBoost trains on several instances (it has collective "
+                           "communication); the random forest trains on one.")
+        if cluster and cluster.is_first:  # first, so it listens before the others call
+            tracker = start_tracker(cluster)
         if not args.model_dir:
             raise BadInput("No model directory: pass --model_dir or set SM_MODEL_DIR.")
         meta = read_meta(args.meta)
@@ -283,25 +422,39 @@ def main(argv=None):
         if list(x_val.columns) != list(x_train.columns):
             raise BadInput("The train and validation channels have different columns.")
         features, target = [str(c) for c in x_train.columns], str(y_train.name)
-        print(f"Training {args.algorithm} with {json.dumps(hyperparameters(args))}",
-              flush=True)
+        print(f"Training {args.algorithm} with {json.dumps(hyperparameters(args))}"
+              + (f" on {cluster.current}, worker {cluster.rank + 1} of {len(cluster.hosts)}"
+                 if cluster else ""), flush=True)
         train = train_xgboost if args.algorithm == "xgboost" else train_forest
         __import__("xgboost" if args.algorithm == "xgboost" else "sklearn.ensemble")
-        started = time.perf_counter()  # after the import: the fit time is the training alone
-        model, curve, importance, kind = train(args, x_train.to_numpy(float),
-                                               y_train.to_numpy(float), x_val.to_numpy(float),
-                                               y_val.to_numpy(float), features)
-        seconds = time.perf_counter() - started
-        predicted = predict(args.algorithm, model, x_val.to_numpy(float), features)
-        scores = regression_metrics(y_val, predicted)
+        with communicator(cluster):
+            started = time.perf_counter()  # after the import: the fit time is the training
+            model, curve, importance, kind = train(args, x_train.to_numpy(float),
+                                                   y_train.to_numpy(float), x_val.to_numpy(float),
+                                                   y_val.to_numpy(float), features)
+            seconds = time.perf_counter() - started
+            predicted = predict(args.algorithm, model, x_val.to_numpy(float), features)
+            scores = regression_metrics(y_val, predicted, cluster)
+            workers = None
+            if cluster:
+                rows = zip(per_worker(len(x_train), cluster), per_worker(len(x_val), cluster))
+                workers = [{"host": host, "rank": rank, "train_rows": int(t),
+                            "validation_rows": int(v)}
+                           for rank, (host, (t, v)) in enumerate(zip(cluster.hosts, rows))]
+                print("Workers: " + ", ".join(f"{w['host']} {w['train_rows']} train rows"
+                                              for w in workers), flush=True)
         print(f"Fit seconds: {seconds:.3f}", flush=True)
         print("r-squared: {}".format(scores["r2"]), flush=True)
         print("MSE: {}".format(scores["mse"]), flush=True)
-        save(args, model, args.model_dir, features, target,
-             {"mse": scores["mse"], "r2": scores["r2"]}, curve, importance, kind, seconds,
-             meta)
-        print(f"Saved the model to {args.model_dir}", flush=True)
-        log_to_experiment(dict(hyperparameters(args), algorithm=args.algorithm), scores, curve)
+        if cluster is None or cluster.is_first:  # one model: the first host's (all equal)
+            save(args, model, args.model_dir, features, target,
+                 {"mse": scores["mse"], "r2": scores["r2"]}, curve, importance, kind,
+                 seconds, meta, workers)
+            print(f"Saved the model to {args.model_dir}", flush=True)
+            log_to_experiment(dict(hyperparameters(args), algorithm=args.algorithm), scores,
+                              curve)
+        if tracker is not None:
+            wait_for(tracker)
     except BadInput as exc:
         print(f"ERROR: {exc}", flush=True)
         return 1

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab.jobs import JobStore
-from lab.steps import HOME, pages
+from lab.steps import HOME, STEPS, pages
 from tests.workspaces import REPO, snapshot
 
 APP = str(REPO / "streamlit_app.py")
@@ -64,8 +64,6 @@ def test_home_explains_the_four_stages_and_maps_the_steps(app):
 
 
 def test_sidebar_shows_backend_workspace_and_progress(app, ws):
-    from lab.steps import STEPS
-
     built = len([s for s in STEPS if s.built])
     assert app.sidebar.radio[0].value == "local"
     assert str(ws.root) in [c.value for c in app.sidebar.code]
@@ -87,14 +85,6 @@ def test_the_reliable_stage_explains_each_practice_and_leads_to_its_step(app):
     links = [link.proto.page for link in at.get("page_link")]
     for page in ("drift", "gates", "monitoring", "rollouts"):
         assert links.count(page) >= 2, page  # in the steps list and under its practice
-
-
-@pytest.mark.parametrize("page", ["pages/stage_scalable.py"])
-def test_stages_beyond_the_lab_say_plainly_that_they_have_no_steps(app, page):
-    at = open_page(app, page)
-    assert "no hands-on step here yet" in texts(at).lower()
-    assert "planned" in texts(at).lower()  # what is coming, said plainly
-    assert not at.get("plotly_chart") and not at.dataframe and not at.button
 
 
 def test_data_page_shows_table_statistics_and_charts(app):

@@ -56,7 +56,9 @@ def test_run_all_on_the_workshop_csv(ws, house_csv):
     assert out["processing"]["status"] == "Completed"
     assert out["processing"]["match"] is True
     assert set(out["timings_s"]) == {"prep", "processing", "ingest", "train", "tune", "deploy",
-                                     "pipeline", "drift", "gates", "monitoring", "rollout"}
+                                     "pipeline", "drift", "gates", "monitoring", "rollout",
+                                     "sharded_processing", "distributed_training", "scale",
+                                     "teams"}
     assert out["drift"]["drifted"] == [] and out["gates"]["status"] == "Succeeded"
     assert out["gates"]["steps"]["TrainModel"] == "Succeeded"  # a cache hit of "pipeline"
     assert out["monitoring"]["captured"] == out["monitoring"]["sent"] == 300

@@ -16,9 +16,10 @@ from tests.fake_aws import BUCKET, ROLE
 from tests.parity.fixtures import container_artifacts, parity  # noqa: F401 (fixtures)
 
 KEY_ID = "AKIACANARY0000000001"
-SECRET = "canary/Secret+Access+Key+0123456789abcdef"
-TOKEN = "canary-session-token-FwoGZXIvYXdzEJr"
-CANARIES = (SECRET, TOKEN, "canary")
+# "tripwire", not "canary": a canary is also one of the rollout strategies the pages show
+SECRET = "tripwire/Secret+Access+Key+0123456789abcdef"
+TOKEN = "tripwire-session-token-FwoGZXIvYXdzEJr"
+CANARIES = (SECRET, TOKEN, "tripwire")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -116,6 +117,46 @@ def run_training(env: ParityEnv, sourcedir: Path, program: str, hyperparameters:
         raise ContainerError(f"{program} failed in {env.container.name}:\n"
                              f"{proc.stdout}\n{proc.stderr}")
     return proc, model_dir
+
+
+def run_training_cluster(env: ParityEnv, sourcedir: Path, program: str,
+                         hyperparameters: dict[str, str],
+                         channels: dict[str, dict[str, Path]], root: Path, port: int
+                         ) -> dict[str, tuple[subprocess.CompletedProcess, Path]]:
+    """A training job on several instances (hosts -> their channels, already sharded as
+    ShardedByS3Key gives them): each host its own /opt/ml under `root/<host>` and the
+    toolkit's SM_HOSTS/SM_CURRENT_HOST, all started at once. The hosts share this machine,
+    not a cluster network, so DMLC_TRACKER_URI/PORT say where the first host's tracker
+    listens (the entry point's override of algo-1:9099). Returns host -> (process, model
+    folder)."""
+    hosts = sorted(channels)
+    started = {}
+    for host in hosts:
+        ml = opt_ml(Path(root) / host)
+        code_dir, model_dir = ml / "code", ml / "model"
+        for folder in (code_dir, model_dir, ml / "output" / "data"):
+            folder.mkdir(parents=True, exist_ok=True)
+        extract_tar(sourcedir, code_dir)
+        paths = {}
+        for name, source in channels[host].items():
+            paths[name] = ml / "input" / "data" / name
+            shutil.copytree(source, paths[name], dirs_exist_ok=True)
+        hps = decoded_hyperparameters(hyperparameters)
+        variables = {"SM_MODEL_DIR": str(model_dir), "SM_CHANNELS": json.dumps(sorted(paths)),
+                     "SM_HPS": json.dumps(hps), "SM_CURRENT_HOST": host,
+                     "SM_HOSTS": json.dumps(hosts), "SM_NUM_CPUS": "1", "SM_NUM_GPUS": "0",
+                     "SM_TRAINING_ENV": json.dumps({"hyperparameters": hps}),
+                     "DMLC_TRACKER_URI": "127.0.0.1", "DMLC_TRACKER_PORT": str(port),
+                     **{f"SM_CHANNEL_{n.upper()}": str(p) for n, p in paths.items()}}
+        command = (["-m", Path(program).stem] if env.container.framework == "xgboost"
+                   else [program]) + to_cmd_args(hps)
+        started[host] = (env.start(command, env=variables, cwd=code_dir), model_dir)
+    done = {}
+    for host, (proc, model_dir) in started.items():  # small logs: no pipe fills meanwhile
+        out, _ = proc.communicate(timeout=300)
+        done[host] = (subprocess.CompletedProcess(proc.args, proc.returncode, out, ""),
+                      model_dir)
+    return done
 
 
 def model_tar(model_dir: Path, target: Path) -> Path:

@@ -90,6 +90,15 @@ class ParityEnv:
                               capture_output=True, text=True, timeout=timeout)
 
 
+    def start(self, args: list[str], *, env: dict[str, str] | None = None,
+              cwd: str | Path | None = None) -> subprocess.Popen:
+        """`python args...` started in this environment (as `run`), output in `stdout`."""
+        base = {k: v for k, v in os.environ.items()
+                if k != "PYTHONPATH" and not k.startswith(("AWS_", "SM_", "SAGEMAKER_"))}
+        return subprocess.Popen([self.python, *args], env={**base, **(env or {})}, cwd=cwd,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
 def parity_python() -> str:
     return os.environ.get(PYTHON_ENV) or sys.executable
 

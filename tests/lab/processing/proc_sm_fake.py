@@ -6,12 +6,19 @@ is "Completed" at once), keeps no InstanceCount, and has no StopProcessingJob. `
 adds only that: it records the request as sent, plays the container (downloads the job's
 inputs from moto's S3, runs the uploaded script, uploads its outputs), and sets the states
 moto never reports (InProgress, Failed, Stopped) in moto's own job record.
+
+With InstanceCount N it plays N instances, one after the other, as SageMaker runs them:
+each one its own root (its /opt/ml), its resource config (algo-1...), the objects of a
+ShardedByS3Key input dealt between them by key and a FullyReplicated input copied to each;
+then every instance's outputs are uploaded under the same prefixes, where a key written by
+two instances would keep the last upload (recorded in `overwritten`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import runpy
 from pathlib import Path
 
@@ -32,6 +39,7 @@ class FakeSageMaker:
         self.run_container = True
         self.status_after_create: str | None = None
         self.failure_reason: str | None = None
+        self.overwritten: list[str] = []  # S3 keys that two instances uploaded
 
     def session_factory(self, monkeypatch):
         """A session maker for `lab.aws.session.use_factory`: the lab's own sessions, with
@@ -77,26 +85,47 @@ class FakeSageMaker:
         return {}
 
     def container(self, name: str) -> None:
-        """SageMaker's part: inputs to local paths, run the entry point, outputs to S3."""
+        """SageMaker's part, on each instance: inputs to local paths, the entry point run,
+        outputs to S3."""
         s3 = boto3.client("s3", region_name=self.region)
         desc = boto3.client("sagemaker", region_name=self.region).describe_processing_job(
             ProcessingJobName=name)
-        root = self.workdir / name
+        [sent] = [r for r in self.requests if r["ProcessingJobName"] == name]
+        count = sent["ProcessingResources"]["ClusterConfig"]["InstanceCount"]
+        hosts = [f"algo-{i + 1}" for i in range(count)]
+        uploaded: dict[str, str] = {}
+        for index, host in enumerate(hosts):
+            root = self.workdir / name / host if count > 1 else self.workdir / name
+            self._instance(s3, desc, root, host, hosts, index, uploaded)
 
+    def _instance(self, s3, desc, root: Path, host: str, hosts: list[str], index: int,
+                  uploaded: dict[str, str]) -> None:
         def local(path: str) -> Path:
             return root / path.lstrip("/")
 
         for item in desc["ProcessingInputs"]:
             bucket, prefix = item["S3Input"]["S3Uri"][len("s3://"):].split("/", 1)
-            for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+            found = sorted(s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []),
+                           key=lambda o: o["Key"])
+            if item["S3Input"].get("S3DataDistributionType") == "ShardedByS3Key":
+                found = found[index::len(hosts)]  # each object to one instance
+            for obj in found:
                 rel = obj["Key"][len(prefix):].lstrip("/") or obj["Key"].rsplit("/", 1)[-1]
                 target = local(item["S3Input"]["LocalPath"]) / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 s3.download_file(bucket, obj["Key"], str(target))
+        config = local("/opt/ml/config/resourceconfig.json")
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(json.dumps({"current_host": host, "hosts": hosts}))
         app = desc["AppSpecification"]
         script = runpy.run_path(str(local(app["ContainerEntrypoint"][-1])))
-        argv = [*app["ContainerArguments"], "--input-dir", str(local("/opt/ml/processing/input")),
-                "--output-dir", str(local("/opt/ml/processing/output"))]
+        # The container's paths, under this instance's root (an argument naming one too)
+        argv = [str(local(a)) if a.startswith("/opt/ml/") else a
+                for a in app["ContainerArguments"]]
+        argv += ["--output-dir", str(local("/opt/ml/processing/output")),
+                 "--resource-config", str(config)]
+        if "--phase" not in argv:  # the workshop's single pass reads the input's own folder
+            argv += ["--input-dir", str(local("/opt/ml/processing/input"))]
         root.mkdir(parents=True, exist_ok=True)
         with open(root / "container.log", "w") as log, contextlib.redirect_stdout(log):
             assert script["main"](argv) == 0  # its prints go to the job's (CloudWatch) log
@@ -104,4 +133,8 @@ class FakeSageMaker:
             bucket, prefix = output["S3Output"]["S3Uri"][len("s3://"):].split("/", 1)
             source = local(output["S3Output"]["LocalPath"])
             for path in sorted(p for p in source.rglob("*") if p.is_file()):
-                s3.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(source)}")
+                key = f"{prefix}/{path.relative_to(source)}"
+                if key in uploaded:
+                    self.overwritten.append(key)
+                uploaded[key] = host
+                s3.upload_file(str(path), bucket, key)

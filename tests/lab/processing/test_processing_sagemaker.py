@@ -9,6 +9,7 @@ moto never reports (InProgress, Failed, Stopped) in moto's own job record.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import subprocess
 import sys
@@ -58,7 +59,7 @@ def settings(ws):
 @pytest.fixture
 def request_small(ws):
     info = save_dataset(ws, generate_housing(rows=300, seed=7), "houses", "PRICE", "generated")
-    return ProcessingRequest(info, PrepParams(random_state=7), instance_count=2).validate()
+    return ProcessingRequest(info, PrepParams(random_state=7), instance_count=1).validate()
 
 
 def new_context(ws):
@@ -111,7 +112,7 @@ def test_the_job_is_the_workshops_processing_job(fake, settings, ws, request_sma
     # Moto does not keep ProcessingResources: read them from the request as it was sent.
     [sent] = fake.requests
     cluster = sent["ProcessingResources"]["ClusterConfig"]
-    assert cluster == {"InstanceCount": 2, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30}
+    assert cluster == {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30}
     assert sent["StoppingCondition"] == {"MaxRuntimeInSeconds": sm_processing.MAX_RUNTIME_S}
 
     for split in ("train", "validation", "test"):
@@ -123,7 +124,7 @@ def test_the_job_is_the_workshops_processing_job(fake, settings, ws, request_sma
     [record] = Ledger(settings).list("processing")
     assert (record.kind, record.name, record.status) == ("processing-job", name, "Completed")
     assert (record.instance_type, record.instance_count, record.job_id) == (
-        "ml.m5.large", 2, ctx.job.job_id)
+        "ml.m5.large", 1, ctx.job.job_id)
     compile(record.code, "ran_code", "exec")
     for uri in (data["S3Uri"], code["S3Uri"], *(o["S3Uri"] for o in outputs.values()), ROLE):
         assert uri in record.code
@@ -141,6 +142,45 @@ def test_processing_job_on_the_sagemaker_backend_matches_in_process(fake, settin
     assert job.result["rows"] == {"train": 6000, "validation": 2000, "test": 2000}
     assert set(job.result["comparison"].values()) == {"identical"}
     assert (Path(job.result["output_dir"]) / "meta" / "prep.json").is_file()
+
+
+def test_a_sharded_job_sends_n_instances_and_shards_and_combines_their_parts(fake, settings,
+                                                                             ws):
+    """Instance count 3 on SageMaker: three jobs (profile, statistics, transform), each on 3
+    instances with the shards ShardedByS3Key and the plan FullyReplicated; the fake plays
+    the 3 instances; every instance writes files of its own and the result is the
+    in-process preparation's."""
+    info = save_dataset(ws, generate_housing(rows=300, seed=7), "houses", "PRICE", "generated")
+
+    job = jobs.run(settings, lab_processing.processing_job(settings, PrepParams(random_state=7),
+                                                          instance_count=3))
+
+    assert job.status == jobs.COMPLETED, job.error
+    assert [r["ProcessingJobName"].rsplit("-", 1)[-1] for r in fake.requests] == [
+        "profile", "statistics", "transform"]
+    for sent in fake.requests:
+        assert sent["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 3
+        inputs = {i["S3Input"]["LocalPath"]: i["S3Input"] for i in sent["ProcessingInputs"]}
+        shards = inputs["/opt/ml/processing/input/data"]
+        assert shards["S3DataDistributionType"] == "ShardedByS3Key"
+        listed = boto3.client("s3").list_objects_v2(
+            Bucket=BUCKET, Prefix=shards["S3Uri"].split(f"{BUCKET}/", 1)[1])["Contents"]
+        assert len(listed) == 3  # one object per instance: a single file would go to one
+        plan = inputs.get("/opt/ml/processing/input/plan")
+        phase = sent["AppSpecification"]["ContainerArguments"]
+        assert phase[phase.index("--phase") + 1] == sent["ProcessingJobName"].rsplit("-")[-1]
+        assert (plan is None) is (sent is fake.requests[0])
+        if plan is not None:
+            assert plan["S3DataDistributionType"] == "FullyReplicated"
+    assert fake.overwritten == []  # no S3 key written by two instances
+    result = job.result
+    assert [i["host"] for i in result["instances"]] == ["algo-1", "algo-2", "algo-3"]
+    assert sum(i["rows"] for i in result["instances"]) == info.rows
+    assert result["parts"]["train"] == ["part-algo-1.csv", "part-algo-2.csv", "part-algo-3.csv"]
+    assert result["rows"] == {"train": 180, "validation": 60, "test": 60}
+    assert result["match"] is True, result["comparison"]
+    assert result["check"]["max_abs_mean"] < 1e-6 and result["check"]["max_abs_std_error"] < 1e-3
+    assert len(Ledger(settings).list("processing")) == 3
 
 
 def test_polls_until_the_job_completes(fake, settings, ws, request_small, monkeypatch):
@@ -237,7 +277,7 @@ def test_importing_the_backend_loads_no_sdk():
 
 
 def test_sdk_code_is_the_workshops_code(request_small):
-    code = lab_processing.sdk_code(request_small)
+    code = lab_processing.sdk_code(dataclasses.replace(request_small, instance_count=2))
 
     compile(code, "sdk_code", "exec")
     assert 'framework_version="1.2-1"' in code

@@ -15,7 +15,8 @@ from lab.dataset import generate_housing
 from lab.training import entry_point
 from lab.training._local import CURVE, ENTRY_POINT, extract_metrics
 
-ALLOWED = {"argparse", "glob", "json", "os", "platform", "sys", "time", "traceback", "numpy",
+ALLOWED = {"argparse", "contextlib", "glob", "json", "os", "platform", "socket", "sys", "time",
+           "traceback", "numpy",
            "pandas", "sklearn", "xgboost", "joblib", "__future__",
            "sagemaker"}  # only where a container has the SDK (experiment logging)
 

@@ -82,6 +82,31 @@ def test_a_training_job_on_sagemaker_is_the_workshops(fake, sm, algorithm, param
     assert channels["train"]["DataSource"]["S3DataSource"]["S3Uri"] in record.code
     assert request["AlgorithmSpecification"]["TrainingImage"] in record.code
 
+def test_a_distributed_training_job_sends_n_instances_and_sharded_channels(fake, sm):
+    """XGBoost on 2 instances: the request carries InstanceCount 2 and the train and
+    validation channels ShardedByS3Key with one object per instance; the fake plays both
+    hosts (the entry point's tracker on the first) and the artifact reports each one's rows."""
+    job = jobs.run(sm, training_job(sm, "xgboost", FAST_XGB, instance_count=2))
+
+    assert job.status == jobs.COMPLETED, job.error
+    [request] = fake.requests["CreateTrainingJob"]
+    assert request["ResourceConfig"]["InstanceCount"] == 2
+    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]
+                for c in request["InputDataConfig"]}
+    for name in ("train", "validation"):
+        assert channels[name]["S3DataDistributionType"] == "ShardedByS3Key"
+        bucket, prefix = channels[name]["S3Uri"][len("s3://"):].split("/", 1)
+        objects = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+        assert len(objects) == 2  # one object per instance
+    workers = job.result["workers"]
+    assert [w["host"] for w in workers] == ["algo-1", "algo-2"]
+    assert sum(w["train_rows"] for w in workers) == job.result["rows"]["train"]
+    assert all(w["train_rows"] > 0 for w in workers)
+    [record] = Ledger(sm).list("training")
+    assert record.instance_count == 2
+    assert 'distribution="ShardedByS3Key"' in record.code and "instance_count=2" in record.code
+
+
 def test_a_failed_sagemaker_job_is_a_failed_run_with_the_reason(fake, sm):
     fake.status_after_create = "Failed"
     fake.failure_reason = "AlgorithmError: ERROR: No CSV file in the train channel"

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from lab import jobs
-from lab.training import Experiments, training_job, worker
+from lab import warm as worker
+from lab.training import Experiments, training_job
 from lab.workspace import Workspace
 from tests.workspaces import FAST_XGB
 

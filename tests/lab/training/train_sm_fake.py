@@ -10,7 +10,11 @@ and has no ListTrainingJobsForHyperParameterTuningJob or Stop* calls. `FakeSageM
   as the framework containers decode them, uploads model.tar.gz where SageMaker would, and
   stores the metric definitions' values in moto's job record (FinalMetricDataList);
 - plays the tuner: creates one training job per trial in moto (values picked from the
-  ranges, deterministically), runs each, and lists them as SageMaker would.
+  ranges, deterministically), runs each, and lists them as SageMaker would;
+- with InstanceCount N, plays N hosts at once (algo-1...): a ShardedByS3Key channel's
+  objects dealt between them by key, SM_HOSTS/SM_CURRENT_HOST set, and, since the hosts
+  share this machine instead of a cluster network, DMLC_TRACKER_URI/PORT saying where the
+  first host's tracker listens; the model uploaded is algo-1's.
 
 The environment, moto's account and the test bucket are the suite's (tests/fake_aws.py);
 the fixtures here add the fake to the sessions the lab makes (`lab.aws.session.use_factory`):
@@ -70,6 +74,14 @@ def sm(fake, small, monkeypatch):
     monkeypatch.setattr(tuning_job_module, "read_training_data", read)
     return Settings(workspace=small.workspace, backend="sagemaker", sagemaker_role=ROLE,
                     s3_bucket=BUCKET)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _split(uri: str) -> tuple[str, str]:
@@ -150,16 +162,11 @@ class FakeSageMaker:
                   fail: bool = False) -> bool:
         """SageMaker's part of a training job; True when the script succeeded."""
         desc = self.sm.describe_training_job(TrainingJobName=name)
+        sent = [r for r in self.requests.get("CreateTrainingJob", [])
+                if r["TrainingJobName"] == name]
+        count = sent[-1]["ResourceConfig"]["InstanceCount"] if sent else 1
+        hosts = [f"algo-{i + 1}" for i in range(count)]
         root = self.workdir / name
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        for channel in desc["InputDataConfig"]:
-            bucket, prefix = _split(channel["DataSource"]["S3DataSource"]["S3Uri"])
-            target = root / "input" / "data" / channel["ChannelName"]
-            for obj in self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
-                target.mkdir(parents=True, exist_ok=True)
-                self.s3.download_file(bucket, obj["Key"],
-                                      str(target / obj["Key"].rsplit("/", 1)[-1]))
-            env[f"SM_CHANNEL_{channel['ChannelName'].upper()}"] = str(target)
         decoded = {k: json.loads(v) for k, v in hyperparameters.items()}
         code = root / "code"
         code.mkdir(parents=True)
@@ -168,28 +175,53 @@ class FakeSageMaker:
         extract_tar(root / "sourcedir.tar.gz", code)
         args = [item for k, v in decoded.items() if not k.startswith("sagemaker_")
                 for item in (f"--{k}", str(v))]
-        model_dir = root / "model"
-        model_dir.mkdir()
-        env["SM_MODEL_DIR"] = str(model_dir)
         if fail:
             args += ["--max_depth", "-1"]  # the script refuses it: a failed trial
         python = (self.python_for_image(desc["AlgorithmSpecification"]["TrainingImage"])
                   if self.python_for_image else sys.executable)
-        proc = subprocess.run([python, str(code / decoded["sagemaker_program"]), *args],
-                              env=env, cwd=code, capture_output=True, text=True, timeout=120)
-        (root / "log.txt").write_text(proc.stdout + proc.stderr)
-        if proc.returncode != 0:
-            last = [ln for ln in proc.stdout.splitlines() if ln.startswith("ERROR: ")]
+        port = _free_port()
+        procs = {}
+        for index, host in enumerate(hosts):
+            home = root / host if count > 1 else root
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            for channel in desc["InputDataConfig"]:
+                source = channel["DataSource"]["S3DataSource"]
+                bucket, prefix = _split(source["S3Uri"])
+                found = sorted(self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"],
+                               key=lambda o: o["Key"])
+                if source.get("S3DataDistributionType") == "ShardedByS3Key":
+                    found = found[index::count]  # each object to one host
+                target = home / "input" / "data" / channel["ChannelName"]
+                target.mkdir(parents=True, exist_ok=True)
+                for obj in found:
+                    self.s3.download_file(bucket, obj["Key"],
+                                          str(target / obj["Key"].rsplit("/", 1)[-1]))
+                env[f"SM_CHANNEL_{channel['ChannelName'].upper()}"] = str(target)
+            (home / "model").mkdir(parents=True, exist_ok=True)
+            env["SM_MODEL_DIR"] = str(home / "model")
+            if count > 1:
+                env.update(SM_HOSTS=json.dumps(hosts), SM_CURRENT_HOST=host,
+                           DMLC_TRACKER_URI="127.0.0.1", DMLC_TRACKER_PORT=str(port))
+            procs[host] = subprocess.Popen(
+                [python, str(code / decoded["sagemaker_program"]), *args], env=env, cwd=code,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        outputs = {host: proc.communicate(timeout=120)[0] for host, proc in procs.items()}
+        (root / "log.txt").write_text("\n".join(outputs.values()))
+        first = outputs[hosts[0]]
+        if any(proc.returncode != 0 for proc in procs.values()):
+            last = [ln for out in outputs.values() for ln in out.splitlines()
+                    if ln.startswith("ERROR: ")]
             self.set_status(name, "Failed",
                             "AlgorithmError: " + (last[-1] if last else "script failed"))
             return False
         metrics = []
         for definition in definitions:
-            found = re.findall(definition["Regex"], proc.stdout)
+            found = re.findall(definition["Regex"], first)
             if found:
                 metrics.append({"MetricName": definition["Name"], "Value": float(found[-1]),
                                 "Timestamp": datetime.now(UTC)})
         self.training_job(name).final_metric_data_list = metrics
+        model_dir = (root / hosts[0] if count > 1 else root) / "model"
         tar_path = root / "model.tar.gz"
         with tarfile.open(tar_path, "w:gz") as tar:
             for item in sorted(model_dir.iterdir()):

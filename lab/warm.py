@@ -1,10 +1,11 @@
-"""A warm worker for training scripts: a fresh process per run, without the import bill.
+"""A warm worker for container scripts: a fresh process per run, without the import bill.
 
 A training run is a script run in its own process, as in a SageMaker container. A cold
 `python entry_point.py` spends 1-3 s importing pandas, xgboost and scikit-learn before it
-trains for 0.2-1 s, and a tuning job pays that for every trial. So the local engine asks a
-small fork server, started once per lab process, that has imported those libraries: it
-forks one child per run. Each run is still its own process (own memory, own environment
+trains for 0.2-1 s, and a tuning job pays that for every trial; a sharded processing job
+starts one process per instance and phase. So the local engines ask a small fork server,
+started once per lab process, that has imported those libraries: it forks one child per
+run. Each run is still its own process (own memory, own environment
 with SM_CHANNEL_* and SM_MODEL_DIR, own output file, killable on cancel), running the
 script file as `__main__` with its arguments, but it starts in milliseconds.
 
@@ -33,7 +34,8 @@ import threading
 import time
 from pathlib import Path
 
-PRELOAD = ("numpy", "pandas", "joblib", "xgboost", "sklearn.ensemble", "sklearn.tree")
+PRELOAD = ("numpy", "pandas", "joblib", "xgboost", "sklearn.ensemble", "sklearn.tree",
+           "sklearn.model_selection", "sklearn.preprocessing")
 START_TIMEOUT_S = 60  # the server's first imports, on a busy machine
 
 
@@ -130,7 +132,7 @@ def run_script(cmd: list[str], env: dict[str, str], output: Path,
     started = server.wait(request_id, "pid", START_TIMEOUT_S)
     if started is None or "pid" not in started:
         server.forget(request_id)
-        raise RuntimeError("The training worker did not start the script.")
+        raise RuntimeError("The warm worker did not start the script.")
     pid, stop_sent = started["pid"], None
     try:
         with open(output, errors="replace") as fh:
@@ -198,7 +200,7 @@ def _child(request: dict) -> None:
 
 def serve() -> None:
     if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-        sys.path.pop(0)  # lab/training's modules (data, params...) must not shadow libraries
+        sys.path.pop(0)  # the lab's modules (dataset, settings...) must not shadow libraries
     for name in PRELOAD:  # what every run would import; a missing one is simply not warm
         try:
             __import__(name)
