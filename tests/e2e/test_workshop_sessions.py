@@ -116,3 +116,67 @@ def test_one_real_browser_page_in_workshop_mode(workshop):
             page.screenshot(path=str(SHOTS / "workshop_session.png"))
         finally:
             browser.close()
+
+
+def _finished_jobs(workspace: Path, kind: str, count: int) -> list:
+    from lab.jobs import JobStore
+    from lab.workspace import Workspace
+
+    store, deadline = JobStore(Workspace(workspace)), time.monotonic() + TIME_LIMIT_S
+    while time.monotonic() < deadline:
+        found = store.list(kind)
+        if len(found) >= count and all(j.finished for j in found):
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{kind}: {[(j.job_id, j.status) for j in store.list(kind)]}")
+
+
+def test_four_sessions_of_one_workspace_click_ingest_and_train_together(workshop):
+    """Four tabs on one workspace (a learner's, or a pair's): every ingest and training
+    clicked at once completes, and the stores hold exactly what they ingested."""
+    from contextlib import AsyncExitStack
+
+    from lab.featurestore import open_featurestore
+    from lab.load import Session
+    from lab.settings import Settings
+    from lab.training import Experiments
+    from lab.workspace import Workspace
+
+    server, root = workshop
+    sid = "sharedroom0001"
+    workspace = root / "sessions" / sid
+
+    async def together(runs, label):
+        return await asyncio.gather(*[s.click(run, label) for s, run in runs])
+
+    async def room() -> None:
+        async with AsyncExitStack() as stack:
+            tabs = [await stack.enter_async_context(Session(server.url, f"ws={sid}",
+                                                            timeout_s=TIME_LIMIT_S))
+                    for _ in range(4)]
+            await tabs[0].click(await tabs[0].open("prep"), "Run in-process")
+            pages = await asyncio.gather(*[t.open("feature_store") for t in tabs])
+            await together(list(zip(tabs, pages)), "Create groups and ingest")
+            _finished_jobs(workspace, "feature-ingest", 4)
+            # two tabs train while the other two ingest again, all at the same moment
+            trainers = await asyncio.gather(*[t.open("training") for t in tabs[:2]])
+            ingesters = await asyncio.gather(*[t.open("feature_store") for t in tabs[2:]])
+            await asyncio.gather(together(list(zip(tabs[:2], trainers)), "Train"),
+                                 together(list(zip(tabs[2:], ingesters)),
+                                          "Create groups and ingest"))
+
+    asyncio.run(asyncio.wait_for(room(), TIME_LIMIT_S))
+    ingests = _finished_jobs(workspace, "feature-ingest", 6)
+    trainings = _finished_jobs(workspace, "training", 2)
+    assert [(j.status, j.error) for j in ingests + trainings] == [("Completed", None)] * 8
+    store = open_featurestore(Settings(workspace=workspace))
+    rows = {"lab-train": 6000, "lab-validation": 2000, "lab-test": 2000}
+    groups = {g.name: g for g in store.list_groups()}
+    assert sorted(groups) == sorted(rows)  # each created once, then reused
+    for name, count in rows.items():
+        assert groups[name].online_rows == count  # the newest version of each record
+        assert groups[name].offline_rows == 6 * count  # every ingest, whole
+    runs = Experiments(Workspace(workspace)).list()
+    assert sorted(r.status for r in runs) == ["Completed", "Completed"]
+    for job in trainings:  # each read whole splits, never a half-done ingest
+        assert job.result["rows"] == {"train": 6000, "validation": 2000, "test": 2000}
