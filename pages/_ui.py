@@ -59,10 +59,16 @@ def open_page() -> Workspace:
 
 @st.cache_resource
 def _warm_workers() -> bool:
-    """A workshop server starts its worker processes once, at its first page."""
+    """A workshop server, at its first page: starts its worker processes, and moves what
+    it has loaded so far (modules, the app's objects) out of the garbage collector's reach,
+    so that its full collections, rare without Streamlit's collection after every run,
+    only walk what sessions made since."""
+    import gc
+
     from lab import offload
 
     offload.warm()
+    gc.freeze()
     return True
 
 

@@ -23,13 +23,16 @@ WALK_LIMIT_S = 600.0  # one walk of the whole room, at most, before the run is s
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-def check_request(attendees: int, minutes: float, url: str | None, pause_s: float) -> None:
+def check_request(attendees: int, minutes: float, url: str | None, pause_s: float,
+                  settle_s: float = 5.0) -> None:
     if not 1 <= attendees <= MAX_ATTENDEES:
         raise InputError(f"--attendees takes 1 to {MAX_ATTENDEES} attendees.")
     if not 0 <= minutes <= MAX_MINUTES:
         raise InputError(f"--minutes takes 0 to {MAX_MINUTES:.0f} minutes.")
     if not 0 <= pause_s <= 60:
         raise InputError("--pause takes 0 to 60 seconds.")
+    if not 0 <= settle_s <= 600:
+        raise InputError("--settle takes 0 to 600 seconds.")
     if url is not None:
         parts = urlsplit(url)
         if parts.scheme != "http" or parts.hostname not in LOOPBACK or not parts.port:
@@ -49,7 +52,7 @@ def run_load(attendees: int, *, burst: bool = False, minutes: float = 0.0,
     p50/p95/max per action, every error, the health check's worst time, and the server's
     peak memory and threads (and after the sessions closed).
     """
-    check_request(attendees, minutes, url, pause_s)
+    check_request(attendees, minutes, url, pause_s, settle_s)
     pause = 0.0 if burst else pause_s
     if url is not None:
         pid = listening_pid(urlsplit(url).port)

@@ -26,6 +26,9 @@ def add_commands(sub: Any) -> dict[str, Command]:
     load.add_argument("--url", help="a running server on 127.0.0.1 (default: start one)")
     load.add_argument("--pause", type=float, default=3.0,
                       help="seconds between a paced attendee's actions (about)")
+    load.add_argument("--settle", type=float, default=5.0,
+                      help="seconds to wait after the sessions closed before the last memory "
+                      "reading (Streamlit keeps a closed session 120 s for a reconnect)")
     load.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return {"load": cmd_load}
 
@@ -34,6 +37,7 @@ def cmd_load(args: argparse.Namespace, out: dict[str, Any]) -> None:
     from lab.load import format_report, run_load
 
     out.update(run_load(args.attendees, burst=args.burst, minutes=args.minutes,
-                        url=args.url, pause_s=args.pause, log=_log))
+                        url=args.url, pause_s=args.pause, settle_s=args.settle,
+                        log=_log))
     if not args.json:
         print(format_report(out))
