@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from typing import Any
 
 from lab.aws import names, polling, prices
@@ -394,7 +395,7 @@ class SageMakerCleanup(SageMakerTwin):
 
     def _delete_pipeline(self, resource: Resource) -> None:
         self.client.delete_pipeline(PipelineName=resource.name,
-                                    ClientRequestToken=f"lab-cleanup-{time.time_ns()}")
+                                    ClientRequestToken=f"lab-cleanup-{uuid.uuid4().hex}")
 
     def _delete_model_package(self, resource: Resource) -> None:
         self.client.delete_model_package(ModelPackageName=resource.arn or resource.name)

@@ -11,10 +11,10 @@ import math
 from typing import Any
 
 from lab import jobs
-from lab.errors import InputError, ParameterError
+from lab.errors import InputError, JobError, ParameterError
 from lab.pipelines import open_pipelines
 from lab.pipelines._api import job_kind
-from lab.pipelines._store import FAILED, Execution, PipelineStore
+from lab.pipelines._store import FAILED, SUCCEEDED, Execution, PipelineStore
 from lab.pipelines.definition import TRAINING_PIPELINE, PipelineDef, pipeline
 from lab.workspace import Workspace
 
@@ -193,6 +193,9 @@ def run_all_step(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]
     if execution is None:
         job.outcome("pipeline job")  # raises: the job ended before its execution existed
         raise InputError("The pipeline job left no execution.")
+    if execution.status != SUCCEEDED:  # as `pipeline run`: a failed execution fails run-all
+        raise JobError(f"The pipeline execution {execution.id} {execution.status.lower()}: "
+                       f"{execution.failure or 'no reason given'}")
     return {"pipeline": summary(execution),
             "timings_s": {"pipeline": round(execution.duration_s, 4)}}
 

@@ -132,13 +132,14 @@ def _tar(files: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def code_objects() -> dict[str, bytes]:
-    """The code the training pipeline runs, by S3 key (under a hash of that code, so a
-    changed script is a new URI: a step cache miss, and no execution reads mixed code)."""
+def code_objects(prefix: str = PREFIX) -> dict[str, bytes]:
+    """The code the training pipeline runs, by S3 key under `prefix` (the workspace's
+    folder: names.s3_prefix) and a hash of that code, so a changed script is a new URI: a
+    step cache miss, and no execution reads mixed code."""
     text = {name: SCRIPTS[name].read_bytes() for name in
             ("preprocess.py", "evaluate.py", "entry_point.py", "inference.py")}
     digest = hashlib.sha256(b"".join(text[n] for n in sorted(text))).hexdigest()[:12]
-    base = f"{PREFIX}/pipeline-code/{digest}"
+    base = f"{prefix}/pipeline-code/{digest}"
     return {f"{base}/preprocess.py": text["preprocess.py"],
             f"{base}/evaluate.py": text["evaluate.py"],
             f"{base}/serving/inference.py": text["inference.py"],
@@ -147,8 +148,8 @@ def code_objects() -> dict[str, bytes]:
             f"{base}/serving/sourcedir.tar.gz": _tar({"inference.py": text["inference.py"]})}
 
 
-def code_uris(bucket: str) -> dict[str, str]:
-    keys = list(code_objects())
+def code_uris(bucket: str, prefix: str = PREFIX) -> dict[str, str]:
+    keys = list(code_objects(prefix))
     base = keys[0].rsplit("/", 1)[0]
     return {"preprocess": f"s3://{bucket}/{base}/preprocess.py",
             "evaluate": f"s3://{bucket}/{base}/evaluate.py",
@@ -157,8 +158,14 @@ def code_uris(bucket: str) -> dict[str, str]:
             "serving": f"s3://{bucket}/{base}/serving/sourcedir.tar.gz"}
 
 
-def raw_data_key(dataset_name: str) -> str:
-    return f"{PREFIX}/data/raw/{dataset_name}.csv"
+def raw_data_key(dataset_name: str, prefix: str = PREFIX) -> str:
+    return f"{prefix}/data/raw/{dataset_name}.csv"
+
+
+def remote_name(settings: Settings, defn: PipelineDef) -> str:
+    """The pipeline's name on SageMaker: the lab's, with the workspace's suffix (pipeline
+    names are shared by a whole account and region, as feature groups' are)."""
+    return names.resource_name(settings, defn.name)
 
 
 def input_data(settings: Settings, value: str | None) -> tuple[str | None, Path | None, str]:
@@ -187,10 +194,10 @@ def resolved(settings: Settings, bucket: str, parameters: dict[str, Any] | None
     named, and the data files to upload ({key: file})."""
     values = TRAINING_PIPELINE.resolve_parameters(parameters)
     name, path, target = input_data(settings, values["InputData"])
-    uploads = {}
+    uploads, prefix = {}, names.s3_prefix(settings)
     if name is not None:
-        values["InputData"] = f"s3://{bucket}/{raw_data_key(name)}"
-        uploads[raw_data_key(name)] = path
+        values["InputData"] = f"s3://{bucket}/{raw_data_key(name, prefix)}"
+        uploads[raw_data_key(name, prefix)] = path
     values["TargetColumn"] = values["TargetColumn"] or target
     return values, uploads
 
@@ -199,7 +206,7 @@ def bundle(settings: Settings, bucket: str, parameters: dict[str, Any] | None = 
            ) -> dict[str, bytes | Path]:
     """Every object the training pipeline's definition expects in `bucket`, by key."""
     _, uploads = resolved(settings, bucket, parameters)
-    return {**code_objects(), **uploads}
+    return {**code_objects(names.s3_prefix(settings)), **uploads}
 
 
 def lambda_zip() -> bytes:
@@ -228,8 +235,8 @@ def _parameters(defn: PipelineDef, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _branch(session: Any, role: str, algorithm: str, p: dict[str, Any], step_process: Any,
-            uris: dict[str, str], group: str, region: str, cache: Any, defn: PipelineDef
-            ) -> list:
+            uris: dict[str, str], group: str, region: str, cache: Any, defn: PipelineDef,
+            prefix: str) -> list:
     """Train, evaluate, check and register `algorithm`, all in its own image."""
     from sagemaker.inputs import TrainingInput
     from sagemaker.model import Model
@@ -256,7 +263,7 @@ def _branch(session: Any, role: str, algorithm: str, p: dict[str, Any], step_pro
         hyperparameters={"algorithm": algorithm, "max_depth": p["MaxDepth"],
                          "n_estimators": p["NEstimators"]},
         metric_definitions=METRIC_DEFINITIONS,
-        output_path=f"s3://{bucket}/{PREFIX}/pipeline-models",
+        output_path=f"s3://{bucket}/{prefix}/pipeline-models",
         disable_profiler=True,  # its timestamped rule would defeat step caching
         sagemaker_session=session)
     outputs = step_process.properties.ProcessingOutputConfig.Outputs
@@ -313,7 +320,8 @@ def _branch(session: Any, role: str, algorithm: str, p: dict[str, Any], step_pro
 
 def build_pipeline(session: Any, role: str, defn: PipelineDef = TRAINING_PIPELINE,
                    parameters: dict[str, Any] | None = None, *, group: str = "",
-                   region: str = OFFLINE_REGION) -> Any:
+                   region: str = OFFLINE_REGION, prefix: str = PREFIX,
+                   name: str | None = None) -> Any:
     """The SDK v2 Pipeline of the training pipeline (no AWS call here). `parameters` are
     resolved values (InputData an S3 URI, TargetColumn named): the definition's defaults."""
     from sagemaker.processing import ProcessingInput, ProcessingOutput
@@ -325,7 +333,7 @@ def build_pipeline(session: Any, role: str, defn: PipelineDef = TRAINING_PIPELIN
 
     values = defn.resolve_parameters(parameters)
     p = _parameters(defn, values)
-    uris = code_uris(session.default_bucket())
+    uris = code_uris(session.default_bucket(), prefix)
     cache = CacheConfig(enable_caching=True, expire_after=defn.cache_expiry)
     processor = SKLearnProcessor(framework_version=FRAMEWORKS["random_forest"][1], role=role,
                                  instance_type=INSTANCE_TYPE,
@@ -340,12 +348,12 @@ def build_pipeline(session: Any, role: str, defn: PipelineDef = TRAINING_PIPELIN
         job_arguments=["--train_size", p["TrainSize"].to_string(), "--val_size",
                        p["ValSize"].to_string(), "--test_size", p["TestSize"].to_string(),
                        "--target_col", p["TargetColumn"]])
-    branches = {a: _branch(session, role, a, p, step_process, uris, group, region, cache, defn)
-                for a in BRANCH}
+    branches = {a: _branch(session, role, a, p, step_process, uris, group, region, cache, defn,
+                           prefix) for a in BRANCH}
     step_algorithm = SMConditionStep(
         name="CheckAlgorithm", conditions=[ConditionEquals(left=p["Algorithm"], right="xgboost")],
         if_steps=branches["xgboost"], else_steps=branches["random_forest"])
-    return Pipeline(name=defn.name, parameters=list(p.values()),
+    return Pipeline(name=name or defn.name, parameters=list(p.values()),
                     steps=[step_process, step_algorithm], sagemaker_session=session)
 
 
@@ -371,7 +379,7 @@ def build_deploy_pipeline(session: Any, role: str, settings: Settings, *, group:
                 "tags": json.dumps([names.workspace_tag(settings)]),
                 "model_package_arn": latest.properties.Outputs["model_package_arn"]},
         outputs=[LambdaOutput("endpoint_name", text), LambdaOutput("status", text)])
-    return Pipeline(name=DEPLOY_PIPELINE.name, parameters=[endpoint_name],
+    return Pipeline(name=remote_name(settings, DEPLOY_PIPELINE), parameters=[endpoint_name],
                     steps=[latest, deploy], sagemaker_session=session)
 
 
@@ -390,7 +398,8 @@ def compile_pipeline(settings: Settings, session: Any, role: str, region: str,
         return (build_deploy_pipeline(session, role, settings, group=group, region=region,
                                       endpoint=values["EndpointName"]), values, {})
     values, uploads = resolved(settings, session.default_bucket(), parameters)
-    return (build_pipeline(session, role, defn, values, group=group, region=region),
+    return (build_pipeline(session, role, defn, values, group=group, region=region,
+                           prefix=names.s3_prefix(settings), name=remote_name(settings, defn)),
             values, uploads)
 
 
@@ -526,7 +535,7 @@ class SageMakerPipelines(SageMakerTwin):
         if defn is DEPLOY_PIPELINE:
             self.ensure_lambda(ctx, role)
         else:
-            for key, body in {**code_objects(), **uploads}.items():
+            for key, body in {**code_objects(self.s3_prefix), **uploads}.items():
                 data = body.read_bytes() if isinstance(body, Path) else body
                 s3.put_object(Bucket=bucket, Key=key, Body=data)
                 ctx.log(f"Uploaded s3://{bucket}/{key} ({len(data):,} bytes)")
@@ -535,10 +544,11 @@ class SageMakerPipelines(SageMakerTwin):
                                   "MLOps lab: housing price regressors", exist_ok=True)
         with quiet_sdk():
             pipe.upsert(role_arn=role, description=defn.description, tags=self.tags)
-        ctx.log(f"Upserted the pipeline {defn.name}: "
-                + self.console_url(f"#/pipelines/{defn.name}"))
+        ctx.log(f"Upserted the pipeline {remote_name(self.settings, defn)}: "
+                + self.console_url(f"#/pipelines/{remote_name(self.settings, defn)}"))
         answer = self.client.start_pipeline_execution(
-            PipelineName=defn.name, PipelineExecutionDisplayName=execution.id[-82:],
+            PipelineName=remote_name(self.settings, defn),
+            PipelineExecutionDisplayName=execution.id[-82:],
             PipelineParameters=[{"Name": k, "Value": str(v)} for k, v in values.items()],
             ClientRequestToken=f"{execution.id}-{uuid.uuid4().hex}"[:64])
         arn = answer["PipelineExecutionArn"]

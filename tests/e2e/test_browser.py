@@ -5,7 +5,6 @@ Screenshots of every page land in tests/e2e/screenshots/ (ignored by git) to loo
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -69,9 +68,11 @@ def shot(page, name):
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-# Every page of the lab's walk is opened in a browser by tests/e2e/test_learner_walk.py
-# (and every page, the tools included, by AppTest in tests/app): here, the pages the walk
-# does not open, and Home's diagrams.
+# Every page of the lab's walk is opened, and its steps run from their buttons (the
+# processing job, ingestion and an online lookup, training with its charts, two pipeline
+# executions), in a browser by tests/e2e/test_learner_walk.py, and every page, the tools
+# included, by AppTest in tests/app. Here: the pages the walk does not open, Home's
+# diagrams, a deep link as a server's first visit, and a malformed upload.
 OUTSIDE_THE_WALK = ["", *(Path(p.file).stem for p in TOOL_PAGES)]
 
 
@@ -81,18 +82,6 @@ def test_the_pages_outside_the_walk_render_without_an_exception(page, server, pa
     if path == "":
         page.wait_for_selector('[data-testid="stGraphVizChart"] svg', timeout=30_000)
     shot(page, path or "home")
-
-
-def test_prepare_data_from_the_button_and_as_a_processing_job(page, server):
-    open_page(page, server, "prep", "Prepare the data")
-    page.get_by_role("button", name="Run in-process").click()
-    page.get_by_text("6,000").first.wait_for(timeout=60_000)
-    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
-    assert page.locator('[data-testid="stException"]').count() == 0
-    page.get_by_role("button", name="Run as a processing job").click()
-    page.get_by_text("The job's outputs match the in-process preparation").wait_for(timeout=90_000)
-    assert page.locator('[data-testid="stException"]').count() == 0
-    shot(page, "prep-after-run")
 
 
 def test_a_malformed_upload_shows_a_clear_message(page, server, tmp_path):
@@ -119,44 +108,3 @@ def test_a_deep_link_as_the_first_visit_after_a_server_start_gets_the_router(bro
             assert nav.get_by_text("streamlit app", exact=True).count() == 0
         finally:
             context.close()
-
-
-def test_feature_store_ingest_and_online_lookup_in_the_browser(page, server):
-    open_page(page, server, "prep", "Prepare the data")
-    page.get_by_role("button", name="Run in-process").click()
-    page.get_by_text("6,000").first.wait_for(timeout=60_000)
-    open_page(page, server, "feature_store", "Feature Store")
-    page.get_by_role("button", name="Create groups and ingest").click()
-    page.get_by_text("Ingested 10,000 rows into 3 feature groups").wait_for(timeout=60_000)
-    page.wait_for_selector(DONE_SELECTOR, timeout=60_000)
-    page.get_by_role("button", name="Get record").click()
-    page.get_by_text("Lookup latency").wait_for(timeout=30_000)
-    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
-    assert page.locator('[data-testid="stException"]').count() == 0
-    shot(page, "feature-store-after-ingest")
-
-
-def test_train_a_model_and_see_its_charts_then_run_the_pipeline(page, server):
-    """The charts people come for, and the Repeatable stage's live DAG, in the browser."""
-    open_page(page, server, "training", "Training & experiments")
-    page.wait_for_selector(DONE_SELECTOR, timeout=60_000)
-    missing = page.get_by_role("button", name=re.compile(r"^Run the \d+ missing step"))
-    if missing.count():  # a fresh workspace: the page runs the steps before it in one click
-        missing.click()
-        page.get_by_role("button", name="Train").wait_for(timeout=120_000)
-    page.get_by_role("button", name="Train").click()
-    page.get_by_text("Test R²").wait_for(timeout=120_000)
-    page.wait_for_selector(DONE_SELECTOR, timeout=60_000)
-    page.wait_for_function(
-        "document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length >= 4",
-        timeout=60_000)
-    assert page.locator('[data-testid="stException"]').count() == 0
-    shot(page, "training-after-run")
-
-    open_page(page, server, "pipelines", "Pipelines")
-    page.get_by_role("button", name="Start lab-housing-pipeline").click()
-    page.get_by_text(re.compile(r"^Execution pipeline-\S+: Succeeded in")).wait_for(
-        timeout=120_000)
-    page.wait_for_selector(DONE_SELECTOR, timeout=60_000)
-    assert page.locator('[data-testid="stException"]').count() == 0
-    shot(page, "pipelines-after-run")

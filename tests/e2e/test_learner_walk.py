@@ -108,11 +108,17 @@ def test_a_fresh_learner_walks_the_whole_lab_by_the_pages_own_links(browser, tmp
             click(page, "Create groups and ingest")
             page.get_by_text("Ingested 10,000 rows into 3 feature groups").wait_for(timeout=LONG)
             settle(page)
+            click(page, "Get record")  # the online store answers by record id
+            page.get_by_text("Lookup latency").wait_for(timeout=LONG)
+            settle(page)
             shot(page, "05-feature-store")
             follow_next(page, "Training & experiments")
             click(page, "Train")
             page.get_by_text("Test R²").wait_for(timeout=LONG)
             settle(page)
+            page.wait_for_function(  # the run's charts: curves, importance, fit, residuals
+                "document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg')"
+                ".length >= 4", timeout=LONG)
             shot(page, "06-training")
             click(page, "Start the tuning job")
             page.get_by_text(re.compile(r"^tuning-\S+: Completed")).wait_for(timeout=LONG)

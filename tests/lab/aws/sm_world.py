@@ -33,6 +33,7 @@ from lab.aws import session as aws_session
 from tests.fake_aws import ACCOUNT
 from tests.lab.aws.featurestore_fake import FeatureStorePlay
 from tests.lab.aws.moto_extras import MotoExtras
+from tests.lab.aws.pipeline_play import PipelinePlay
 from tests.lab.processing.proc_sm_fake import FakeSageMaker as ProcessingFake
 from tests.lab.registry.reg_helpers import record_requests
 from tests.lab.training.train_sm_fake import FakeSageMaker as TrainingFake
@@ -49,6 +50,7 @@ class SageMakerWorld:
         self.processing = ProcessingFake(tmp_path / "processing-container", WORLD_REGION)
         self.training = TrainingFake(tmp_path / "training-container", WORLD_REGION)
         self.featurestore = FeatureStorePlay(ACCOUNT, WORLD_REGION)
+        self.pipelines = PipelinePlay()
         self.requests: list[tuple[str, dict]] = []
         self.invocations: list[dict[str, Any]] = []
         self.sessions = 0
@@ -60,6 +62,7 @@ class SageMakerWorld:
         self.training.attach(session)
         self.featurestore.attach(boto_session)
         record_requests(session.sagemaker_client, self.requests)
+        self.pipelines.attach(session.sagemaker_client)
         session.sagemaker_runtime_client.meta.events.register(
             "before-call.sagemaker-runtime.InvokeEndpoint", self._invoke)
         events = session.sagemaker_client.meta.events

@@ -159,7 +159,8 @@ class Remote:
 
         self.client = boto3.client("sagemaker", region_name=REGION)
         self.stubber = Stubber(self.client)
-        self.arn = (f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/lab-housing-pipeline/"
+        self.name = sm_pipelines.remote_name(settings, sm_pipelines.TRAINING_PIPELINE)
+        self.arn = (f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/{self.name}/"
                     "execution/abc123")
         monkeypatch.setattr(sm_pipelines.SageMakerPipelines, "client",
                             property(lambda twin: self.client))
@@ -169,7 +170,7 @@ class Remote:
 
         self.stubber.add_response(
             "start_pipeline_execution", {"PipelineExecutionArn": self.arn},
-            {"PipelineName": "lab-housing-pipeline", "PipelineExecutionDisplayName": ANY,
+            {"PipelineName": self.name, "PipelineExecutionDisplayName": ANY,
              "PipelineParameters": [{"Name": k, "Value": str(v)} for k, v in parameters.items()],
              "ClientRequestToken": ANY})
 
@@ -202,9 +203,14 @@ def sm(sm_settings, tmp_path, monkeypatch):
     return settings, Remote(settings, monkeypatch)
 
 
+def raw_key(settings) -> str:
+    """The dataset's S3 key: in the workspace's own folder of the bucket."""
+    return f"{sm_pipelines.names.s3_prefix(settings)}/data/raw/small_housing.csv"
+
+
 def expected_parameters(settings, **changes):
     values = {**sm_pipelines.TRAINING_PIPELINE.defaults(), **FAST, **changes}
-    values["InputData"] = f"s3://{BUCKET}/mlops-workshop/data/raw/small_housing.csv"
+    values["InputData"] = f"s3://{BUCKET}/{raw_key(settings)}"
     values["TargetColumn"] = "PRICE"
     return values
 
@@ -245,15 +251,18 @@ def test_an_execution_runs_on_sagemaker_and_its_steps_are_mirrored(sm):
     s3 = boto3.client("s3", region_name=REGION)
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
     stored = boto3.client("sagemaker", region_name=REGION).describe_pipeline(
-        PipelineName="lab-housing-pipeline")
+        PipelineName=remote.name)
+    assert remote.name.startswith("lab-housing-pipeline-")  # the workspace's pipeline
     definition = json.loads(stored["PipelineDefinition"])
     assert stored["RoleArn"] == ROLE
     images = {s["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
               for s in flatten(definition["Steps"]) if s["Type"] == "Training"}
     assert images and all(f".dkr.ecr.{REGION}.amazonaws.com/" in i for i in images)
-    for uri in sm_pipelines.code_uris(BUCKET).values():
+    prefix = sm_pipelines.names.s3_prefix(settings)
+    for uri in sm_pipelines.code_uris(BUCKET, prefix).values():
         assert uri.split(f"s3://{BUCKET}/", 1)[1] in keys and uri in json.dumps(definition)
-    assert "mlops-workshop/data/raw/small_housing.csv" in keys
+    assert raw_key(settings) in keys
+    assert all(key.startswith(prefix + "/") for key in keys)  # cleanup finds them all
     # The group exists before the register step runs, tagged with the workspace.
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     group = sagemaker.describe_model_package_group(ModelPackageGroupName=default_group(settings))
@@ -335,8 +344,8 @@ def test_cancelling_the_job_stops_the_execution_on_sagemaker(sm):
 def test_input_data_names_a_dataset_to_upload_or_an_s3_uri_to_read(tmp_path):
     settings = small_settings(tmp_path, rows=50)
     values, uploads = sm_pipelines.resolved(settings, "b", {"InputData": "small_housing"})
-    assert values["InputData"] == "s3://b/mlops-workshop/data/raw/small_housing.csv"
-    assert list(uploads) == ["mlops-workshop/data/raw/small_housing.csv"]
+    assert values["InputData"] == f"s3://b/{raw_key(settings)}"
+    assert list(uploads) == [raw_key(settings)]
     values, uploads = sm_pipelines.resolved(
         settings, "b", {"InputData": "s3://theirs/houses/", "TargetColumn": "VALUE"})
     assert values["InputData"] == "s3://theirs/houses/" and uploads == {}
@@ -364,7 +373,8 @@ def test_the_deploy_pipeline_creates_its_lambda_function_then_runs(sm):
     from botocore.stub import ANY, Stubber
 
     settings, remote = sm
-    remote.arn = remote.arn.replace("lab-housing-pipeline", DEPLOY_PIPELINE.name)
+    deploy_name = sm_pipelines.remote_name(settings, DEPLOY_PIPELINE)
+    remote.arn = remote.arn.replace(remote.name, deploy_name)
     import boto3
 
     lam = boto3.client("lambda", region_name=REGION)
@@ -393,7 +403,7 @@ def test_the_deploy_pipeline_creates_its_lambda_function_then_runs(sm):
     endpoint = f"lab-housing-endpoint-{name.rsplit('-', 1)[1]}"
     remote.stubber.add_response(
         "start_pipeline_execution", {"PipelineExecutionArn": remote.arn},
-        {"PipelineName": DEPLOY_PIPELINE.name, "PipelineExecutionDisplayName": ANY,
+        {"PipelineName": deploy_name, "PipelineExecutionDisplayName": ANY,
          "PipelineParameters": [{"Name": "EndpointName", "Value": endpoint}],
          "ClientRequestToken": ANY})
     remote.look("Succeeded", [
