@@ -39,14 +39,16 @@ class Attendee:
 
     async def run(self, rounds_until: float | None) -> None:
         """The walk, then more rounds until `rounds_until` (monotonic), if given."""
-        async with Session(self.url, f"ws={self.session_id}") as session:
-            self.session = session
-            try:
+        from websockets.exceptions import WebSocketException
+
+        try:  # a refused connection, or one the server dropped, is this attendee's error
+            async with Session(self.url, f"ws={self.session_id}") as session:
+                self.session = session
                 await self.first_walk()
                 while rounds_until is not None and time.monotonic() < rounds_until:
                     await self.another_round()
-            except (ScriptError, TimeoutError, OSError) as exc:
-                self.fail(self.session_id, f"{type(exc).__name__}: {exc}")
+        except (ScriptError, TimeoutError, OSError, WebSocketException) as exc:
+            self.fail(self.session_id, f"{type(exc).__name__}: {exc}")
 
     async def first_walk(self) -> None:
         await self.open("")

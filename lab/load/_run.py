@@ -55,6 +55,7 @@ def run_load(attendees: int, *, burst: bool = False, minutes: float = 0.0,
     check_request(attendees, minutes, url, pause_s, settle_s)
     pause = 0.0 if burst else pause_s
     if url is not None:
+        _check_answers(url)
         pid = listening_pid(urlsplit(url).port)
         return _drive(url.rstrip("/"), pid, attendees, burst, minutes, pause, settle_s, log)
     from lab.devserver import running_app
@@ -67,6 +68,20 @@ def run_load(attendees: int, *, burst: bool = False, minutes: float = 0.0,
                         settle_s, log)
         report["server"]["started_by_load"] = True
         return report
+
+
+def _check_answers(url: str) -> None:
+    """A server of ours is at `url` (its health check answers), or a clear message."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/_stcore/health", timeout=10) as reply:
+            reply.read()
+    except OSError as exc:
+        raise InputError(f"No lab server answers at {url} ({getattr(exc, 'reason', exc)}): "
+                         "start it first (`streamlit run streamlit_app.py` with "
+                         "LAB_WORKSHOP=1), or leave out --url and the load test starts "
+                         "one.") from None
 
 
 def _drive(url: str, pid: int | None, attendees: int, burst: bool, minutes: float,

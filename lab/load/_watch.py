@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import threading
 import time
@@ -19,6 +20,8 @@ def status(pid: int) -> dict[str, int] | None:
     except OSError:
         return None
     fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    if "VmRSS" not in fields:  # a zombie (a child that has just ended): nothing to count
+        return None
     return {"rss_mb": int(fields["VmRSS"].split()[0]) // 1024,
             "threads": int(fields["Threads"])}
 
@@ -121,7 +124,7 @@ class Watch:
                 with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=30) as reply:
                     reply.read()
                 self.health_s.append(time.perf_counter() - started)
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 self.health_failures += 1
                 self.health_s.append(time.perf_counter() - started)
             self._stop.wait(self.every_s)

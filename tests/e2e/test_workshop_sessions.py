@@ -180,3 +180,35 @@ def test_four_sessions_of_one_workspace_click_ingest_and_train_together(workshop
     assert sorted(r.status for r in runs) == ["Completed", "Completed"]
     for job in trainings:  # each read whole splits, never a half-done ingest
         assert job.result["rows"] == {"train": 6000, "validation": 2000, "test": 2000}
+
+
+def test_the_load_command_drives_a_small_room_and_reports_every_action(workshop):
+    """`python -m lab load` against the running server: two attendees walk the lab (pages,
+    preparation, ingest, training) with no error, and the report has p50/p95 per action,
+    the health check's times and the server's memory and threads."""
+    import json
+
+    from lab.load import ACTIONS
+    from tests.cli import run_cli
+
+    server, root = workshop
+    result = run_cli("load", "--attendees", "2", "--url", server.url, "--pause", "0",
+                     "--settle", "0", "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["errors"] == [] and report["error_count"] == 0
+    assert (report["attendees"], report["mode"]) == (2, "paced")
+    assert sorted(report["actions"]) == sorted(ACTIONS)
+    for action, figures in report["actions"].items():
+        assert figures["count"] >= 2, action  # each attendee did each action
+        assert 0 < figures["p50"] <= figures["p95"] <= figures["max"], (action, figures)
+    assert report["actions"]["open page"]["count"] >= 2 * 6  # the walk's six pages
+    assert report["health"]["count"] > 0 and report["health"]["failures"] == 0
+    assert report["server"]["pid"] == server.process.pid  # found by its listening port
+    assert report["server"]["peak_rss_mb"] > 0 and report["server"]["peak_threads"] > 0
+    assert len(report["load_average"]) == 3
+    sessions = {p.name for p in (root / "sessions").iterdir()}
+    walked = {s for s in sessions if s.startswith("load")}
+    assert len(walked) == 2  # each attendee had a workspace of its own
+    for sid in walked:
+        assert (root / "sessions" / sid / "experiments.db").exists()
