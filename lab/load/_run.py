@@ -97,6 +97,7 @@ def _drive(url: str, pid: int | None, attendees: int, burst: bool, minutes: floa
         log(f"{session_id}: {message}")
 
     tag = f"{int(time.time()) % 100000:05d}"
+    load_at_start = [round(x, 2) for x in os.getloadavg()]  # what else the machine runs
     started = time.monotonic()
     rounds_until = started + minutes * 60 if minutes else None
     deadline = started + minutes * 60 + WALK_LIMIT_S
@@ -116,21 +117,25 @@ def _drive(url: str, pid: int | None, attendees: int, burst: bool, minutes: floa
             errors.append({"attendee": "*", "error": "the run passed its time limit"})
 
     with Watch(url, pid) as watch:
+        cpu_before, own_before = watch.cpu_s(), watch.own_cpu_s()
         log(f"{attendees} attendee(s), {'burst' if burst else 'paced'}"
             + (f", {minutes:g} min" if minutes else ""))
         asyncio.run(everyone())
         elapsed = time.monotonic() - started
+        cpu = None if cpu_before is None else watch.cpu_s() - cpu_before
+        own = None if own_before is None else watch.own_cpu_s() - own_before
         during = watch.now()
         time.sleep(settle_s)  # the sessions are closed: what the server keeps
         after = watch.now()
     import resource
 
-    own = resource.getrusage(resource.RUSAGE_SELF)
+    client = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "attendees": attendees, "mode": "burst" if burst else "paced",
         "minutes": minutes, "pause_s": pause, "seconds": round(elapsed, 1),
         # the clients' own CPU: on the server's machine, it competes with the server
-        "client_cpu_s": round(own.ru_utime + own.ru_stime, 1),
+        "client_cpu_s": round(client.ru_utime + client.ru_stime, 1),
+        "load_average_at_start": load_at_start,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "actions": {a: _summary(samples[a]) for a in ACTIONS if samples.get(a)},
         "errors": errors, "error_count": len(errors),
@@ -138,6 +143,11 @@ def _drive(url: str, pid: int | None, attendees: int, burst: bool, minutes: floa
         "server": {"url": url, "pid": pid, "peak_rss_mb": watch.peak_rss_mb or None,
                    "peak_threads": watch.peak_threads or None,
                    "peak_children_rss_mb": watch.peak_children_rss_mb or None,
+                   # CPU the server's processes used during the run, and in cores on
+                   # average: what the room demands, whatever else the machine runs
+                   "cpu_s": None if cpu is None else round(cpu, 1),
+                   "cores_used": None if cpu is None else round(cpu / elapsed, 2),
+                   "own_cpu_s": None if own is None else round(own, 1),
                    "at_end": during, "after_close": after, "settle_s": settle_s,
                    "timeline": watch.timeline if minutes else []},
     }
@@ -167,7 +177,10 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"  health check           p50 {health['p50']:>7.3f} s  "
                      f"max {health['max']:>7.3f} s")
     lines.append(f"  server: peak {server['peak_rss_mb']} MB, {server['peak_threads']} threads "
-                 f"(children peak {server['peak_children_rss_mb']} MB)")
+                 f"(children peak {server['peak_children_rss_mb']} MB); CPU "
+                 f"{server.get('cpu_s')} s ({server.get('own_cpu_s')} s the server itself), "
+                 f"{server.get('cores_used')} cores on average; "
+                 f"load average {report['load_average']}")
     for error in report["errors"][:10]:
         lines.append(f"  error {error['attendee']}: {error['error']}")
     return "\n".join(lines)

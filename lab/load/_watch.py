@@ -26,6 +26,19 @@ def status(pid: int) -> dict[str, int] | None:
             "threads": int(fields["Threads"])}
 
 
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_s(pid: int, reaped: bool = True) -> float:
+    """CPU seconds used by a process (and the children it has reaped, unless `reaped` is
+    false); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return sum(int(x) for x in fields[11:15 if reaped else 13]) / _TICKS  # utime stime
+
+
 def descendants(pid: int) -> list[int]:
     """The processes `pid` started, and theirs (SQL workers, the training worker's runs)."""
     children = []
@@ -101,6 +114,19 @@ class Watch:
         children = [s for s in map(status, descendants(self.pid)) if s]
         return {**own, "children_rss_mb": sum(s["rss_mb"] for s in children),
                 "children": len(children)}
+
+    def cpu_s(self) -> float | None:
+        """CPU seconds the server and its processes have used so far (the live ones, and
+        those ended: a parent counts its reaped children). Unlike times, it does not
+        depend on what else the machine runs: what the room asks of the cores."""
+        if self.pid is None:
+            return None
+        return sum(map(cpu_s, [self.pid, *descendants(self.pid)]))
+
+    def own_cpu_s(self) -> float | None:
+        """CPU seconds of the server's process alone: the one that runs every session's
+        script (under one GIL, so about one core at most)."""
+        return None if self.pid is None else cpu_s(self.pid, reaped=False)
 
     def _sample(self) -> None:
         next_point = 0.0
