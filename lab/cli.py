@@ -34,6 +34,8 @@
     python -m lab check    [--json]                   the connection check (SageMaker: AWS calls)
     python -m lab cleanup  [--dry-run] [--json]       delete what the lab created (or list it)
     python -m lab bench    [--runs N] [--json]        speed figures (median and p99)
+    python -m lab load --attendees N [--burst] [--minutes M] [--url URL] [--json]
+                                                      a room of attendees on a workshop server
     python -m lab export-notebook [--target local|sagemaker] -o FILE.ipynb
                                                       the lab as a Jupyter notebook, to take home
 
@@ -135,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lab.teams.cli import add_commands as add_team_commands
 
     COMMANDS.update(add_team_commands(sub, _common_options))
+    from lab.load.cli import add_commands as add_load
+
+    COMMANDS.update(add_load(sub))
     pipe = sub.add_parser("pipeline", help="the workshop's pipeline: run, list, describe, "
                           "definition")
     pipe.add_argument("action", choices=("run", "list", "describe", "definition", "retry"))

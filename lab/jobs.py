@@ -11,6 +11,7 @@ Statuses follow SageMaker's job vocabulary: InProgress, Completed, Failed, Stopp
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -29,6 +31,7 @@ from lab.workspace import Workspace, read_json, write_json_atomic
 
 IN_PROGRESS, COMPLETED, FAILED, STOPPED = "InProgress", "Completed", "Failed", "Stopped"
 FINISHED = (COMPLETED, FAILED, STOPPED)
+_STAMP = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")  # what follows the kind in a job id
 
 
 @dataclass
@@ -97,9 +100,13 @@ class JobStore:
         return job
 
     def list(self, kind: str | None = None) -> list[Job]:
+        """The jobs (of `kind`), newest first. Only the records of that kind are read: a
+        job's id starts with its kind, and the sidebar asks on every rerun of every page."""
         if not self.ws.jobs_dir.exists():
             return []
-        jobs = [self.get(p.name) for p in self.ws.jobs_dir.iterdir() if p.is_dir()]
+        names = [p.name for p in self.ws.jobs_dir.iterdir() if kind is None or (
+            p.name.startswith(kind + "-") and _STAMP.fullmatch(p.name[len(kind) + 1:]))]
+        jobs = [self.get(name) for name in names]
         jobs = [j for j in jobs if j and (kind is None or j.kind == kind)]
         return sorted(jobs, key=lambda j: j.created, reverse=True)
 
@@ -210,6 +217,7 @@ def execute(store: JobStore, job: Job, fn: JobFn,
     ctx = JobContext(store, job, echo)
     ctx.progress(0.0, "Starting")
     try:
+        ctx.check_cancelled()  # stopped while it waited for a worker
         job.result = fn(ctx)
         job.status, job.progress, job.message = COMPLETED, 1.0, "Completed"
     except JobCancelled as exc:
@@ -241,7 +249,88 @@ class JobSpec:
     fn: JobFn
 
 
-_POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="lab-job")
+# Background jobs mostly wait on other processes (a training run, a SQL worker, AWS), so
+# a worker per core and one more; at most PER_WORKSPACE of them run one workspace's jobs.
+WORKERS = max(2, min(16, (os.cpu_count() or 2) + 2))
+PER_WORKSPACE = 1
+
+
+class Scheduler:
+    """Runs background jobs on WORKERS threads, with a fair share for each workspace.
+
+    On a workshop server every attendee has a workspace, and one attendee's clicks must not
+    hold the room's workers: each workspace runs at most `per_workspace` jobs at a time, the
+    rest wait in its queue in the order they were started, and a free worker goes to the
+    workspace that has waited longest. With one at a time, two sessions of one workspace
+    never run jobs at once: an ingest and a training clicked together run one after the
+    other, never against each other's half-written stores.
+    """
+
+    def __init__(self, workers: int = WORKERS, per_workspace: int = PER_WORKSPACE) -> None:
+        self.workers, self.per_workspace = workers, per_workspace
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lab-job")
+        self._lock = threading.Lock()
+        self._queues: dict[str, deque] = {}  # workspace -> jobs waiting, in start order
+        self._running: dict[str, int] = {}
+        self._busy = 0
+
+    def submit(self, store: JobStore, job: Job, fn: JobFn) -> None:
+        key = str(store.ws.root)
+        with self._lock:
+            self._queues.setdefault(key, deque()).append((store, job, fn))
+            self._dispatch()
+
+    def waiting(self) -> int:
+        with self._lock:
+            return sum(len(q) for q in self._queues.values())
+
+    def _dispatch(self) -> None:  # with the lock held
+        while self._busy < self.workers:
+            key = next((k for k, q in self._queues.items()
+                        if q and self._running.get(k, 0) < self.per_workspace), None)
+            if key is None:
+                return
+            item = self._queues[key].popleft()
+            # the workspace goes to the back of the line (dicts keep insertion order)
+            self._queues[key] = self._queues.pop(key)
+            self._running[key] = self._running.get(key, 0) + 1
+            self._busy += 1
+            self._pool.submit(self._run, key, item)
+
+    def _run(self, key: str, item: tuple) -> None:
+        try:
+            execute(*item)
+        finally:
+            _after_job()
+            with self._lock:
+                self._busy -= 1
+                self._running[key] -= 1
+                if not self._running[key]:
+                    del self._running[key]
+                    if not self._queues.get(key):
+                        self._queues.pop(key, None)
+                self._dispatch()
+
+
+_AFTER_JOB: list[Callable[[], None]] = []
+
+
+def after_each_job(fn: Callable[[], None]) -> None:
+    """Call `fn` in a worker thread after each background job (a capability gives back
+    what it keeps per thread, such as SQLite connections to the job's workspace)."""
+    if fn not in _AFTER_JOB:
+        _AFTER_JOB.append(fn)
+
+
+def _after_job() -> None:
+    for fn in list(_AFTER_JOB):
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - giving back must never stop the worker
+            traceback.print_exc()
+
+
+_SCHEDULER = Scheduler()
 
 
 def _workspace(where: Any) -> Workspace:
@@ -249,10 +338,11 @@ def _workspace(where: Any) -> Workspace:
 
 
 def start(where: Any, spec: JobSpec) -> str:
-    """Start the job in the background; the job id at once. `where`: settings or workspace."""
+    """Start the job in the background; the job id at once. `where`: settings or workspace.
+    It waits its turn if the workspace's share of workers is taken (`Scheduler`)."""
     store = JobStore(_workspace(where))
     job = store.create(spec.kind, spec.params)
-    _POOL.submit(execute, store, job, spec.fn)
+    _SCHEDULER.submit(store, job, spec.fn)
     return job.job_id
 
 

@@ -50,10 +50,26 @@ def open_page() -> Workspace:
         from lab.instructor import touch_activity
 
         touch_activity(ws)
+        _warm_workers()
     if presenter():
         st.markdown(f"<style>{(ASSETS / 'presenter.css').read_text()}</style>",
                     unsafe_allow_html=True)
     return ws
+
+
+@st.cache_resource
+def _warm_workers() -> bool:
+    """A workshop server, at its first page: starts its worker processes, and moves what
+    it has loaded so far (modules, the app's objects) out of the garbage collector's reach,
+    so that its full collections, rare without Streamlit's collection after every run,
+    only walk what sessions made since."""
+    import gc
+
+    from lab import offload
+
+    offload.warm()
+    gc.freeze()
+    return True
 
 
 def presenter() -> bool:
@@ -62,9 +78,33 @@ def presenter() -> bool:
     return bool(st.session_state.get("presenter"))
 
 
+# Page-level caches (st.cache_data): what a page recomputes from files that did not change
+# (a dataset's table and charts, a finished run's charts). Keys are the files' contents, so
+# thirty attendees with the generated dataset share one entry; entries are bounded in count
+# and age, so a long workshop does not grow the server's memory.
+# Figures are kept as shared objects (st.cache_resource, same bounds): copying one out of
+# st.cache_data (a pickle) cost as much as building it. `chart` never changes a figure.
+CACHE = {"max_entries": 64, "ttl": 3600, "show_spinner": False}
+
+
+def fingerprint(*paths) -> str:
+    """The contents of files (missing ones count as empty), as a short cache key: about a
+    millisecond for the 10,000-row dataset."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for path in paths:
+        try:
+            digest.update(Path(path).read_bytes())
+        except OSError:
+            digest.update(b"\0missing")
+    return digest.hexdigest()
+
+
 def chart(fig, key: str, **kwargs) -> None:
     """A lab chart (already styled for a room in lab/), larger still in presenter mode."""
-    if presenter():
+    if presenter():  # on a copy: the figure may be a cached one, shared by sessions
+        fig = type(fig)(fig)
         fig.update_layout(font_size=20, title_font_size=24,
                           height=int((fig.layout.height or 420) * 1.3))
     st.plotly_chart(fig, key=key, **kwargs)
@@ -259,7 +299,7 @@ def job_panel(kind: str, session_key: str, empty_text: str, *, render_result=Non
     panel every long task uses.
 
     The page keeps only the job id (in session state, or the latest job of that kind in the
-    workspace after a reload). While the job runs the panel polls once a second and calls
+    workspace after a reload). While the job runs the panel polls (`poll_interval`) and calls
     `render_live(job)` (trials as they finish, the pipeline's DAG); once it has Completed it
     calls `render_result(job)`, and it reruns the whole page when the job ends so everything
     else shows the new results. A job that failed or stopped shows why. The log is shown
@@ -274,8 +314,9 @@ def job_panel(kind: str, session_key: str, empty_text: str, *, render_result=Non
         job_id = latest[0].job_id if latest else None
     job = store.get(job_id) if job_id else None
     polling = job is not None and not job.finished
+    every = poll_interval(job.duration_s) if polling else None
 
-    @st.fragment(run_every=1.0 if polling else None)
+    @st.fragment(run_every=every)
     def panel() -> None:
         current = store.get(job_id) if job_id else None
         if current is None:
@@ -302,10 +343,17 @@ def job_panel(kind: str, session_key: str, empty_text: str, *, render_result=Non
                 st.code(log, language="log")
         else:
             st.code(log, language="log")
-        if polling and current.finished:
-            st.rerun()
+        if polling and (current.finished or poll_interval(current.duration_s) > every):
+            st.rerun()  # the page shows the results, or polls again less often
 
     panel()
+
+
+def poll_interval(age_s: float) -> float:
+    """How often a job panel looks at a running job: every second in its first 10 s (most
+    local jobs end by then), then every 2 s, and every 5 s after a minute (SageMaker jobs
+    run for minutes; thirty panels polling each second were a server's steady load)."""
+    return 1.0 if age_s < 10 else 2.0 if age_s < 60 else 5.0
 
 
 def prerequisites(step_key: str) -> bool:

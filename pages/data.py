@@ -13,7 +13,19 @@ from lab.errors import LabError
 from lab.formats import number
 from lab.notes import negative_targets
 from lab.processing import choose_target, use_dataset
-from pages._ui import chart, concept, open_page, show_error, step_footer, table, what_to_notice
+from pages._ui import (
+    CACHE,
+    chart,
+    concept,
+    fingerprint,
+    open_page,
+    show_error,
+    step_footer,
+    table,
+    what_to_notice,
+)
+
+TABLE_ROWS = 200
 
 ws = open_page()
 st.title("Explore the data")
@@ -58,7 +70,27 @@ with st.expander("Use another dataset", icon=":material/upload_file:"):
                 except LabError as exc:
                     show_error(exc)
 
-df = load_dataset(ws, info)
+
+
+@st.cache_data(**CACHE)
+def dataset_frame(_ws, _info, key: str):
+    """The dataset's rows and their summary, read once per content (`key`)."""
+    frame = load_dataset(_ws, _info)
+    return frame, frame.describe().T.reset_index(names="column")
+
+
+@st.cache_resource(**CACHE)
+def dataset_chart(_df, key: str, kind: str, column: str = "", target: str = ""):
+    """One of the page's charts of a dataset, built once per content and columns."""
+    if kind == "distribution":
+        return charts.distribution(_df, column)
+    if kind == "correlation":
+        return charts.correlation(_df)
+    return charts.target_scatter(_df, column, target)
+
+
+data_key = fingerprint(info.path(ws))
+df, summary = dataset_frame(ws, info, data_key)
 target = st.selectbox("Target column of the active dataset", info.columns,
                       index=info.columns.index(info.target), key="active_target")
 if target != info.target:
@@ -85,21 +117,23 @@ what_to_notice(*notes)
 
 tab_table, tab_stats, tab_charts = st.tabs(["Table", "Summary statistics", "Charts"])
 with tab_table:
-    table(df.head(1000))
-    st.caption(f"First {min(len(df), 1000):,} of {len(df):,} rows.")
+    # 200 rows: formatting each cell in the lab's number format is the page's main cost
+    table(df.head(TABLE_ROWS))
+    st.caption(f"First {min(len(df), TABLE_ROWS):,} of {len(df):,} rows.")
 with tab_stats:
-    table(df.describe().T.reset_index(names="column"))
+    table(summary)
 with tab_charts:
     numeric = list(df.select_dtypes("number").columns)
     column = st.selectbox("Column", list(df.columns), index=list(df.columns).index(info.target),
                           key="dist_column")
-    chart(charts.distribution(df, column), key="dist_chart")
+    chart(dataset_chart(df, data_key, "distribution", column), key="dist_chart")
     if numeric:
-        chart(charts.correlation(df), key="corr_chart")
+        chart(dataset_chart(df, data_key, "correlation"), key="corr_chart")
     features = [c for c in numeric if c != info.target]
     if features and info.target in numeric:
         feature = st.selectbox("Feature against the target", features, key="scatter_feature")
-        chart(charts.target_scatter(df, feature, info.target), key="scatter_chart")
+        chart(dataset_chart(df, data_key, "scatter", feature, info.target),
+              key="scatter_chart")
 
 concept("Who does what: the roles of an MLOps team", """
 - **Data engineer**: brings the raw data in and keeps it flowing: ingestion, cleaning at

@@ -17,9 +17,11 @@ from lab.featurestore import (
 from lab.formats import number
 from lab.processing import read_meta
 from pages._ui import (
+    CACHE,
     chart,
     diagram,
     end_page,
+    fingerprint,
     job_panel,
     open_page,
     prerequisites,
@@ -166,12 +168,23 @@ st.write("The workshop's last check: the data read back from the offline store h
          "distribution as the data that was written.")
 column = st.selectbox("Column", meta["columns"], key="fs_compare_column")
 # A query that costs nothing runs on every rerun; one that is billed (Athena) on request.
+
+
+@st.cache_resource(**CACHE)
+def compared(_settings, _store, key: str, column: str):
+    """The check and its chart, once per ingest and preparation (`key`) and column."""
+    check = distribution_check(_settings, column, _store)
+    return (charts.distribution_compare(check.written, check.read_back, column), check.same,
+            check.message)
+
+
 if "train" in infos and (store.runs_locally or st.button("Compare", key="fs_compare")):
     try:
-        check = distribution_check(s, column, store)
-        chart(charts.distribution_compare(check.written, check.read_back, column),
-              key="fs_compare_chart")
-        (st.success if check.same else st.warning)(check.message)
+        figure, same, message = compared(s, store, f"{ws.root}|{s.backend}|" + fingerprint(
+            ws.path("featurestore", "last_ingest.json"), ws.processed_dir / "meta/prep.json"),
+            column)
+        chart(figure, key="fs_compare_chart")
+        (st.success if same else st.warning)(message)
     except LabError as exc:
         show_error(exc)
 

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from lab import charts, jobs
+from lab import charts, jobs, offload
 from lab.dataset import active_dataset
 from lab.errors import LabError
 from lab.processing import (
@@ -16,10 +16,12 @@ from lab.processing import (
     sdk_code,
 )
 from pages._ui import (
+    CACHE,
     backend_note,
     chart,
     concept,
     diagram,
+    fingerprint,
     job_panel,
     open_page,
     presenter,
@@ -75,8 +77,8 @@ with st.form("params", border=True):
 
 params = PrepParams(float(train_size), float(val_size), float(test_size), int(random_state))
 if run_local:
-    try:
-        result = run_prep(ws, params)
+    try:  # on a workshop server, in a worker process: the server's other sessions go on
+        result = offload.call(run_prep, ws, params)
         st.toast(f"Prepared in {result.seconds:.2f} s")
     except LabError as exc:
         show_error(exc)
@@ -86,6 +88,22 @@ if run_job:
         st.session_state["processing_job"] = jobs.start(settings(), spec)
     except LabError as exc:
         show_error(exc)
+
+
+
+@st.cache_data(**CACHE)
+def prepared_frames(_folder, key: str):
+    """The prepared splits, read once per content (`key`)."""
+    return load_prepared(_folder)
+
+
+@st.cache_resource(**CACHE)
+def prep_chart(key: str, feature: str | None, _rows=None, _frame=None, _meta=None):
+    """A chart of the prepared data (`key`): the split sizes, or one feature's scaling."""
+    if feature is None:
+        return charts.split_sizes(_rows)
+    return charts.scaling_before_after(_frame, _meta, feature)
+
 
 st.header("In-process result")
 result = last_result(ws)
@@ -100,12 +118,15 @@ else:
     if notes:
         st.warning("Cleaning of your data: " + "; ".join(notes) + ".", icon=":material/rule:")
     left, right = st.columns([1, 2])
+    prep_key = fingerprint(*(ws.processed_dir / f for f in ("meta/prep.json",
+                                                             "train/train.csv")))
     with left:
-        chart(charts.split_sizes(result.rows), key="split_chart")
-    frames, meta = load_prepared(ws.processed_dir), read_meta(ws.processed_dir)
+        chart(prep_chart(prep_key, None, _rows=result.rows), key="split_chart")
+    frames, meta = prepared_frames(ws.processed_dir, prep_key), read_meta(ws.processed_dir)
     with right:
         feature = st.selectbox("Feature (train split)", result.features, key="scaling_feature")
-        chart(charts.scaling_before_after(frames["train"], meta, feature), key="scaling_chart")
+        chart(prep_chart(prep_key, feature, _frame=frames["train"], _meta=meta),
+              key="scaling_chart")
     what_to_notice(
         "The split is by rows: 60/20/20 of the dataset, shuffled with `random_state`, so the "
         "same seed gives the same split every time.",

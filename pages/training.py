@@ -7,6 +7,7 @@ from lab.training import ALGORITHMS, Experiments, build_request, charts, data_pr
 from lab.training.entry_point import METRIC_DEFINITIONS
 from lab.tuning import STRATEGIES, build_tuning_spec, ranges_from_form, workshop_ranges
 from pages._ui import (
+    CACHE,
     backend_note,
     chart,
     concept,
@@ -95,6 +96,17 @@ streams, charts the values and keeps the last one. The workshop's:
 Tuning reads its objective the same way: change the print, and the regex must follow.
 """)
 
+
+
+@st.cache_resource(**CACHE)
+def run_charts(_run, key: str):
+    """A completed run's four charts (a run never changes once it completed)."""
+    predictions = _run.predictions_data()
+    return (charts.learning_curves([_run]), charts.feature_importance(_run),
+            charts.predicted_vs_actual(_run, predictions) if predictions else None,
+            charts.residuals(_run, predictions) if predictions else None)
+
+
 runs = [r for r in experiments.list(limit=200) if r.status == "Completed"]
 if runs:
     st.subheader("Results")
@@ -110,16 +122,16 @@ if runs:
                + ", ".join(f"{k} {number(v)}" for k, v in run.validation.items())
                + ("" if presenter() else f". Artifact: `{hide_paths(run.artifact)}`"))
     left, right = st.columns(2)
+    curve, importance, pva, residuals = run_charts(run, f"{ws.root}|{run.run_id}")
     with left:
-        chart(charts.learning_curves([run]), key="curve_chart")
+        chart(curve, key="curve_chart")
     with right:
-        chart(charts.feature_importance(run), key="importance_chart")
-    predictions = run.predictions_data()
-    if predictions:
+        chart(importance, key="importance_chart")
+    if pva is not None:
         with left:
-            chart(charts.predicted_vs_actual(run, predictions), key="pva_chart")
+            chart(pva, key="pva_chart")
         with right:
-            chart(charts.residuals(run, predictions), key="residuals_chart")
+            chart(residuals, key="residuals_chart")
     what_to_notice(
         "The learning curve: train RMSE (dotted) keeps falling while validation RMSE "
         "flattens; the gap between them is what the model learned that does not carry over "

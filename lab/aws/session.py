@@ -192,9 +192,12 @@ _sessions: dict[Settings, tuple[float, Any, Any]] = {}
 def sessions(settings: Settings) -> tuple[Any, Any]:
     """(boto3 session, sagemaker.Session) for `settings`, made once per 15 minutes."""
     with _lock:
+        now = time.monotonic()
         found = _sessions.get(settings)
-        if found is None or time.monotonic() - found[0] > SESSION_TTL_S:
-            found = (time.monotonic(), *_factory(settings))
+        if found is None or now - found[0] > SESSION_TTL_S:
+            for key in [k for k, v in _sessions.items() if now - v[0] > SESSION_TTL_S]:
+                del _sessions[key]  # a workshop's sessions come and go: expired ones too
+            found = (now, *_factory(settings))
             _sessions[settings] = found
         return found[1], found[2]
 

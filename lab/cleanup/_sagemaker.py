@@ -73,7 +73,10 @@ class SageMakerCleanup(SageMakerTwin):
                  for r in self._endpoints()
                  if r.kind == "endpoint" and r.status not in ("Deleting", "Failed")]
         with _running_lock:
-            _running[key] = (time.monotonic(), found)
+            now = time.monotonic()
+            for old in [k for k, v in _running.items() if now - v[0] > RUNNING_CACHE_S]:
+                del _running[old]  # one entry per workspace seen: keep only the fresh ones
+            _running[key] = (now, found)
         return found
 
     @staticmethod

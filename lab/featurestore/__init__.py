@@ -42,7 +42,7 @@ __getattr__, __dir__, _lazy = exports(__name__, {
                      "run_all_step",
                      "PreparedIngest", "distribution_check", "group_names", "ingest_job",
                      "ingest_prepared", "last_ingest", "offline_wait_left", "prepare_and_ingest",
-                     "prepared_frames", "workshop_query"], "_workshop"),
+                     "prepared_frames", "store_lock", "workshop_query"], "_workshop"),
     "LocalFeatureStore": "_local", "SageMakerFeatureStore": "_sagemaker",
 })
 __all__ = ["IMPLEMENTATIONS", "open_featurestore", *_lazy]

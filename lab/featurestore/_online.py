@@ -3,7 +3,8 @@
 WAL lets readers (online gets from many Streamlit sessions) run while one writer ingests.
 Each thread keeps its own connection per file, since sqlite3 connections are not shared
 across threads, and a connection is dropped when its file was replaced (the learner deleted
-the workspace), so writes never go to an unlinked file.
+the workspace), so writes never go to an unlinked file. A page's connections end with its
+script thread; a job worker's are closed after each job (`jobs.after_each_job`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from lab import jobs
 from lab.featurestore._schema import FRACTIONAL, INTEGRAL
 
 BUSY_TIMEOUT_MS = 15_000
@@ -38,6 +40,16 @@ CREATE TABLE IF NOT EXISTS feature_groups (
 )"""
 
 _local = threading.local()
+
+
+def close_thread_connections() -> None:
+    """Close this thread's connections (a job's worker thread, after each job: it would
+    otherwise keep one open file per workspace it ever served)."""
+    for conn, _ in _local.__dict__.pop("connections", {}).values():
+        conn.close()
+
+
+jobs.after_each_job(close_thread_connections)
 
 
 def _q(identifier: str) -> str:

@@ -19,11 +19,11 @@ from lab import jobs
 from lab.errors import InputError
 from lab.featurestore import IMPLEMENTATIONS, open_featurestore
 from lab.featurestore._api import FeatureStore, Progress
-from lab.featurestore._errors import GroupNotFoundError, SchemaError
+from lab.featurestore._errors import GroupExistsError, GroupNotFoundError, SchemaError
 from lab.featurestore._schema import infer_definitions
 from lab.processing import SPLITS, last_result, load_prepared, read_meta, run_prep
 from lab.twins import twin_class
-from lab.workspace import Workspace, read_json, write_json_atomic
+from lab.workspace import Workspace, locked, read_json, write_json_atomic
 
 RECORD_ID, EVENT_TIME = "record_id", "event_time"
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -84,24 +84,34 @@ def ingest_prepared(settings: Any, progress: Progress | None = None, *,
     names = group_names(settings)
     ingested, offline, online = {}, {}, {}
     share = 1 / len(SPLITS)
-    for i, split in enumerate(SPLITS):
-        name, frame = names[split], frames[split]
-        report(i * share, f"Feature group {name}")
-        _ensure_group(store, name, frame, recreate)
-        store.ingest(name, frame, lambda f, m, i=i: report((i + f) * share, m))
-        info = store.describe_group(name)
-        ingested[split] = len(frame)
-        offline[split], online[split] = info.offline_rows, info.online_rows
-    report(1.0, "Ingested the prepared data")
-    meta = read_meta(Workspace(settings.workspace).processed_dir) or {}
-    result = PreparedIngest(groups=names, ingested_rows=ingested, offline_rows=offline,
-                            online_rows=online, columns=list(meta.get("columns", [])),
-                            event_time=float(frames[SPLITS[0]][EVENT_TIME].iloc[0]),
-                            seconds=time.perf_counter() - started)
-    write_json_atomic(_last_ingest_path(settings), {
-        "backend": settings.backend, "groups": names, "rows": ingested,
-        "event_time": result.event_time, "finished_at": time.time()})
+    with store_lock(settings, lambda: report(0.0, "Waiting for another ingest or training "
+                                                  "read of this workspace to finish")):
+        for i, split in enumerate(SPLITS):
+            name, frame = names[split], frames[split]
+            report(i * share, f"Feature group {name}")
+            _ensure_group(store, name, frame, recreate)
+            store.ingest(name, frame, lambda f, m, i=i: report((i + f) * share, m))
+            info = store.describe_group(name)
+            ingested[split] = len(frame)
+            offline[split], online[split] = info.offline_rows, info.online_rows
+        report(1.0, "Ingested the prepared data")
+        meta = read_meta(Workspace(settings.workspace).processed_dir) or {}
+        result = PreparedIngest(groups=names, ingested_rows=ingested, offline_rows=offline,
+                                online_rows=online, columns=list(meta.get("columns", [])),
+                                event_time=float(frames[SPLITS[0]][EVENT_TIME].iloc[0]),
+                                seconds=time.perf_counter() - started)
+        write_json_atomic(_last_ingest_path(settings), {
+            "backend": settings.backend, "groups": names, "rows": ingested,
+            "event_time": result.event_time, "finished_at": time.time()})
     return result
+
+
+def store_lock(settings: Any, on_wait=None):
+    """The workspace's feature-store lock, between threads and processes: an ingest holds
+    it from its first group to `last_ingest`, and training holds it while it reads the
+    splits, so two sessions (or a session and the CLI) never ingest into the same groups at
+    once, and training never reads a half-done ingest or a group being recreated."""
+    return locked(Workspace(settings.workspace).path(".locks", "featurestore"), on_wait)
 
 
 def _last_ingest_path(settings: Any):
@@ -126,15 +136,19 @@ def _ensure_group(store: FeatureStore, name: str, frame: pd.DataFrame, recreate:
     if info is not None and recreate:
         store.delete_group(name)  # returns once the group is gone (SageMaker: minutes)
         info = None
-    if info is not None and (info.definitions != wanted or info.record_identifier != RECORD_ID
-                             or info.event_time != EVENT_TIME):
+    if info is None:
+        try:
+            store.create_group(name, frame, RECORD_ID, EVENT_TIME, online=True,
+                               description="MLOps lab: processed data split")
+            return
+        except GroupExistsError:  # created meanwhile (another process): reuse it, as below
+            info = store.describe_group(name)
+    if (info.definitions != wanted or info.record_identifier != RECORD_ID
+            or info.event_time != EVENT_TIME):
         raise SchemaError(
             f"The feature group {name!r} holds other columns than the prepared data "
             "(it was made from another dataset). Recreate it (this deletes its records) "
             "or delete it first.")
-    if info is None:
-        store.create_group(name, frame, RECORD_ID, EVENT_TIME, online=True,
-                           description="MLOps lab: processed data split")
 
 
 def workshop_query(group_name: str, columns: Sequence[str], latest: bool = False) -> str:

@@ -66,6 +66,7 @@ SERVING_SCRIPT = Path(inference.__file__).resolve()
 MAX_HISTORY = 30
 MAX_VALUE = 256  # SageMaker's limit on a customer metadata value
 _facts_cache: dict[str, dict[str, Any]] = {}
+MAX_FACTS = 512  # versions' facts kept (a workshop's attendees each register a few)
 _VERSION_ARN = re.compile(r":model-package/([^/]+)/(\d+)$")
 
 
@@ -247,6 +248,8 @@ class SageMakerRegistry(SageMakerTwin):
             facts["metrics"] = metrics
         except Exception:  # noqa: BLE001 - e.g. the artifact was deleted: list it anyway
             return facts
+        if len(_facts_cache) >= MAX_FACTS:  # bounded: the oldest entry goes first
+            del _facts_cache[next(iter(_facts_cache))]
         _facts_cache[cache_key] = facts
         return facts
 

@@ -18,6 +18,7 @@ from lab.serving._payload import parse_predictions
 
 LOCAL_REGION = "us-east-1"  # any region: botocore needs one to build a client
 _clients: dict[tuple[str, str], Any] = {}
+MAX_CLIENTS = 64  # a workshop server: each attendee's endpoint has its own local port
 _lock = threading.Lock()
 
 
@@ -39,6 +40,8 @@ def _client(service: str, url: str | None, session: Any = None) -> Any:
                     service, endpoint_url=url, region_name=LOCAL_REGION, config=config)
             else:
                 client = (session or boto3.session.Session()).client(service)
+            if len(_clients) >= MAX_CLIENTS:  # one per endpoint server seen: bounded
+                del _clients[next(iter(_clients))]
             _clients[key] = client
         return client
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lab import jobs
+from lab import jobs, offload
 from lab.errors import InputError, JobError, LabError
 from lab.settings import Settings
 from lab.training import artifact, open_training
@@ -88,12 +88,13 @@ def execute_run(ctx: jobs.JobContext, engine: Any, request: TrainingRequest,
 
     def finish(validation: dict[str, float]) -> Run:
         ctx.progress(0.9, "Evaluating the model on the test split")
-        results = evaluate(folder / "model", data, folder, validation, preprocessing)
+        results = offload.call(evaluate, folder / "model", data, folder, validation,
+                               preprocessing)  # on a workshop server, in a worker process
         return experiments.finish(run_id, COMPLETED, **results)
 
     try:
-        channels = channels or data.write_channels(folder / "input" / "data",
-                                                   shards=request.instance_count)
+        channels = channels or offload.call(data.write_channels, folder / "input" / "data",
+                                            shards=request.instance_count)
         run = engine.train(ctx, request, channels, folder / "model", finish)
     except jobs.JobCancelled:
         experiments.finish(run_id, STOPPED, failure="Stopped on request.", log=log_text(ctx))

@@ -115,40 +115,49 @@ def _describe(store: Any, group: str):
 
 def read_training_data(settings: Any, progress=None, store: Any = None) -> TrainingData:
     """The three splits from the offline store; InputError when they are not there."""
-    from lab.featurestore import group_names, last_ingest, open_featurestore, workshop_query
+    from lab.featurestore import (
+        group_names,
+        last_ingest,
+        open_featurestore,
+        store_lock,
+        workshop_query,
+    )
 
     report = progress or (lambda fraction, message: None)
     own = store is None
     store = store or open_featurestore(settings)
-    try:
-        groups = group_names(settings)
-        ingest = last_ingest(settings)
-        expected = ingest["rows"] if ingest and ingest.get("groups") == groups else None
-        columns = _columns(store, groups["train"])
-        frames, queries = {}, {}
-        for i, split in enumerate(SPLITS):
-            report(i / len(SPLITS), f"Querying the offline store: {groups[split]}")
-            if _columns(store, groups[split]) != columns:
-                raise InputError(f"The feature groups hold different columns ({groups[split]} "
-                                 "differs from the train group): ingest the prepared data "
-                                 "again.")
-            queries[split] = workshop_query(groups[split], columns, latest=True)
-            frame = store.query(queries[split]).frame
-            delay = float(getattr(store, "offline_delay_s", 0) or 0)
-            problem = incomplete(groups[split], len(frame), (expected or {}).get(split),
-                                 delay, (ingest or {}).get("finished_at"))
-            if problem:
-                raise InputError(problem)
-            if frame.empty:
-                raise InputError(f"The feature group {groups[split]} returned no rows: ingest "
-                                 "the prepared data on the Feature Store page."
-                                 + (f" Records reach the offline store up to {delay / 60:.0f} "
-                                    "minutes after ingestion: try again later." if delay
-                                    else ""))
-            frames[split] = frame[columns].reset_index(drop=True)
-    finally:
-        if own:
-            store.close()
+    # an ingest of this workspace (another session, the CLI) ends before the splits are
+    # read: never half of one, never a group it is recreating
+    with store_lock(settings, lambda: report(0.0, "Waiting for this workspace's ingest")):
+        try:
+            groups = group_names(settings)
+            ingest = last_ingest(settings)
+            expected = ingest["rows"] if ingest and ingest.get("groups") == groups else None
+            columns = _columns(store, groups["train"])
+            frames, queries = {}, {}
+            for i, split in enumerate(SPLITS):
+                report(i / len(SPLITS), f"Querying the offline store: {groups[split]}")
+                if _columns(store, groups[split]) != columns:
+                    raise InputError(f"The feature groups hold different columns ({groups[split]} "
+                                     "differs from the train group): ingest the prepared data "
+                                     "again.")
+                queries[split] = workshop_query(groups[split], columns, latest=True)
+                frame = store.query(queries[split]).frame
+                delay = float(getattr(store, "offline_delay_s", 0) or 0)
+                problem = incomplete(groups[split], len(frame), (expected or {}).get(split),
+                                     delay, (ingest or {}).get("finished_at"))
+                if problem:
+                    raise InputError(problem)
+                if frame.empty:
+                    raise InputError(f"The feature group {groups[split]} returned no rows: ingest "
+                                     "the prepared data on the Feature Store page."
+                                     + (f" Records reach the offline store up to {delay / 60:.0f} "
+                                        "minutes after ingestion: try again later." if delay
+                                        else ""))
+                frames[split] = frame[columns].reset_index(drop=True)
+        finally:
+            if own:
+                store.close()
     return TrainingData(frames=frames, target=columns[0], features=columns[1:], groups=groups,
                         queries=queries)
 

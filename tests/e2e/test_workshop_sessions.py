@@ -116,3 +116,100 @@ def test_one_real_browser_page_in_workshop_mode(workshop):
             page.screenshot(path=str(SHOTS / "workshop_session.png"))
         finally:
             browser.close()
+
+
+def _finished_jobs(workspace: Path, kind: str, count: int) -> list:
+    from lab.jobs import JobStore
+    from lab.workspace import Workspace
+
+    store, deadline = JobStore(Workspace(workspace)), time.monotonic() + TIME_LIMIT_S
+    while time.monotonic() < deadline:
+        found = store.list(kind)
+        if len(found) >= count and all(j.finished for j in found):
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{kind}: {[(j.job_id, j.status) for j in store.list(kind)]}")
+
+
+def test_four_sessions_of_one_workspace_click_ingest_and_train_together(workshop):
+    """Four tabs on one workspace (a learner's, or a pair's): every ingest and training
+    clicked at once completes, and the stores hold exactly what they ingested."""
+    from contextlib import AsyncExitStack
+
+    from lab.featurestore import open_featurestore
+    from lab.load import Session
+    from lab.settings import Settings
+    from lab.training import Experiments
+    from lab.workspace import Workspace
+
+    server, root = workshop
+    sid = "sharedroom0001"
+    workspace = root / "sessions" / sid
+
+    async def together(runs, label):
+        return await asyncio.gather(*[s.click(run, label) for s, run in runs])
+
+    async def room() -> None:
+        async with AsyncExitStack() as stack:
+            tabs = [await stack.enter_async_context(Session(server.url, f"ws={sid}",
+                                                            timeout_s=TIME_LIMIT_S))
+                    for _ in range(4)]
+            await tabs[0].click(await tabs[0].open("prep"), "Run in-process")
+            pages = await asyncio.gather(*[t.open("feature_store") for t in tabs])
+            await together(list(zip(tabs, pages)), "Create groups and ingest")
+            _finished_jobs(workspace, "feature-ingest", 4)
+            # two tabs train while the other two ingest again, all at the same moment
+            trainers = await asyncio.gather(*[t.open("training") for t in tabs[:2]])
+            ingesters = await asyncio.gather(*[t.open("feature_store") for t in tabs[2:]])
+            await asyncio.gather(together(list(zip(tabs[:2], trainers)), "Train"),
+                                 together(list(zip(tabs[2:], ingesters)),
+                                          "Create groups and ingest"))
+
+    asyncio.run(asyncio.wait_for(room(), TIME_LIMIT_S))
+    ingests = _finished_jobs(workspace, "feature-ingest", 6)
+    trainings = _finished_jobs(workspace, "training", 2)
+    assert [(j.status, j.error) for j in ingests + trainings] == [("Completed", None)] * 8
+    store = open_featurestore(Settings(workspace=workspace))
+    rows = {"lab-train": 6000, "lab-validation": 2000, "lab-test": 2000}
+    groups = {g.name: g for g in store.list_groups()}
+    assert sorted(groups) == sorted(rows)  # each created once, then reused
+    for name, count in rows.items():
+        assert groups[name].online_rows == count  # the newest version of each record
+        assert groups[name].offline_rows == 6 * count  # every ingest, whole
+    runs = Experiments(Workspace(workspace)).list()
+    assert sorted(r.status for r in runs) == ["Completed", "Completed"]
+    for job in trainings:  # each read whole splits, never a half-done ingest
+        assert job.result["rows"] == {"train": 6000, "validation": 2000, "test": 2000}
+
+
+def test_the_load_command_drives_a_small_room_and_reports_every_action(workshop):
+    """`python -m lab load` against the running server: two attendees walk the lab (pages,
+    preparation, ingest, training) with no error, and the report has p50/p95 per action,
+    the health check's times and the server's memory and threads."""
+    import json
+
+    from lab.load import ACTIONS
+    from tests.cli import run_cli
+
+    server, root = workshop
+    result = run_cli("load", "--attendees", "2", "--url", server.url, "--pause", "0",
+                     "--settle", "0", "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["errors"] == [] and report["error_count"] == 0
+    assert (report["attendees"], report["mode"]) == (2, "paced")
+    assert sorted(report["actions"]) == sorted(ACTIONS)
+    for action, figures in report["actions"].items():
+        assert figures["count"] >= 2, action  # each attendee did each action
+        assert 0 < figures["p50"] <= figures["p95"] <= figures["max"], (action, figures)
+    assert report["actions"]["open page"]["count"] >= 2 * 6  # the walk's six pages
+    assert report["health"]["count"] > 0 and report["health"]["failures"] == 0
+    assert report["server"]["pid"] == server.process.pid  # found by its listening port
+    assert report["server"]["peak_rss_mb"] > 0 and report["server"]["peak_threads"] > 0
+    assert report["server"]["cpu_s"] > 0 and report["server"]["cores_used"] > 0
+    assert len(report["load_average"]) == 3
+    sessions = {p.name for p in (root / "sessions").iterdir()}
+    walked = {s for s in sessions if s.startswith("load")}
+    assert len(walked) == 2  # each attendee had a workspace of its own
+    for sid in walked:
+        assert (root / "sessions" / sid / "experiments.db").exists()

@@ -78,3 +78,69 @@ def test_unknown_jobs_and_bad_ids(ws):
         store.request_cancel("nope")
     with pytest.raises(Exception, match="outside the workspace"):
         store.get("../../etc")
+
+
+def _scheduler_run(scheduler, ws, kind, fn):
+    store = jobs.JobStore(ws)
+    job = store.create(kind, {})
+    scheduler.submit(store, job, fn)
+    return job.job_id
+
+
+def test_each_workspace_gets_its_share_and_waits_its_turn(tmp_path):
+    """Two workers, three workspaces: the busy workspace's second job waits, the other
+    workspaces' jobs run at once, and the waiting one starts when its first ends."""
+    from lab.workspace import Workspace
+
+    scheduler = jobs.Scheduler(workers=2, per_workspace=1)
+    busy, a, b = (Workspace(tmp_path / name) for name in ("busy", "a", "b"))
+    release, started = __import__("threading").Event(), []
+
+    def hold(ctx):
+        started.append(ctx.store.ws.root.name)
+        release.wait(10)
+        return {}
+
+    def quick(ctx):
+        started.append(ctx.store.ws.root.name)
+        return {}
+
+    first = _scheduler_run(scheduler, busy, "hold", hold)
+    second = _scheduler_run(scheduler, busy, "quick", quick)
+    third = _scheduler_run(scheduler, a, "quick", quick)
+    assert wait_for_job(a, third).status == jobs.COMPLETED
+    time.sleep(0.2)
+    assert started == ["busy", "a"] and jobs.JobStore(busy).get(second).message == "Queued"
+    fourth = _scheduler_run(scheduler, b, "hold", hold)  # takes the other worker
+    time.sleep(0.2)
+    assert started == ["busy", "a", "b"]
+    release.set()
+    for ws, job_id in ((busy, first), (busy, second), (b, fourth)):
+        assert wait_for_job(ws, job_id).status == jobs.COMPLETED
+    assert started[-1] == "busy" and scheduler.waiting() == 0
+
+
+def test_a_job_stopped_while_it_waited_never_runs_and_workers_give_back(ws, monkeypatch):
+    scheduler = jobs.Scheduler(workers=1, per_workspace=1)
+    release, ran, given_back = __import__("threading").Event(), [], []
+    monkeypatch.setattr(jobs, "_AFTER_JOB", [])
+    jobs.after_each_job(lambda: given_back.append(1))
+    first = _scheduler_run(scheduler, ws, "hold", lambda ctx: release.wait(10) and {})
+    queued = _scheduler_run(scheduler, ws, "never", lambda ctx: ran.append(1) or {})
+    jobs.JobStore(ws).request_cancel(queued)
+    release.set()
+    assert wait_for_job(ws, queued).status == jobs.STOPPED and ran == []
+    assert wait_for_job(ws, first).status == jobs.COMPLETED
+    assert given_back == [1, 1]
+
+
+def test_listing_one_kind_reads_only_its_records(ws, monkeypatch):
+    store = jobs.JobStore(ws)
+    for kind in ("deploy", "deploy-pipeline", "training", "training"):
+        store.save(store.create(kind, {}))
+    read = []
+    original = jobs.JobStore.get
+    monkeypatch.setattr(jobs.JobStore, "get", lambda self, i: read.append(i) or original(self, i))
+    assert [j.kind for j in store.list("deploy")] == ["deploy"]
+    assert len(read) == 1 and read[0].startswith("deploy-2")
+    assert len(store.list("training")) == 2 and len(store.list()) == 4
