@@ -194,6 +194,7 @@ STEPS: tuple[Step, ...] = (
 # Pages that are no step of the workshop: listed after the stages, under TOOLS.
 TOOL_PAGES: tuple[Page, ...] = (
     Page("cleanup.py", "Resources & cleanup", ":material/cleaning_services:", TOOLS),
+    Page("performance.py", "Performance", ":material/speed:", TOOLS),
 )
 
 
