@@ -60,7 +60,8 @@ def speedup_chart(result: dict[str, Any]):
     fig = go.Figure(go.Bar(
         x=[f["speedup"] for f in figures], y=names, orientation="h",
         marker_color=["#16a34a" if f["speedup"] >= 1 else "#dc2626" for f in figures],
-        text=[f"{f['speedup']:g}x" for f in figures], textposition="outside",
+        text=[f"{f['speedup']:.3g}x" for f in figures], textposition="outside",
+        cliponaxis=False,
         hovertext=[f"lab {f['median']:g} {f['unit']} · naive {f['reference']:g} {f['unit']} "
                    f"({f.get('reference_what') or 'reference'})" for f in figures],
         hoverinfo="text"))
@@ -68,7 +69,11 @@ def speedup_chart(result: dict[str, Any]):
     fig.update_layout(title="The lab against the naive way, same run (times faster)",
                       xaxis_title="speed-up (reference / lab; log scale)",
                       yaxis=dict(autorange="reversed"))
-    fig.update_xaxes(type="log")
+    import math
+
+    largest = max([f["speedup"] for f in figures] + [1.0])
+    # log axis from 1/2 to 3 times the largest bar: room for the bars' labels beside them
+    fig.update_xaxes(type="log", range=[math.log10(0.5), math.log10(largest * 3)])
     return room_style(fig, height=120 + 45 * max(1, len(figures)))
 
 
@@ -87,6 +92,7 @@ def curves_chart(result: dict[str, Any]):
             text=[f"{p['seconds']:.2g} s" for p in mine], textposition="top center"))
     fig.update_layout(title="How each step's time grows with the rows (generated data)",
                       xaxis_title="rows", yaxis_title="seconds")
-    fig.update_xaxes(type="log")
+    sizes = sorted({p["rows"] for p in points})
+    fig.update_xaxes(type="log", tickvals=sizes, ticktext=[f"{n:,}" for n in sizes])
     fig.update_yaxes(type="log")
     return room_style(fig, whole_axes=("x",), height=440)

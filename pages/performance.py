@@ -22,7 +22,7 @@ if st.button("Run the quick bench", icon=":material/speed:", key="bench_run",
         st.session_state["bench_job"] = jobs.start(s, bench_job(s, quick=True))
     except LabError as exc:
         show_error(exc)
-job_panel(KIND, "bench_job", "No bench job from here yet.", log_title="Bench log")
+job_panel(KIND, "bench_job", "No bench started from this page yet.", log_title="Bench log")
 
 result = latest(s)
 if result is None:
@@ -32,7 +32,8 @@ if result is None:
     st.stop()
 
 load = result.get("load_average_before") or []
-st.caption(f"{'Quick' if result.get('quick') else 'Full'} run of {result.get('when', '?')} "
+st.caption(f"{'Quick' if result.get('quick') else 'Full'} run of "
+           f"{str(result.get('when', '?')).replace('T', ' ').replace('+00:00', ' UTC')} "
            f"on {result.get('cpus', '?')} core(s), {result.get('seconds', '?')} s; load "
            f"average before it {', '.join(str(x) for x in load) or 'unknown'} (other work on "
            "the machine slows every figure, not the speed-ups).")
