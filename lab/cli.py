@@ -355,10 +355,11 @@ def cmd_pipeline(args, out: dict[str, Any]) -> None:
 
 
 def cmd_run_all(args, out: dict[str, Any]) -> None:
-    from lab.steps import run_all
+    from lab.steps import run_all, warm_up_runners
     from lab.workspace import Workspace, locked
 
     settings = _settings(args)
+    warm_up_runners(settings)
     # Every step reads what the one before left in the workspace (the active dataset, the
     # prepared data, the groups): a second run-all waits, instead of mixing in its data.
     with locked(Workspace(settings.workspace).root,

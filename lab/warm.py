@@ -133,6 +133,13 @@ def _get_server() -> _Server:
         return _server
 
 
+def prestart() -> None:
+    """Start the fork server now (its imports then overlap the caller's own work), when
+    runs would use it; a no-op when it runs already or runs are cold subprocesses."""
+    if warm_available():
+        _get_server()
+
+
 def run_script(cmd: list[str], env: dict[str, str], output: Path,
                on_line, cancelled) -> int:
     """Run `python cmd[0] cmd[1:]` as a warm child; stream its lines to `on_line`.
