@@ -22,12 +22,14 @@ if st.button("Run the quick bench", icon=":material/speed:", key="bench_run",
         st.session_state["bench_job"] = jobs.start(s, bench_job(s, quick=True))
     except LabError as exc:
         show_error(exc)
-job_panel(KIND, "bench_job", "No bench started from this page yet.", log_title="Bench log")
+job_panel(KIND, "bench_job", "The quick bench runs in the background (about two minutes on "
+          "two cores); its progress and log show here.", log_title="Bench log")
 
 result = latest(s)
 if result is None:
     st.info("No bench run yet in this workspace: press **Run the quick bench** (or run "
-            "`python -m lab bench --quick` with this workspace) and the figures appear here.",
+            "`python -m lab bench --quick` with `LAB_WORKSPACE` set to this workspace) and "
+            "the figures appear here.",
             icon=":material/info:")
     st.stop()
 
