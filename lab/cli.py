@@ -33,7 +33,8 @@
                                                       every step built so far, in lab order
     python -m lab check    [--json]                   the connection check (SageMaker: AWS calls)
     python -m lab cleanup  [--dry-run] [--json]       delete what the lab created (or list it)
-    python -m lab bench    [--runs N] [--json]        speed figures (median and p99)
+    python -m lab bench    [--quick] [--runs N] [--only TEXT] [--json]
+                                                      speed figures against naive references
     python -m lab load --attendees N [--burst] [--minutes M] [--url URL] [--json]
                                                       a room of attendees on a workshop server
     python -m lab export-notebook [--target local|sagemaker] -o FILE.ipynb
@@ -176,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure the lab's speed figures")
     bench.add_argument("--runs", type=int, default=None, help="runs per figure")
     bench.add_argument("--only", metavar="TEXT", help="only figures whose name contains TEXT")
+    bench.add_argument("--quick", action="store_true",
+                       help="fewer runs and smaller scale curves (under 2 minutes)")
+    bench.add_argument("--save", action="store_true",
+                       help="save a selection (--only) as the workspace's latest run too")
     _common_options(bench)
     return parser
 
@@ -370,10 +375,11 @@ def cmd_pipeline(args, out: dict[str, Any]) -> None:
 
 
 def cmd_run_all(args, out: dict[str, Any]) -> None:
-    from lab.steps import run_all
+    from lab.steps import run_all, warm_up_runners
     from lab.workspace import Workspace, locked
 
     settings = _settings(args)
+    warm_up_runners(settings)
     # Every step reads what the one before left in the workspace (the active dataset, the
     # prepared data, the groups): a second run-all waits, instead of mixing in its data.
     with locked(Workspace(settings.workspace).root,
@@ -420,8 +426,13 @@ def cmd_cleanup(args, out: dict[str, Any]) -> int:
 
 def cmd_bench(args, out: dict[str, Any]) -> None:
     from lab.bench import run_bench
+    from lab.settings import load_settings
 
-    out.update(run_bench(args.workspace, runs=args.runs, only=args.only, log=_log))
+    # A whole run is saved in the workspace (the app's Performance page shows it); a
+    # selection (--only) is not, so it never replaces a whole run.
+    save_to = None if args.only and not args.save else load_settings(args.workspace).workspace
+    out.update(run_bench(args.workspace, runs=args.runs, only=args.only, log=_log,
+                         quick=args.quick, save_to=save_to))
 
 
 COMMANDS = {"prep": cmd_prep, "process": cmd_process, "features": cmd_features,
@@ -449,9 +460,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(out, indent=2, default=str))
     elif args.command == "bench":
-        from lab.bench import format_table
+        from lab.bench import format_curves, format_table
 
-        print(format_table(out["figures"]))
+        print(format_table(out["figures"]) + format_curves(out.get("curves") or {}))
     return status if isinstance(status, int) else 0
 
 

@@ -32,11 +32,28 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PRELOAD = ("numpy", "pandas", "joblib", "xgboost", "sklearn.ensemble", "sklearn.tree",
            "sklearn.model_selection", "sklearn.preprocessing")
 START_TIMEOUT_S = 60  # the server's first imports, on a busy machine
+
+
+@contextmanager
+def cold_workers() -> Iterator[None]:
+    """Within: container scripts run as cold `python script.py` processes, no warm worker
+    (the bench's naive reference; LAB_TRAINING_WORKER=subprocess for the whole process)."""
+    before = os.environ.get("LAB_TRAINING_WORKER")
+    os.environ["LAB_TRAINING_WORKER"] = "subprocess"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("LAB_TRAINING_WORKER", None)
+        else:
+            os.environ["LAB_TRAINING_WORKER"] = before
 
 
 def warm_available() -> bool:
@@ -114,6 +131,13 @@ def _get_server() -> _Server:
         if _server is None or not _server.alive():
             _server = _Server()
         return _server
+
+
+def prestart() -> None:
+    """Start the fork server now (its imports then overlap the caller's own work), when
+    runs would use it; a no-op when it runs already or runs are cold subprocesses."""
+    if warm_available():
+        _get_server()
 
 
 def run_script(cmd: list[str], env: dict[str, str], output: Path,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,19 @@ def processing_job(settings: Any, params: PrepParams | None = None,
     def run(ctx: jobs.JobContext) -> dict[str, Any]:
         output_dir = ctx.dir / "output"
         ctx.progress(0.05, f"Running the processing script ({engine.label} backend)")
-        sharded = engine.run(ctx, request, request.dataset.path(ws), output_dir)
-        meta = read_meta(output_dir)
-        if meta is None:
-            raise JobError("The processing job finished without writing its outputs.")
-        ctx.progress(0.97, "Comparing with the in-process preparation")
-        comparison = _compare_with_in_process(ws, request, output_dir)
+        # The in-process preparation it is compared with runs meanwhile (the script is a
+        # process of its own, or runs on AWS), so the comparison costs no extra wait.
+        with tempfile.TemporaryDirectory(dir=ws.root) as expected, \
+                ThreadPoolExecutor(1, thread_name_prefix="lab-prep-compare") as pool:
+            in_process = pool.submit(_prepare_in_process, ws, request, Path(expected))
+            sharded = engine.run(ctx, request, request.dataset.path(ws), output_dir)
+            meta = read_meta(output_dir)
+            if meta is None:
+                raise JobError("The processing job finished without writing its outputs.")
+            ctx.progress(0.97, "Comparing with the in-process preparation")
+            in_process.result()
+            comparison = compare_outputs(Path(expected), output_dir,
+                                         ordered=request.instance_count == 1)
         ctx.log(f"Outputs match the in-process preparation: {comparison.match}")
         out = {"output_dir": str(output_dir), "rows": meta["rows"],
                "match": comparison.match, "comparison": comparison.details,
@@ -59,14 +67,11 @@ def processing_job(settings: Any, params: PrepParams | None = None,
                         request.to_json(), run)
 
 
-def _compare_with_in_process(ws: Workspace, request: ProcessingRequest, output_dir: Path):
-    """Prepare the same dataset in memory (the workshop's local run) and compare."""
+def _prepare_in_process(ws: Workspace, request: ProcessingRequest, expected: Path) -> None:
+    """Prepare the same dataset in memory (the workshop's local run) into `expected`."""
     splits, meta = prepare_frame(load_dataset(ws, request.dataset), request.dataset.target,
                                  request.params)
-    with tempfile.TemporaryDirectory(dir=ws.root) as expected:
-        preprocess.write_outputs(splits, meta, expected)
-        return compare_outputs(Path(expected), output_dir,
-                               ordered=request.instance_count == 1)
+    preprocess.write_outputs(splits, meta, str(expected))
 
 
 def job_matched(ws: Workspace) -> bool:

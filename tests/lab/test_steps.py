@@ -86,3 +86,19 @@ def test_progress_reads_the_workspace(ws):
     done = progress(ws)
     assert done["data"] and done["prep"] and not done["processing"]
     assert step("prep").title == "Prepare the data"
+
+
+def test_run_all_starts_the_warm_worker_first_on_the_local_backend_only(tmp_path, monkeypatch):
+    from lab import warm
+    from lab.steps import warm_up_runners
+
+    started: list[bool] = []
+    monkeypatch.setattr(warm, "_get_server", lambda: started.append(True))
+    warm_up_runners(Settings(workspace=tmp_path, backend="sagemaker"))
+    assert started == []  # its scripts run on AWS: no local worker to warm
+    monkeypatch.setenv("LAB_TRAINING_WORKER", "subprocess")
+    warm_up_runners(Settings(workspace=tmp_path, backend="local"))
+    assert started == []  # cold subprocesses asked for: nothing to start
+    monkeypatch.setenv("LAB_TRAINING_WORKER", "fork")
+    warm_up_runners(Settings(workspace=tmp_path, backend="local"))
+    assert started == ([True] if warm.warm_available() else [])

@@ -83,6 +83,8 @@ def test_bench_figures_shape(settings):
     assert [f["unit"] for f in figures] == ["s", "ms", "ms"]
     assert [len(f["samples"]) for f in figures] == [2, 20, 5]
     assert [f["budget"] for f in figures] == [1.0, 1.0, 5.0]
+    naive = figures[0]["reference_samples"]  # one INSERT and commit per row, beside it
+    assert len(naive) == 1 and naive[0] > 0 and "per row" in figures[0]["reference_what"]
     assert not (Path(settings.workspace) / "featurestore").exists()  # a scratch store
 
 
