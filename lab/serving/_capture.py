@@ -85,6 +85,11 @@ class CaptureWriter:
             found = self._configs[key] = (config, time.monotonic())
         return found[0]
 
+    def refresh(self, endpoint: str) -> None:
+        """Read the endpoint's setting again on its next request (changed in this process:
+        no need to wait for the once-a-second re-read)."""
+        self._configs.pop(endpoint.lower(), None)
+
     def capture(self, endpoint: str, variant: str, request: bytes, request_type: str,
                 response: bytes, response_type: str) -> bool:
         """Write the exchange if capture is on and it is sampled; True if written."""

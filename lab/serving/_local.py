@@ -122,10 +122,14 @@ class LocalEndpoints(Twin):
         return server_url(self.settings)
 
     def set_capture(self, name: str, config: CaptureConfig) -> CaptureConfig:
-        """Data capture on or off; the runtime server applies it within a second."""
+        """Data capture on or off: at once by this process's runtime server, within a
+        second by another process's."""
         from lab.serving._capture import capture_folder
 
         found = self.records.set_capture(name, config.check() if config.enabled else config)
+        server = running_server(self.settings)
+        if server is not None:
+            server.capture.refresh(name)
         return replace(found, destination=str(capture_folder(self.settings, name)))
 
     def capture(self, name: str) -> CaptureConfig:

@@ -48,6 +48,17 @@ def test_traffic_is_captured_and_its_drift_measured_against_the_baseline(served)
     assert view.to_json()["captured_records"] == 600
 
 
+def test_capture_turned_on_applies_to_the_very_next_request(served):
+    """The server had read the setting (off) a moment before: turned on in this process,
+    the next request is captured (run-all turns it on and sends traffic at once)."""
+    settings, name = served
+    jobs.run(settings, traffic_job(settings, rows=5, rate=500)).outcome()  # capture off
+    open_endpoints(settings).set_capture(name, CaptureConfig(enabled=True))
+    sent = jobs.run(settings, traffic_job(settings, rows=20, rate=500)).outcome()
+    view = settled_view(settings, name, 25)
+    assert sent["answered"] == 20 and len(view.captures) == 20
+
+
 def test_traffic_with_missing_values_is_refused_by_the_endpoint_and_counted(served):
     settings, name = served
     holes = Changes(missing={"DECK": 0.5}, seed=1)
