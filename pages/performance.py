@@ -4,7 +4,7 @@ from lab import jobs
 from lab.bench import KIND, bench_job, latest
 from lab.benchview import curves_chart, figure_rows, referenced, speedup_chart
 from lab.errors import LabError
-from pages._ui import chart, job_panel, open_page, settings, show_error
+from pages._ui import chart, job_panel, open_page, settings, show_error, table
 
 open_page()
 s = settings()
@@ -47,7 +47,7 @@ else:
     st.caption("This run measured no figure that has a naive reference.")
 
 st.header("Every figure")
-st.dataframe(figure_rows(result), hide_index=True)
+table(figure_rows(result))  # the number format; "-" where a figure has no budget or reference
 
 st.header("How cost grows with the data")
 curves = result.get("curves") or {}
