@@ -92,11 +92,12 @@ STAGE_SUMMARY = {
                    "Pipelines with parameters, conditions and step caching; deployment of the "
                    "latest approved model.", "Hands-on: the workshop's notebook 4."),
     "Reliable": ("Ship models like software, and watch them.",
-                 "CI/CD, multi-account promotion, tests, model monitoring.",
-                 "Explained, with a checkpoint: beyond Lab 1."),
+                 "Drift checks, quality gates, CI/CD, model monitoring, safe rollouts.",
+                 "Hands-on: this lab's own steps, beyond the workshop's Lab 1."),
     "Scalable": ("Offer what works as a platform for many teams.",
-                 "Templates, self-service, shared registry and features, governance.",
-                 "Explained, with a checkpoint: beyond Lab 1."),
+                 "Work on several instances, project templates, shared registry and "
+                 "features, access rules.",
+                 "Hands-on: this lab's own steps, beyond the workshop's Lab 1."),
 }
 for column, stage in zip(st.columns(4), STAGES):
     meaning, practices, coverage = STAGE_SUMMARY[stage]
