@@ -55,22 +55,8 @@ for i, stage in enumerate(STAGES):
         c2.page_link(f"pages/{checkpoint_file(stage)}", label=f"{stage} checkpoint",
                      icon=":material/quiz:")
 
-st.header("What comes next in this lab")
-_PLANNED = {"Reliable": "a CI/CD pipeline started by an approval, a staged rollout, model "
-                        "monitoring",
-            "Scalable": "templates for new teams, work on several instances"}
-pending = [s for s in STAGES if not any(x.stage == s for x in STEPS)]
-if pending:
-    st.write(f"The workshop's Lab 1 stops at the Repeatable stage, so the {' and '.join(pending)} "
-             f"stage{'s have' if len(pending) > 1 else ' has'} an explanation and a checkpoint "
-             "here but no hands-on steps yet. Planned: "
-             + "; ".join(_PLANNED.get(s, "steps") for s in pending) + ". Their stage pages will "
-             "list them as they arrive.")
-    for col, stage in zip(st.columns(len(pending)), pending):
-        col.page_link(f"pages/{stage_file(stage)}", label=f"The {stage} stage: what is coming",
-                      icon=":material/arrow_forward:")
-else:
-    st.write("The workshop's Lab 1 stops at the Repeatable stage; this lab's Reliable and "
-             "Scalable stages go further, hands-on. Run any step again with other parameters, "
-             "or take the lab home.")
+st.header("What comes next")
+st.write("The workshop's Lab 1 stops at the Repeatable stage; this lab's Reliable and "
+         "Scalable stages go further, hands-on. Run any step again with other parameters, "
+         "or take the lab home.")
 take_it_home()
