@@ -108,7 +108,7 @@ def walk_the_reliable_stage(page):
     click(page, "Compare with the baseline")
     page.get_by_text("1 of 8 features drifted").wait_for(timeout=LONG)
     click(page, "Store it as a dataset")
-    page.get_by_text("Stored as").wait_for(timeout=LONG)
+    page.get_by_text(re.compile(r"^Stored as ")).wait_for(timeout=LONG)
     settle(page)
     shot(page, "12a-drift")
     follow_next(page, "Quality gates & CI/CD")
