@@ -23,13 +23,12 @@ import pickle
 import struct
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from lab.jobs import dies_with_parent
+from lab.workerpool import WorkerPool
 
 T = TypeVar("T")
 WORKERS = max(1, min(4, os.cpu_count() or 1))
@@ -42,60 +41,29 @@ class WorkerDied(RuntimeError):
     """The worker process ended during a call (killed, out of memory)."""
 
 
-class _Pool:
-    def __init__(self) -> None:
-        self.idle: list[subprocess.Popen] = []
-        self.count = 0
-        self.changed = threading.Condition()
-
-    def call(self, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
-        request = pickle.dumps((fn, args, kwargs))
-        worker = self._take()
-        healthy = False
-        try:
-            worker.stdin.write(struct.pack(">I", len(request)) + request)
-            worker.stdin.flush()
-            reply = _read(worker.stdout)
-            healthy = reply is not None
-        except (OSError, ValueError):
-            reply = None
-        finally:
-            self._give_back(worker, healthy)
-        if reply is None:
-            raise WorkerDied(f"The worker process running {fn.__qualname__} stopped.")
-        try:
-            ok, value = pickle.loads(reply)
-        except Exception as exc:  # an exception class that does not unpickle
-            raise RuntimeError(f"{fn.__qualname__} failed in a worker process") from exc
-        if not ok:
-            raise value
-        return value
-
-    def _take(self) -> subprocess.Popen:
-        with self.changed:
-            while not self.idle and self.count >= WORKERS:
-                self.changed.wait()
-            if self.idle:
-                return self.idle.pop()
-            self.count += 1
-        try:
-            return _SPAWNER.submit(_spawn).result()
-        except BaseException:
-            with self.changed:
-                self.count -= 1
-                self.changed.notify()
-            raise
-
-    def _give_back(self, worker: subprocess.Popen, healthy: bool) -> None:
-        if not healthy:
-            worker.kill()
-            worker.wait()
-        with self.changed:
-            if healthy:
-                self.idle.append(worker)
-            else:
-                self.count -= 1
-            self.changed.notify()
+def _call(fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+    """`fn(*args, **kwargs)` in one of the pool's workers."""
+    request = pickle.dumps((fn, args, kwargs))
+    worker = _POOL.take()
+    healthy = False
+    try:
+        worker.stdin.write(struct.pack(">I", len(request)) + request)
+        worker.stdin.flush()
+        reply = _read(worker.stdout)
+        healthy = reply is not None
+    except (OSError, ValueError):
+        reply = None
+    finally:
+        _POOL.give_back(worker, healthy)
+    if reply is None:
+        raise WorkerDied(f"The worker process running {fn.__qualname__} stopped.")
+    try:
+        ok, value = pickle.loads(reply)
+    except Exception as exc:  # an exception class that does not unpickle
+        raise RuntimeError(f"{fn.__qualname__} failed in a worker process") from exc
+    if not ok:
+        raise value
+    return value
 
 
 def _spawn() -> subprocess.Popen:
@@ -121,8 +89,7 @@ def _read(stream) -> bytes | None:
     return body if len(body) == size else None
 
 
-_POOL = _Pool()
-_SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="lab-offload-spawner")
+_POOL = WorkerPool(_spawn, WORKERS, "offload")
 
 
 def shared_server() -> bool:
@@ -139,7 +106,7 @@ def call(fn: Callable[..., T], *args: Any, elsewhere: bool | None = None, **kwar
     if not (shared_server() if elsewhere is None else elsewhere):
         return fn(*args, **kwargs)
     try:
-        return _POOL.call(fn, args, kwargs)
+        return _call(fn, args, kwargs)
     except WorkerDied:
         return fn(*args, **kwargs)
 
@@ -147,23 +114,7 @@ def call(fn: Callable[..., T], *args: Any, elsewhere: bool | None = None, **kwar
 def warm() -> None:
     """Start the workers in the background (a workshop server's first page calls it), so
     the first attendee to prepare data does not wait for their imports."""
-    def start() -> None:
-        with _POOL.changed:
-            if _POOL.count:
-                return
-            _POOL.count = WORKERS
-        started = []
-        for _ in range(WORKERS):
-            try:
-                started.append(_spawn())
-            except (OSError, WorkerDied):
-                break
-        with _POOL.changed:
-            _POOL.idle.extend(started)
-            _POOL.count -= WORKERS - len(started)
-            _POOL.changed.notify_all()
-
-    _SPAWNER.submit(start)
+    _POOL.warm(failures=(OSError, WorkerDied))
 
 
 def _serve() -> None:

@@ -22,10 +22,8 @@ import select
 import struct
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +34,7 @@ import pyarrow.parquet as pq
 
 from lab.featurestore._errors import QueryError
 from lab.featurestore._schema import FRACTIONAL, INTEGRAL, glue_table_name
+from lab.workerpool import WorkerPool, stop
 
 ATHENA_DATABASE = "sagemaker_featurestore"
 QUERY_TIMEOUT_S = 30.0
@@ -141,62 +140,27 @@ def _views(groups: list[dict]) -> list[list[str]]:
     return views
 
 
-class _Workers:
+class _Workers(WorkerPool):
     """Up to MAX_WORKERS SQL worker processes (`_sqlworker.py`), each running one query at
     a time (started on first use, about 0.3 s, then kept); a query past its time limit is
     ended by killing its worker, which the next query replaces."""
 
     def __init__(self) -> None:
-        self.idle: list[subprocess.Popen] = []
-        self.count = 0
-        self.changed = threading.Condition()
+        super().__init__(_spawn, MAX_WORKERS, "sql")
 
     def run(self, request: dict, timeout_s: float) -> tuple[str, Any]:
         body = json.dumps(request).encode()
         for _ in range(2):  # a worker that died under a query gets one fresh try
-            worker = self._take()
+            worker = self.take()
             healthy = False
             try:
                 kind, payload = _exchange(worker, body, timeout_s)
                 healthy = kind not in ("timeout", "died", "memory")
             finally:
-                self._give_back(worker, healthy)
+                self.give_back(worker, healthy)
             if kind != "died":
                 break
         return kind, payload
-
-    def _take(self) -> subprocess.Popen:
-        with self.changed:
-            while not self.idle and self.count >= MAX_WORKERS:
-                self.changed.wait()
-            if self.idle:
-                return self.idle.pop()
-            self.count += 1
-        try:
-            return _SPAWNER.submit(_spawn).result()
-        except BaseException:
-            with self.changed:
-                self.count -= 1
-                self.changed.notify()
-            raise
-
-    def _give_back(self, worker: subprocess.Popen, healthy: bool) -> None:
-        if not healthy:
-            _stop(worker)
-        with self.changed:
-            if healthy:
-                self.idle.append(worker)
-            else:
-                self.count -= 1
-            self.changed.notify()
-
-    def reset(self) -> None:
-        """Stop the idle workers (the next query starts one with the current limits)."""
-        with self.changed:
-            idle, self.idle = self.idle, []
-            self.count -= len(idle)
-        for worker in idle:
-            _stop(worker)
 
 
 def _spawn() -> subprocess.Popen:
@@ -214,7 +178,7 @@ def _spawn() -> subprocess.Popen:
     ready = _read_reply(worker.stdout.fileno(), time.monotonic() + START_TIMEOUT_S,
                         lambda: False)
     if ready != b"R":
-        _stop(worker)
+        stop(worker)
         raise QueryError("The offline store's SQL engine did not start; try again.")
     return worker
 
@@ -225,19 +189,6 @@ def _resident_mb(pid: int) -> float:
             return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except (OSError, ValueError, IndexError):
         return 0.0
-
-
-def _stop(worker: subprocess.Popen) -> None:
-    worker.kill()
-    try:
-        worker.wait(5)
-    except subprocess.TimeoutExpired:
-        pass
-    for stream in (worker.stdin, worker.stdout):
-        try:
-            stream.close()
-        except (OSError, ValueError, AttributeError):
-            pass
 
 
 def _exchange(worker: subprocess.Popen, body: bytes, timeout_s: float) -> tuple[str, Any]:
@@ -297,10 +248,6 @@ class _TooBig(Exception):
 
 _WORKER = str(Path(__file__).with_name("_sqlworker.py"))
 _POOL = _Workers()
-# Workers are started from this one long-lived thread: a worker dies with the thread that
-# started it (PR_SET_PDEATHSIG is per thread), and a session's or a job's thread may end
-# while its worker goes on serving others.
-_SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="lab-sql-spawner")
 
 
 def reset_workers() -> None:

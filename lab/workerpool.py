@@ -1,0 +1,95 @@
+"""A few long-lived worker processes, each lent to one caller at a time.
+
+The offline store's SQL workers (`lab.featurestore._offline`) and a workshop server's
+offload workers (`lab.offload`) are both this: at most `size` processes, started on first
+use by `spawn` and kept; a caller takes an idle one (or waits while all are busy), and gives
+it back healthy, or not, in which case it is stopped and the next caller starts a fresh one.
+
+Workers are started from one long-lived thread per pool: a worker started with
+PR_SET_PDEATHSIG dies with the thread that started it, and a session's or a job's thread may
+end while its worker goes on serving others.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+
+class WorkerPool:
+    def __init__(self, spawn: Callable[[], subprocess.Popen], size: int, name: str) -> None:
+        self.spawn, self.size = spawn, size
+        self.idle: list[subprocess.Popen] = []
+        self.count = 0
+        self.changed = threading.Condition()
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix=f"lab-{name}-spawner")
+
+    def take(self) -> subprocess.Popen:
+        with self.changed:
+            while not self.idle and self.count >= self.size:
+                self.changed.wait()
+            if self.idle:
+                return self.idle.pop()
+            self.count += 1
+        try:
+            return self._spawner.submit(self.spawn).result()
+        except BaseException:
+            with self.changed:
+                self.count -= 1
+                self.changed.notify()
+            raise
+
+    def give_back(self, worker: subprocess.Popen, healthy: bool) -> None:
+        if not healthy:
+            stop(worker)
+        with self.changed:
+            if healthy:
+                self.idle.append(worker)
+            else:
+                self.count -= 1
+            self.changed.notify()
+
+    def warm(self, failures: tuple[type[BaseException], ...] = (OSError,)) -> None:
+        """Start every worker in the background unless some are started already; a start
+        failing with one of `failures` ends the warm-up (the next caller tries again)."""
+        def start() -> None:
+            with self.changed:
+                if self.count:
+                    return
+                self.count = self.size
+            started = []
+            for _ in range(self.size):
+                try:
+                    started.append(self.spawn())
+                except failures:
+                    break
+            with self.changed:
+                self.idle.extend(started)
+                self.count -= self.size - len(started)
+                self.changed.notify_all()
+
+        self._spawner.submit(start)
+
+    def reset(self) -> None:
+        """Stop the idle workers (the next caller starts a fresh one)."""
+        with self.changed:
+            idle, self.idle = self.idle, []
+            self.count -= len(idle)
+        for worker in idle:
+            stop(worker)
+
+
+def stop(worker: subprocess.Popen) -> None:
+    """Kill the worker, reap it, and close its pipes."""
+    worker.kill()
+    try:
+        worker.wait(5)
+    except subprocess.TimeoutExpired:
+        pass
+    for stream in (worker.stdin, worker.stdout):
+        try:
+            stream.close()
+        except (OSError, ValueError, AttributeError):
+            pass
