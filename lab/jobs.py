@@ -133,6 +133,20 @@ _DIE_WITH_PARENT = ("import ctypes, os, signal, sys\n"
                     "os.execv(sys.argv[2], sys.argv[2:])")
 
 
+def stop_when(proc: subprocess.Popen, should_stop: Callable[[], bool]) -> None:
+    """Until `proc` ends, look ten times a second whether it `should_stop`; if so, terminate
+    it (killed if it has not ended 5 s later). Runs in a watcher thread."""
+    while proc.poll() is None:
+        if should_stop():
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            return
+        time.sleep(0.1)
+
+
 def dies_with_parent(cmd: Sequence[str]) -> list[str]:
     """`cmd` wrapped so that it dies with this process (Linux; elsewhere `cmd` as is)."""
     cmd = [str(c) for c in cmd]
@@ -185,7 +199,8 @@ class JobContext:
         when this process dies (even by SIGKILL) the child dies too."""
         proc = subprocess.Popen(dies_with_parent(cmd), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, env=env, bufsize=1)
-        watcher = threading.Thread(target=self._stop_on_cancel, args=(proc,), daemon=True)
+        watcher = threading.Thread(target=stop_when, args=(proc, lambda: self.cancelled),
+                                   daemon=True)
         watcher.start()
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -196,16 +211,6 @@ class JobContext:
         self.check_cancelled()
         return code
 
-    def _stop_on_cancel(self, proc: subprocess.Popen) -> None:
-        while proc.poll() is None:
-            if self.cancelled:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                return
-            time.sleep(0.1)
 
 
 JobFn = Callable[[JobContext], dict[str, Any]]

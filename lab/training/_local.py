@@ -233,18 +233,7 @@ def run_process(cmd: list[str], env: dict[str, str], on_line: Callable[[str], No
     proc = subprocess.Popen(jobs.dies_with_parent(cmd), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env, bufsize=1)
 
-    def watch() -> None:
-        while proc.poll() is None:
-            if stop():
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                return
-            threading.Event().wait(0.1)
-
-    threading.Thread(target=watch, daemon=True).start()
+    threading.Thread(target=jobs.stop_when, args=(proc, stop), daemon=True).start()
     assert proc.stdout is not None
     for line in proc.stdout:
         on_line(line.rstrip("\n"))
