@@ -268,16 +268,12 @@ def stage_page(stage: str, practices: dict[str, str] | None = None) -> None:
     with left:
         markdown_asset(stage.lower())
     with right:
-        steps = steps_of(stage)
         done = progress(ws)
         st.subheader("In this lab")
-        for x in steps:
+        for x in steps_of(stage):
             status = "done" if done[x.key] else "to do"
             st.page_link(f"pages/{x.page}", label=f"{x.title} ({status})", icon=x.icon)
             st.caption(x.summary)
-        if not steps:
-            st.info("No hands-on step here yet: this page explains the stage, and its "
-                    "checkpoint asks a few questions about it.", icon=":material/info:")
     from lab.steps import step as step_of
 
     for key, asset in (practices or {}).items():

@@ -31,10 +31,7 @@ for column, stage in zip(st.columns(4), STAGES):
     score = marks[stage]
     with column.container(border=True):
         st.markdown(f"**{stage}**")
-        if steps:
-            st.write(f"Steps: {sum(done[x.key] for x in steps)} of {len(steps)} done")
-        else:
-            st.write("Concepts only (no hands-on step yet)")
+        st.write(f"Steps: {sum(done[x.key] for x in steps)} of {len(steps)} done")
         st.write(f"Knowledge checks: {score.correct} of {score.questions} right"
                  + (f" ({score.answered} answered)" if score.answered != score.correct else ""))
         if score.observations:
