@@ -47,6 +47,7 @@ class Session:
         self.query = query
         self.timeout_s = timeout_s
         self.page = ""
+        self.page_hash = ""  # the page's script hash, once the server has named it
         self.auto_reruns: dict[str, float] = {}  # fragment id -> interval (s)
         self.received_bytes = 0
         self._ws = None
@@ -65,7 +66,7 @@ class Session:
 
     async def open(self, page: str) -> PageRun:
         """Navigate to `page` (its URL path: "data", "prep"; "" for Home)."""
-        self.page = page
+        self.page, self.page_hash = page, ""
         return await self._run()
 
     async def rerun(self) -> PageRun:
@@ -96,6 +97,10 @@ class Session:
         state = request.rerun_script
         state.query_string = self.query
         state.page_name = self.page
+        # As the browser does: once the server has named the page's hash, every rerun of
+        # it sends that hash. Without it, a rerun the page itself asks for (a job panel's
+        # st.rerun when the job ends) runs the app's default page, Home.
+        state.page_script_hash = self.page_hash
         if trigger:
             widget = state.widget_states.widgets.add()
             widget.id, widget.trigger_value = trigger, True
@@ -121,8 +126,10 @@ class Session:
             kind = msg.WhichOneof("type")
             if kind == "delta":
                 _read_delta(msg.delta, run)
-            elif kind == "new_session":  # a full run: it registers the polls still wanted
-                self.auto_reruns.clear()
+            elif kind == "new_session" and not msg.metadata.run.fragment_ids:
+                self.auto_reruns.clear()  # a full run registers the polls still wanted
+            elif kind == "navigation":
+                self.page_hash = msg.navigation.page_script_hash
             elif kind == "auto_rerun":
                 self.auto_reruns[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
             elif kind == "stop_auto_rerun":

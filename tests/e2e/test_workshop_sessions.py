@@ -213,3 +213,33 @@ def test_the_load_command_drives_a_small_room_and_reports_every_action(workshop)
     assert len(walked) == 2  # each attendee had a workspace of its own
     for sid in walked:
         assert (root / "sessions" / sid / "experiments.db").exists()
+
+
+def test_a_job_panel_polls_until_the_job_ends_and_its_page_stays(workshop):
+    """The load client follows a job as the browser does: the panel's poll stays
+    registered while the job runs, and when the job ends the rerun the panel asks for
+    shows the same page with the job Completed (not the app's default page)."""
+    from lab.load import Session
+    from lab.load._attendee import _jobs_shown
+
+    server, _ = workshop
+
+    async def follow() -> tuple[list[str], str]:
+        async with Session(server.url, "ws=pollfollow0001", timeout_s=TIME_LIMIT_S) as tab:
+            await tab.click(await tab.open("prep"), "Run in-process")
+            seen = []
+            for page, label, kind in (("feature_store", "Create groups and ingest",
+                                       "feature-ingest"), ("training", "Train", "training")):
+                run = await tab.click(await tab.open(page), label)
+                (_, status), = _jobs_shown(run, kind)
+                while status == "InProgress":
+                    run = await tab.poll()
+                    assert run is not None, f"the {kind} panel stopped polling a running job"
+                    (_, status), = _jobs_shown(run, kind) or [("", status)]
+                seen.append(status)
+                assert run.texts[0] != "MLOps Lab", "the job's end reran Home"
+            return seen, run.text()
+
+    statuses, training_page = asyncio.run(asyncio.wait_for(follow(), TIME_LIMIT_S))
+    assert statuses == ["Completed", "Completed"]
+    assert "Train a model" in training_page
