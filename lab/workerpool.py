@@ -12,10 +12,26 @@ end while its worker goes on serving others.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager as ContextManager
+
+_waiting: Callable[[], ContextManager] = contextlib.nullcontext
+
+
+def set_waiting(hook: Callable[[], ContextManager]) -> None:
+    """What a caller runs inside while it waits on a worker (for a free one, then for its
+    answer). A server that lets only a few threads compute at once (the app's script
+    slots) gives its slot up meanwhile: the caller computes nothing while it waits."""
+    global _waiting
+    _waiting = hook
+
+
+def waiting() -> ContextManager:
+    return _waiting()
 
 
 class WorkerPool:

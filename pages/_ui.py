@@ -7,13 +7,16 @@ these helpers. Nothing here imports boto3, sagemaker, sklearn or xgboost.
 from __future__ import annotations
 
 import inspect
+import os
 import runpy
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
 
+from lab import workerpool
 from lab.backends import LABELS, backend_problem
 from lab.errors import InputError, LabError
 from lab.settings import Settings, load_settings, valid_session_id
@@ -108,6 +111,69 @@ def chart(fig, key: str, **kwargs) -> None:
         fig.update_layout(font_size=20, title_font_size=24,
                           height=int((fig.layout.height or 420) * 1.3))
     st.plotly_chart(fig, key=key, **kwargs)
+
+
+def _slot_count() -> int:
+    try:
+        return max(1, int(os.environ.get("LAB_SCRIPT_SLOTS", "")))
+    except ValueError:
+        return max(2, os.cpu_count() or 1)
+
+
+# Script slots: how many sessions' scripts run at once in this server. Every session's
+# script is a thread of the one server process, under one GIL: with fifty attendees
+# arriving at once, fifty runnable threads took turns of 5 ms each, and the server's own
+# event loop (websockets, the health check) waited its turn behind all of them (its
+# slowest health answer was 1.9 s). A script waits for a slot before it runs, holding
+# nothing; one slot per core. A script that waits on a worker process (the in-process
+# preparation, a DuckDB query) computes nothing, so it gives its slot up while it waits
+# (`_slot_given_up`). LAB_SCRIPT_SLOTS overrides the count (for measuring).
+_SLOTS = threading.BoundedSemaphore(_slot_count())
+_IN_SLOT = threading.local()
+
+
+@contextmanager
+def _slot_given_up():
+    """While this script waits on a worker process, another session's script may run."""
+    if not getattr(_IN_SLOT, "held", False):
+        yield
+        return
+    _SLOTS.release()
+    try:
+        yield
+    finally:
+        _SLOTS.acquire()
+
+
+workerpool.set_waiting(_slot_given_up)
+
+
+@contextmanager
+def script_slot():
+    """Run the router's script in one of the server's script slots (re-entrant on a
+    thread: a page run directly runs the router inside its own run)."""
+    if getattr(_IN_SLOT, "held", False):
+        yield
+        return
+    with _SLOTS:
+        _IN_SLOT.held = True
+        collector = _collector()
+        collector.busy()
+        try:
+            yield
+        finally:
+            collector.done()
+            _IN_SLOT.held = False
+
+
+@st.cache_resource
+def _collector():
+    """The server's idle collector (lab/memory.py): once no script has run for a while, a
+    full collection and the C allocator's free pages handed back, so memory a room of
+    attendees used is given back after they leave."""
+    from lab.memory import IdleCollector
+
+    return IdleCollector(idle_s=10.0, every_s=30.0).start()
 
 
 def run_page(page) -> None:

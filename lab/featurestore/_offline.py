@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from lab.featurestore._errors import QueryError
 from lab.featurestore._schema import FRACTIONAL, INTEGRAL, glue_table_name
-from lab.workerpool import WorkerPool, stop
+from lab.workerpool import WorkerPool, stop, waiting
 
 ATHENA_DATABASE = "sagemaker_featurestore"
 QUERY_TIMEOUT_S = 30.0
@@ -151,13 +151,14 @@ class _Workers(WorkerPool):
     def run(self, request: dict, timeout_s: float) -> tuple[str, Any]:
         body = json.dumps(request).encode()
         for _ in range(2):  # a worker that died under a query gets one fresh try
-            worker = self.take()
-            healthy = False
-            try:
-                kind, payload = _exchange(worker, body, timeout_s)
-                healthy = kind not in ("timeout", "died", "memory")
-            finally:
-                self.give_back(worker, healthy)
+            with waiting():
+                worker = self.take()
+                healthy = False
+                try:
+                    kind, payload = _exchange(worker, body, timeout_s)
+                    healthy = kind not in ("timeout", "died", "memory")
+                finally:
+                    self.give_back(worker, healthy)
             if kind != "died":
                 break
         return kind, payload
