@@ -6,6 +6,7 @@ these helpers. Nothing here imports boto3, sagemaker, sklearn or xgboost.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import runpy
@@ -302,7 +303,15 @@ def show_code(*functions, title: str = "The code that ran") -> None:
         return
     with st.expander(title, icon=":material/code:"):
         for fn in functions:
-            st.code(inspect.getsource(fn), language="python")
+            st.code(_source(fn), language="python")
+
+
+@functools.lru_cache(maxsize=512)
+def _source(fn) -> str:
+    """A function's source, read once per server (inspect tokenizes the whole file each
+    time: 5 ms of every rerun of a page that shows its code). The server does not reload
+    edited code (no file watcher: .streamlit/config.toml), so neither does this."""
+    return inspect.getsource(fn)
 
 
 def show_step_code(step_key: str, title: str = "The code that ran") -> None:
@@ -510,10 +519,20 @@ def concept(title: str, body: str, expanded: bool = False) -> None:
 
 
 def table(rows, **kwargs) -> None:
-    """A table with the lab's number format (the numbers stay numbers: it still sorts)."""
-    from lab.formats import styled
+    """A table with the lab's number format (the numbers stay numbers: it still sorts):
+    each column's format applied by the browser where a column's numbers allow one, else
+    a pandas Styler (lab/formats.py says which, and why)."""
+    import pandas as pd
 
-    st.dataframe(styled(rows), hide_index=True, **kwargs)
+    from lab.formats import column_formats, styled
+
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    formats = column_formats(frame)
+    if formats is None:
+        st.dataframe(styled(frame), hide_index=True, **kwargs)
+        return
+    config = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in formats.items()}
+    st.dataframe(frame, hide_index=True, column_config=config, **kwargs)
 
 
 def checkpoint_page(stage: str) -> None:
