@@ -3,10 +3,10 @@
 Prices, MSEs and counts are shown whole with thousands separators (335,578,021), never in
 scientific notation (3.35578e+08) nor with a tail of decimals (204835790.9056); small
 quantities such as R² or a learning rate keep four significant digits (0.9963, 0.001).
-Tables keep their numbers as numbers (so they still sort). A column whose numbers all fall
-in one of those ranges gets the range's printf-style format (`column_formats`), which the
-browser applies; a column that mixes them (a metrics table's MSE beside its R²) needs the
-per-value rule, through a pandas Styler (`styled`), which `st.dataframe` renders as the
+Tables keep their numbers as numbers (so they still sort). Most columns get a printf-style
+format close to this rule (`column_formats`), which the browser applies; a column that
+mixes large numbers with fractions (a metrics table's MSE beside its R²) needs the rule
+value by value, through a pandas Styler (`styled`), which `st.dataframe` renders as the
 displayed text at about 15 ms of the server's time per table, whatever its size.
 """
 
@@ -58,16 +58,16 @@ def seconds(value: float) -> str:
     return f"{minutes} min {rest:02d} s"
 
 
-# printf-style formats (sprintf-js, as Streamlit's number columns take them) per range
-WHOLE, DECIMALS, SIGNIFICANT = "%,.0f", "%,.2f", "%.4g"
+# printf-style formats (sprintf-js, as Streamlit's number columns take them)
+WHOLE, SIGNIFICANT = "%,.0f", "%.4g"
 
 
 def column_formats(frame) -> dict[str, str] | None:
-    """A printf-style format for each numeric column of a DataFrame, shown as `number`
-    shows its values (whole with separators from 1,000, two decimals from 1, four
-    significant digits under 1); None when some column mixes those ranges (use `styled`).
-    Between 1 and 1,000 the column keeps its two decimals (12.50 where `number` says
-    12.5): one column, one format."""
+    """A printf-style format for each numeric column of a DataFrame, close to what `number`
+    shows: whole with separators when the column's numbers are whole or all from 1,000;
+    four significant digits when they are all under 1,000 (0.9963, 1.5, 12.25; `number`
+    would say 123.46 where this says 123.5); None when a column mixes numbers from 1,000
+    with fractions under it (use `styled`, which formats value by value)."""
     import numpy as np
     import pandas as pd
 
@@ -77,19 +77,22 @@ def column_formats(frame) -> dict[str, str] | None:
         if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
             continue
         if pd.api.types.is_integer_dtype(column):
-            formats[name] = "%,d"
+            formats[name] = "%d" if _is_year(name) else "%,d"
             continue
         values = np.abs(column.to_numpy(dtype=float))
         values = values[np.isfinite(values) & (values != 0)]
         if values.size == 0 or values.min() >= 1000 or np.all(values == np.round(values)):
             formats[name] = WHOLE  # whole numbers stored as floats (counts) included
-        elif values.max() < 1:
+        elif values.max() < 1000:
             formats[name] = SIGNIFICANT
-        elif values.min() >= 1 and values.max() < 1000:
-            formats[name] = DECIMALS
         else:
             return None
     return formats
+
+
+def _is_year(name: Any) -> bool:
+    """A column of years (YEAR_BUILT): its whole numbers shown 1998, not 1,998."""
+    return "year" in str(name).lower()
 
 
 def styled(rows: Any):
@@ -99,5 +102,6 @@ def styled(rows: Any):
 
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
-               and not pd.api.types.is_bool_dtype(frame[c])]
+               and not pd.api.types.is_bool_dtype(frame[c])
+               and not (_is_year(c) and pd.api.types.is_integer_dtype(frame[c]))]
     return frame.style.format(number, subset=numeric, na_rep="-")

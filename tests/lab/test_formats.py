@@ -43,17 +43,19 @@ def test_a_column_in_one_range_gets_that_ranges_printf_format():
 
     frame = pd.DataFrame({
         "count": [1, 20, 3000],                      # integers
+        "YEAR_BUILT": [1998, 2004, 1975],             # years: no separator
         "price": [204835790.9056, 1234.5, -98765.4],  # all from 1,000: whole
         "rows as floats": [12.0, 340.0, 7.0],         # whole numbers stored as floats
-        "seconds": [1.5, 12.25, 999.0],               # 1 to 1,000: two decimals
-        "r2": [0.99634, 0.001, -0.5],                 # under 1: four significant digits
+        "seconds": [1.5, 12.25, 999.0],               # under 1,000: four significant digits
+        "r2": [0.99634, 0.001, -0.5],
+        "acres": [0.67, 1.39, 2.0],
         "name": ["a", "b", "c"],                      # not a number: left alone
         "flag": [True, False, True],                  # a bool is not a number here
         "missing": [float("nan")] * 3,                # nothing to show but "-"
     })
     assert column_formats(frame) == {
-        "count": "%,d", "price": "%,.0f", "rows as floats": "%,.0f", "seconds": "%,.2f",
-        "r2": "%.4g", "missing": "%,.0f"}
+        "count": "%,d", "YEAR_BUILT": "%d", "price": "%,.0f", "rows as floats": "%,.0f", "seconds": "%.4g",
+        "r2": "%.4g", "acres": "%.4g", "missing": "%,.0f"}
 
 
 def test_a_column_mixing_ranges_needs_the_per_value_styler():
@@ -63,4 +65,4 @@ def test_a_column_mixing_ranges_needs_the_per_value_styler():
 
     metrics = pd.DataFrame({"metric": ["mse", "r2"], "value": [335578021.5, 0.9963]})
     assert column_formats(metrics) is None
-    assert column_formats(pd.DataFrame({"x": [0.5, 12.5]})) is None
+    assert column_formats(pd.DataFrame({"x": [12.5, 3000.25]})) is None
