@@ -117,6 +117,7 @@ def _drive(url: str, pid: int | None, attendees: int, burst: bool, minutes: floa
             errors.append({"attendee": "*", "error": "the run passed its time limit"})
 
     with Watch(url, pid) as watch:
+        before = watch.now()  # the server as the room found it
         cpu_before, own_before = watch.cpu_s(), watch.own_cpu_s()
         log(f"{attendees} attendee(s), {'burst' if burst else 'paced'}"
             + (f", {minutes:g} min" if minutes else ""))
@@ -148,8 +149,10 @@ def _drive(url: str, pid: int | None, attendees: int, burst: bool, minutes: floa
                    "cpu_s": None if cpu is None else round(cpu, 1),
                    "cores_used": None if cpu is None else round(cpu / elapsed, 2),
                    "own_cpu_s": None if own is None else round(own, 1),
-                   "at_end": during, "after_close": after, "settle_s": settle_s,
-                   "timeline": watch.timeline if minutes else []},
+                   "at_start": before, "at_end": during, "after_close": after,
+                   "settle_s": settle_s,
+                   # memory over time: a soak's, and while the closed sessions settle
+                   "timeline": watch.timeline if minutes or settle_s >= 30 else []},
     }
 
 

@@ -206,6 +206,8 @@ def test_the_load_command_drives_a_small_room_and_reports_every_action(workshop)
     assert report["health"]["count"] > 0 and report["health"]["failures"] == 0
     assert report["server"]["pid"] == server.process.pid  # found by its listening port
     assert report["server"]["peak_rss_mb"] > 0 and report["server"]["peak_threads"] > 0
+    for reading in ("at_start", "at_end", "after_close"):  # memory before, during, after
+        assert report["server"][reading]["rss_mb"] > 0, reading
     assert report["server"]["cpu_s"] > 0 and report["server"]["cores_used"] > 0
     assert len(report["load_average"]) == 3
     sessions = {p.name for p in (root / "sessions").iterdir()}

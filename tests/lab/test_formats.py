@@ -54,8 +54,8 @@ def test_a_column_in_one_range_gets_that_ranges_printf_format():
         "missing": [float("nan")] * 3,                # nothing to show but "-"
     })
     assert column_formats(frame) == {
-        "count": "%,d", "YEAR_BUILT": "%d", "price": "%,.0f", "rows as floats": "%,.0f", "seconds": "%.4g",
-        "r2": "%.4g", "acres": "%.4g", "missing": "%,.0f"}
+        "count": "%,d", "YEAR_BUILT": "%d", "price": "%,.0f", "rows as floats": "%,.0f",
+        "seconds": "%.4g", "r2": "%.4g", "acres": "%.4g", "missing": "%,.0f"}
 
 
 def test_a_column_mixing_ranges_needs_the_per_value_styler():
