@@ -10,7 +10,10 @@ connection suits a handful of clients, and with two fixes it is fast enough (the
 costs well under a millisecond; the model's predict is most of a request): TCP_NODELAY,
 and each reply written in one `sendall`. Without them a reply goes out as two segments and
 the second waits for the client's delayed ACK (Nagle): about 40 ms a request. HTTP/1.1
-keep-alive lets boto3 reuse its connection.
+keep-alive lets boto3 reuse its connection. A one-row request's CPU is mostly the model's
+predict: headers of plain lines are read without the email package (`_headers.py`) and an
+XGBoost model predicts with `inplace_predict` where that provably equals the serving
+script's predict_fn (`_predict.py`); what a request means is decided as before.
 
 It binds 127.0.0.1 only. Errors are SageMaker's: a JSON body with a message and the
 `x-amzn-ErrorType` header botocore reads (ValidationError, ModelError, ResourceNotFound...).
