@@ -179,3 +179,27 @@ def test_too_many_or_too_long_headers_are_refused_with_431(port):
     reply = _exchange(port, b"GET /ping HTTP/1.1\r\nX-Long: " + b"y" * 70000 + b"\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 431")
 
+
+
+def test_concurrent_one_row_requests_each_get_their_own_answer(port, versions, rows):
+    """Four connections at once (inplace_predict from several handler threads): every
+    answer is its own row's prediction by the serving script's predict_fn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = load_model(versions["xgboost"].artifact).predict(rows)
+    path = f"/endpoints/{ENDPOINT}/invocations"
+
+    def client(offset: int) -> list[tuple[int, bytes]]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        out = []
+        for i in range(offset, len(rows), 4):
+            status, _, body = raw_request(port, "POST", path, _csv(rows[i:i + 1]),
+                                          {"Content-Type": "text/csv"}, conn)
+            out.append((i, status, body))
+        return out
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = [a for part in pool.map(client, range(4)) for a in part]
+    assert len(answers) == len(rows)
+    for i, status, body in answers:
+        assert status == 200 and json.loads(body) == [float(expected[i])], i
