@@ -25,6 +25,7 @@ from typing import Any
 from lab.registry import LocalRegistry
 from lab.serving._api import ALL_TRAFFIC, LOCAL_ACCOUNT, SERVING, Endpoint
 from lab.serving._errors import InvocationError
+from lab.serving._predict import ServingModel
 from lab.serving._records import EndpointRecords
 
 RECHECK_S = 1.0
@@ -34,7 +35,7 @@ KEEP_UNUSED_S = 60.0  # a version loaded ahead of an update stays until the swit
 @dataclass(frozen=True)
 class Served:
     endpoint: Endpoint
-    model: Any  # lab.training.artifact.LoadedModel
+    model: ServingModel
     checked: float
     ticket: int = 0  # the order in which its record was read
     # During a rollout, each fleet: (variant, model, weight, (group, version)); else
@@ -59,7 +60,7 @@ class ModelCache:
         self.records = EndpointRecords(settings)
         self.registry = LocalRegistry(settings)
         self._served: dict[str, Served] = {}
-        self._models: dict[tuple[str, int], tuple[Any, float]] = {}
+        self._models: dict[tuple[str, int], tuple[ServingModel, float]] = {}
         self._load_lock = threading.Lock()
         self._tickets = itertools.count(1)
         self._served_lock = threading.Lock()
@@ -100,7 +101,7 @@ class ModelCache:
         self._evict()
         return served
 
-    def load(self, group: str, version: int) -> Any:
+    def load(self, group: str, version: int) -> ServingModel:
         """The model of a registered version, loaded from the registry's copy (once)."""
         from lab.training import load_model
 
@@ -113,7 +114,8 @@ class ModelCache:
             if found is None:
                 artifact = self.registry.describe_version(group, version).artifact
                 model = load_model(artifact, within=self.registry.ws.root)
-                found = self._models[key] = (_one_thread(model), time.monotonic())
+                found = self._models[key] = (ServingModel(_one_thread(model)),
+                                             time.monotonic())
         return found[0]
 
     def warm(self) -> list[str]:
