@@ -27,9 +27,6 @@ A scikit-learn forest keeps the general path: its `predict` is the library's own
 
 from __future__ import annotations
 
-import ctypes
-import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -74,48 +71,4 @@ def inplace_predictor(loaded: Any) -> Callable[[np.ndarray], np.ndarray] | None:
         except ValueError as exc:  # as LoadedModel.predict turns predict_fn's refusals
             raise InputError(str(exc)) from None
 
-    return _direct_predictor(booster, width, predict) or predict
-
-
-# inplace_predict's arguments for a numpy array (Booster.inplace_predict's make_jcargs).
-_SHAPE, _VALUES = ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_float)
-_CONFIG = json.dumps({"type": 0, "training": False, "iteration_begin": 0, "iteration_end": 0,
-                      "missing": float("nan"), "strict_shape": False, "cache_id": 0}).encode()
-
-
-def _direct_predictor(booster: Any, width: int, wrapped: Callable[[np.ndarray], np.ndarray]
-                      ) -> Callable[[np.ndarray], np.ndarray] | None:
-    """inplace_predict's own C call (XGBoosterPredictFromDense, XGBoost's public C API)
-    without its Python wrapper, which costs more than the call itself for one row (measured:
-    about 80-110 us for the call, 220-330 us through the wrapper, load 7-8): the same
-    library, booster handle, array interface (numpy's, as the wrapper passes it) and
-    arguments, and the float32 results copied out as the wrapper copies them. Anything
-    unusual (a failed call, a shape other than one value per row) goes through the wrapper
-    instead, so errors are the wrapper's. Used only if XGBoost's loaded library is found
-    and a probe gives the wrapper's answers byte for byte; else None."""
-    lib = getattr(sys.modules.get("xgboost.core"), "_LIB", None)
-    function = getattr(lib, "XGBoosterPredictFromDense", None)
-    handle = getattr(booster, "handle", None)
-    if function is None or not isinstance(handle, ctypes.c_void_p):
-        return None
-    null = ctypes.c_void_p()
-
-    def predict(rows: np.ndarray) -> np.ndarray:
-        if rows.dtype != np.float64 or rows.ndim != 2 or not rows.flags.c_contiguous:
-            return wrapped(rows)
-        shape, dims, out = _SHAPE(), ctypes.c_uint64(), _VALUES()
-        interface = json.dumps(rows.__array_interface__).encode()
-        if function(handle, interface, _CONFIG, null, ctypes.byref(shape), ctypes.byref(dims),
-                    ctypes.byref(out)) != 0 or dims.value != 1 or shape[0] != rows.shape[0]:
-            return wrapped(rows)
-        return np.ctypeslib.as_array(out, shape=(rows.shape[0],)).astype(np.float64)
-
-    probe = np.linspace(-1e6, 1e6, 5 * width).reshape(5, width)
-    try:
-        for batch in (probe, probe[:1], np.zeros((1, width))):
-            mine, theirs = predict(np.ascontiguousarray(batch)), wrapped(batch)
-            if mine.shape != theirs.shape or mine.tobytes() != theirs.tobytes():
-                return None
-    except Exception:  # noqa: BLE001 - the wrapper's way then
-        return None
     return predict
