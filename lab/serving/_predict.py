@@ -4,11 +4,11 @@ call that gives the same numbers.
 The general path is the model's `predict`, i.e. the serving script's `predict_fn`
 (`lab/training/inference.py`), as SageMaker's containers call it. For XGBoost that builds
 a DMatrix with the feature names (and OpenMP threads) for every request: measured in the
-server's handler thread, a one-row request took about 590 us of CPU that way, about 390 us
-with `Booster.inplace_predict` and about 285 us with inplace_predict's own C call
-(`_direct_predictor`; load 5-9 on two cores). inplace_predict predicts from the float
-array itself, and gives the same numbers whenever predict_fn could not have refused the
-rows:
+server's handler thread, a one-row request took about 590 us of CPU that way and about
+390 us with `Booster.inplace_predict` (load 5-9 on two cores; calling the C function
+behind it directly, through XGBoost's private library handle, saved about 100 us more and
+was not kept). inplace_predict predicts from the float array itself, and gives the same
+numbers whenever predict_fn could not have refused the rows:
 
 - the booster's feature names are the model's features (or it has none), so predict_fn's
   feature-name check always passes;

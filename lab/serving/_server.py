@@ -12,7 +12,7 @@ and each reply written in one `sendall`. Without them a reply goes out as two se
 the second waits for the client's delayed ACK (Nagle): about 40 ms a request. HTTP/1.1
 keep-alive lets boto3 reuse its connection. A one-row request's CPU is mostly the model's
 predict: headers of plain lines are read without the email package (`_headers.py`) and an
-XGBoost model predicts with inplace_predict's C call where that provably equals the serving
+XGBoost model predicts with Booster.inplace_predict where that provably equals the serving
 script's predict_fn (`_predict.py`); what a request means is decided as before.
 
 It binds 127.0.0.1 only. Errors are SageMaker's: a JSON body with a message and the
