@@ -327,14 +327,8 @@ def warm_up_runners(settings: Any) -> None:
 
 def run_all(settings: Any, options: dict[str, Any], echo: Callable[[str], None]
             ) -> dict[str, Any]:
-    """Every built step's run-all part, in lab order; their outputs merged, with timings.
-    `options["skip"]`: step keys not to run (their outputs must already be there).
-
-    Steps that mostly wait (`Step.waits`: the endpoint's traffic at a set rate, a
-    rollout's bake time) run one after the other in a thread of their own while the steps
-    after them that do not need them run here: the Scalable stage's processing, training
-    and measurements, which use no endpoint. Their output stays in lab order: the waiting
-    steps print as they run, the others' lines are held until those have ended."""
+    """Every built step's run-all part, in lab order (`run_steps`); their outputs merged,
+    with timings. `options["skip"]`: step keys not to run (their outputs must be there)."""
     skip = set(options.get("skip") or ())
     unknown = skip - {s.key for s in STEPS}
     if unknown:
@@ -348,6 +342,23 @@ def run_all(settings: Any, options: dict[str, Any], echo: Callable[[str], None]
             echo(f"{s.key}: skipped (--skip)")
         elif s.built and s.run:
             todo.append(s)
+    return run_steps(settings, todo, options, echo)
+
+
+Before = Callable[[Step, str, Callable[[str], None]], None]
+
+
+def run_steps(settings: Any, chosen: list[Step], options: dict[str, Any],
+              echo: Callable[[str], None], before: Before | None = None) -> dict[str, Any]:
+    """The run-all parts of `chosen` (in lab order), their outputs merged with timings;
+    `before(step, part, echo)` is called before each part, in the thread that runs it.
+
+    Steps that mostly wait (`Step.waits`: the endpoint's traffic at a set rate, a
+    rollout's bake time) run one after the other in a thread of their own while the steps
+    after them that do not need them run in this one: the Scalable stage's processing,
+    training and measurements, which use no endpoint. The output stays in lab order: the
+    waiting steps print as they run, the others' lines are held until those have ended."""
+    todo = list(chosen)
     out: dict[str, Any] = {"timings_s": {}}
 
     def merge(parts: list[dict[str, Any]]) -> None:
@@ -360,18 +371,25 @@ def run_all(settings: Any, options: dict[str, Any], echo: Callable[[str], None]
         while todo and todo[0].waits:
             waiting.append(todo.pop(0))
         if not waiting:
-            merge(_run_steps([todo.pop(0)], settings, options, echo))
+            merge(_run_steps([todo.pop(0)], settings, options, echo, before))
             continue
         beside = []
         while todo and not todo[0].waits and not _needs(todo[0], waiting):
             beside.append(todo.pop(0))
-        merge(_beside(waiting, beside, settings, options, echo))
+        merge(_beside(waiting, beside, settings, options, echo, before))
     return out
 
 
 def _run_steps(chosen: list[Step], settings: Any, options: dict[str, Any],
-               echo: Callable[[str], None]) -> list[dict[str, Any]]:
-    return [load_function(dotted)(settings, options, echo) for s in chosen for dotted in s.run]
+               echo: Callable[[str], None], before: Before | None = None
+               ) -> list[dict[str, Any]]:
+    parts = []
+    for s in chosen:
+        for dotted in s.run:
+            if before is not None:
+                before(s, dotted, echo)
+            parts.append(load_function(dotted)(settings, options, echo))
+    return parts
 
 
 def _needs(later: Step, earlier: list[Step]) -> bool:
@@ -388,7 +406,7 @@ def _needs(later: Step, earlier: list[Step]) -> bool:
 
 
 def _beside(waiting: list[Step], others: list[Step], settings: Any, options: dict[str, Any],
-            echo: Callable[[str], None]) -> list[dict[str, Any]]:
+            echo: Callable[[str], None], before: Before | None) -> list[dict[str, Any]]:
     """`waiting` in a thread (printing as they go) while `others` run here (their lines
     held, then printed); both outputs, in lab order. An error of either is raised once
     both have ended, the earlier step's first."""
@@ -398,7 +416,7 @@ def _beside(waiting: list[Step], others: list[Step], settings: Any, options: dic
 
     def in_thread() -> None:
         try:
-            results["waiting"] = _run_steps(waiting, settings, options, echo)
+            results["waiting"] = _run_steps(waiting, settings, options, echo, before)
         except BaseException as exc:  # raised below, in the caller's thread
             results["waiting_error"] = exc
 
@@ -406,7 +424,7 @@ def _beside(waiting: list[Step], others: list[Step], settings: Any, options: dic
     thread.start()
     held: list[str] = []
     try:
-        done = _run_steps(others, settings, options, held.append)
+        done = _run_steps(others, settings, options, held.append, before)
         error = None
     except BaseException as exc:
         done, error = [], exc

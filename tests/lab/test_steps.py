@@ -176,3 +176,28 @@ def test_run_all_raises_a_failure_beside_a_waiting_step_once_it_has_ended(tmp_pa
     assert ("wait_a", "end") in {(n, w) for n, w, _ in TRACE}  # not left half-done
     assert "then_c" not in {n for n, _, _ in TRACE}  # nothing runs after a failure
     assert lines == ["wait_a: running", "broken: running"]
+
+
+def test_the_whole_lab_job_runs_the_steps_as_run_all_does_with_progress(tmp_path):
+    from lab import jobs
+    from lab.flow import _steps_job
+
+    chosen = list(_fake_steps(("wait_a", (), True), ("then_c", (), False),
+                              ("needs_a", ("wait_a",), False)))
+    TRACE.clear()
+    job = jobs.run(tmp_path, _steps_job(Settings(workspace=tmp_path), chosen, "Test"))
+    assert job.status == "Completed", job.error
+    assert job.result["steps"] == ["wait_a", "then_c", "needs_a"] and job.progress == 1.0
+    log = [line for line in jobs.JobStore(job_store_ws(tmp_path)).log(job.job_id).splitlines()
+           if line.startswith(("==", "wait_a", "then_c", "needs_a"))]
+    assert log == ["== wait_a: tests.lab.test_steps", "wait_a: running",
+                   "== then_c: tests.lab.test_steps", "then_c: running",
+                   "== needs_a: tests.lab.test_steps", "needs_a: running"]
+    at = {(name, what): t for name, what, t in TRACE}
+    assert at[("then_c", "start")] < at[("wait_a", "end")]
+
+
+def job_store_ws(root):
+    from lab.workspace import Workspace
+
+    return Workspace(root)
