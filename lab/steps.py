@@ -49,6 +49,9 @@ class Step:
     # Its run-all part mostly waits on purpose (a traffic rate, a bake time): run-all runs
     # the steps after it that do not need it meanwhile (`run_all`).
     waits: bool = False
+    # "module:function"(settings): imports what its later run-all parts need, called in a
+    # thread when run-all starts the step (its first part mostly waits for a script)
+    prefetch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,7 @@ STEPS: tuple[Step, ...] = (
          ":material/model_training:",
          "Training jobs, experiment tracking, hyperparameter tuning.", _trained,
          run=("lab.training:run_all_step", "lab.tuning:run_all_step"),
-         code="lab.training:code", requires=("features",),
+         prefetch="lab.tuning:prefetch", code="lab.training:code", requires=("features",),
          owns=("experiments.db", "tuning.db"), job_kinds=("training", "tuning")),
     Step("registry", "Registry & deployment", "Initial", "registry.py",
          ":material/rocket_launch:", "Model registry with approval, real-time endpoint.",
@@ -385,11 +388,27 @@ def _run_steps(chosen: list[Step], settings: Any, options: dict[str, Any],
                ) -> list[dict[str, Any]]:
     parts = []
     for s in chosen:
+        if s.prefetch:
+            _prefetch(s.prefetch, settings)
         for dotted in s.run:
             if before is not None:
                 before(s, dotted, echo)
             parts.append(load_function(dotted)(settings, options, echo))
     return parts
+
+
+def _prefetch(dotted: str, settings: Any) -> None:
+    """`dotted(settings)` in a thread of its own; a failure there only costs the time back
+    (the part that needs the imports makes them, and reports what fails)."""
+    import threading
+
+    def prefetch() -> None:
+        try:
+            load_function(dotted)(settings)
+        except Exception:  # noqa: BLE001 - a head start only
+            pass
+
+    threading.Thread(target=prefetch, name="lab-prefetch", daemon=True).start()
 
 
 def _needs(later: Step, earlier: list[Step]) -> bool:

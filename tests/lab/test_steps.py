@@ -59,7 +59,7 @@ def test_every_page_leads_to_the_next_and_the_walk_ends_on_the_recap():
 def test_step_keys_are_unique_and_every_runner_and_code_function_exists():
     assert len({s.key for s in STEPS}) == len(STEPS)
     for s in STEPS:
-        for dotted in (*s.run, *([s.code] if s.code else [])):
+        for dotted in (*s.run, *[d for d in (s.code, s.prefetch) if d]):
             module, _, name = dotted.partition(":")
             assert callable(getattr(importlib.import_module(module), name)), dotted
 
@@ -201,3 +201,22 @@ def job_store_ws(root):
     from lab.workspace import Workspace
 
     return Workspace(root)
+
+
+def test_run_all_prefetches_what_tuning_imports_on_the_local_backend_only(tmp_path):
+    """The training step's prefetch (run in a thread while its training job runs) imports
+    Optuna's SQLite storage locally, and nothing of the SDK's on SageMaker."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom lab.settings import Settings\n"
+            "from lab.steps import load_function, step\n"
+            "load_function(step('training').prefetch)(Settings(workspace=sys.argv[1], "
+            "backend=sys.argv[2]))\n"
+            "print(sorted(m for m in ('optuna', 'sqlalchemy', 'alembic', 'sagemaker', 'boto3') "
+            "if m in sys.modules))\n")
+    seen = {backend: subprocess.run([sys.executable, "-c", code, str(tmp_path), backend],
+                                    cwd=REPO, capture_output=True, text=True, check=True
+                                    ).stdout.strip()
+            for backend in ("local", "sagemaker")}
+    assert seen == {"local": "['alembic', 'optuna', 'sqlalchemy']", "sagemaker": "[]"}
