@@ -47,7 +47,7 @@ class Step:
     job_kinds: tuple[str, ...] = ()  # job kinds (prefixes) it runs, removed by a reset
     anchor: str = ""  # the section of a shared page where the step starts (deep link)
     # Its run-all part mostly waits on purpose (a traffic rate, a bake time): run-all runs
-    # the steps after it that do not need it meanwhile (`run_all`).
+    # the steps after it that do not need it meanwhile (`run_steps`).
     waits: bool = False
     # "module:function"(settings): imports what its later run-all parts need, called in a
     # thread when run-all starts the step (its first part mostly waits for a script)
