@@ -7,20 +7,22 @@
     reset_workspace(settings)                 # everything, as a fresh start
 
 The steps and what they run come from the step registry (`lab.steps`); each job here runs
-the steps' own run-all parts one after the other, with progress, and stops between two
-steps when asked. A reset refuses while a job of the workspace is running, because a job
-would go on writing into what the reset removes.
+the steps' own run-all parts as `run-all` does (`lab.steps.run_steps`: in lab order, the
+steps that wait on purpose beside the ones after them that do not need them), with
+progress, and stops before a step when asked. A reset refuses while a job of the workspace
+is running, because a job would go on writing into what the reset removes.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import threading
 from typing import Any
 
 from lab import jobs
 from lab.errors import InputError
-from lab.steps import STEPS, Step, load_function, progress, step
+from lab.steps import STEPS, Step, progress, run_steps, step
 from lab.workspace import Workspace
 
 LAB_RUN_KIND = "lab-run"
@@ -41,22 +43,24 @@ def missing_before(ws: Workspace, key: str) -> list[Step]:
 
 
 def _steps_job(settings: Any, chosen: list[Step], what: str) -> jobs.JobSpec:
-    parts = [(s, dotted) for s in chosen for dotted in s.run]
+    total = sum(len(s.run) for s in chosen)
 
     def run(ctx: jobs.JobContext) -> dict[str, Any]:
-        ran: list[str] = []
-        timings: dict[str, float] = {}
-        for i, (s, dotted) in enumerate(parts):
+        started: list[str] = []
+        lock = threading.Lock()
+
+        def before(s: Step, dotted: str, echo) -> None:
             ctx.check_cancelled()
-            ctx.progress(i / len(parts), f"{s.title} ({i + 1} of {len(parts)})")
-            ctx.log(f"== {s.title}: {dotted.partition(':')[0]}")
-            out = load_function(dotted)(settings, {}, ctx.log)
-            timings.update(out.get("timings_s", {}))
-            if s.key not in ran:
-                ran.append(s.key)
+            with lock:
+                started.append(s.key)
+                i = len(started)
+            ctx.progress((i - 1) / total, f"{s.title} ({i} of {total})")
+            echo(f"== {s.title}: {dotted.partition(':')[0]}")
+
+        out = run_steps(settings, chosen, {}, ctx.log, before)
         ctx.progress(1.0, "Done")
-        ctx.log(f"{what}: done ({', '.join(step(k).title for k in ran)})")
-        return {"steps": ran, "timings_s": timings}
+        ctx.log(f"{what}: done ({', '.join(s.title for s in chosen)})")
+        return {"steps": [s.key for s in chosen], "timings_s": out["timings_s"]}
 
     return jobs.JobSpec(LAB_RUN_KIND, {"what": what, "steps": [s.key for s in chosen]}, run)
 

@@ -46,6 +46,12 @@ class Step:
     owns: tuple[str, ...] = ()  # workspace paths it writes ("Reset this step" removes them)
     job_kinds: tuple[str, ...] = ()  # job kinds (prefixes) it runs, removed by a reset
     anchor: str = ""  # the section of a shared page where the step starts (deep link)
+    # Its run-all part mostly waits on purpose (a traffic rate, a bake time): run-all runs
+    # the steps after it that do not need it meanwhile (`run_steps`).
+    waits: bool = False
+    # "module:function"(settings): imports what its later run-all parts need, called in a
+    # thread when run-all starts the step (its first part mostly waits for a script)
+    prefetch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +195,7 @@ STEPS: tuple[Step, ...] = (
          ":material/model_training:",
          "Training jobs, experiment tracking, hyperparameter tuning.", _trained,
          run=("lab.training:run_all_step", "lab.tuning:run_all_step"),
-         code="lab.training:code", requires=("features",),
+         prefetch="lab.tuning:prefetch", code="lab.training:code", requires=("features",),
          owns=("experiments.db", "tuning.db"), job_kinds=("training", "tuning")),
     Step("registry", "Registry & deployment", "Initial", "registry.py",
          ":material/rocket_launch:", "Model registry with approval, real-time endpoint.",
@@ -215,11 +221,12 @@ STEPS: tuple[Step, ...] = (
          "Data capture on the endpoint; traffic, errors and latency over time; live drift.",
          _traffic_monitored, run=("lab.monitoring:run_all_monitoring",),
          code="lab.monitoring:monitoring_code", requires=("registry", "drift"),
-         owns=("monitoring/capture", "serving/metrics.db"), job_kinds=("traffic",)),
+         owns=("monitoring/capture", "serving/metrics.db"), job_kinds=("traffic",),
+         waits=True),
     Step("rollouts", "Safe rollouts", "Reliable", "rollouts.py", ":material/alt_route:",
          "Canary and linear traffic shifting, guardrails, automatic rollback.",
          _rolled_out, run=("lab.serving:run_all_rollout",), code="lab.serving:rollout_code",
-         requires=("registry",), job_kinds=("rollout",)),
+         requires=("registry",), job_kinds=("rollout",), waits=True),
     Step("sharded", "Sharded processing", "Scalable", "scale.py", ":material/splitscreen:",
          "The processing job on N instances, each on its own shard, one scaler for all.",
          _sharded, run=("lab.processing:run_all_sharded",),
@@ -323,8 +330,8 @@ def warm_up_runners(settings: Any) -> None:
 
 def run_all(settings: Any, options: dict[str, Any], echo: Callable[[str], None]
             ) -> dict[str, Any]:
-    """Every built step's run-all part, in lab order; their outputs merged, with timings.
-    `options["skip"]`: step keys not to run (their outputs must already be there)."""
+    """Every built step's run-all part, in lab order (`run_steps`); their outputs merged,
+    with timings. `options["skip"]`: step keys not to run (their outputs must be there)."""
     skip = set(options.get("skip") or ())
     unknown = skip - {s.key for s in STEPS}
     if unknown:
@@ -332,16 +339,122 @@ def run_all(settings: Any, options: dict[str, Any], echo: Callable[[str], None]
 
         raise InputError(f"No step named {', '.join(sorted(unknown))}: the steps are "
                          f"{', '.join(s.key for s in STEPS)}.")
-    out: dict[str, Any] = {"timings_s": {}}
+    todo: list[Step] = []
     for s in STEPS:
         if s.key in skip:
             echo(f"{s.key}: skipped (--skip)")
-            continue
-        for dotted in s.run if s.built else ():
-            part = load_function(dotted)(settings, options, echo)
+        elif s.built and s.run:
+            todo.append(s)
+    return run_steps(settings, todo, options, echo)
+
+
+Before = Callable[[Step, str, Callable[[str], None]], None]
+
+
+def run_steps(settings: Any, chosen: list[Step], options: dict[str, Any],
+              echo: Callable[[str], None], before: Before | None = None) -> dict[str, Any]:
+    """The run-all parts of `chosen` (in lab order), their outputs merged with timings;
+    `before(step, part, echo)` is called before each part, in the thread that runs it.
+
+    Steps that mostly wait (`Step.waits`: the endpoint's traffic at a set rate, a
+    rollout's bake time) run one after the other in a thread of their own while the steps
+    after them that do not need them run in this one: the Scalable stage's processing,
+    training and measurements, which use no endpoint. The output stays in lab order: the
+    waiting steps print as they run, the others' lines are held until those have ended."""
+    todo = list(chosen)
+    out: dict[str, Any] = {"timings_s": {}}
+
+    def merge(parts: list[dict[str, Any]]) -> None:
+        for part in parts:
             out["timings_s"].update(part.pop("timings_s", {}))
             out.update(part)
+
+    while todo:
+        waiting = []
+        while todo and todo[0].waits:
+            waiting.append(todo.pop(0))
+        if not waiting:
+            merge(_run_steps([todo.pop(0)], settings, options, echo, before))
+            continue
+        beside = []
+        while todo and not todo[0].waits and not _needs(todo[0], waiting):
+            beside.append(todo.pop(0))
+        merge(_beside(waiting, beside, settings, options, echo, before))
     return out
+
+
+def _run_steps(chosen: list[Step], settings: Any, options: dict[str, Any],
+               echo: Callable[[str], None], before: Before | None = None
+               ) -> list[dict[str, Any]]:
+    parts = []
+    for s in chosen:
+        if s.prefetch:
+            _prefetch(s.prefetch, settings)
+        for dotted in s.run:
+            if before is not None:
+                before(s, dotted, echo)
+            parts.append(load_function(dotted)(settings, options, echo))
+    return parts
+
+
+def _prefetch(dotted: str, settings: Any) -> None:
+    """`dotted(settings)` in a thread of its own; a failure there only costs the time back
+    (the part that needs the imports makes them, and reports what fails)."""
+    import threading
+
+    def prefetch() -> None:
+        try:
+            load_function(dotted)(settings)
+        except Exception:  # noqa: BLE001 - a head start only
+            pass
+
+    threading.Thread(target=prefetch, name="lab-prefetch", daemon=True).start()
+
+
+def _needs(later: Step, earlier: list[Step]) -> bool:
+    """Whether `later` needs any of `earlier` (directly or through the steps it needs)."""
+    keys, todo, seen = {s.key for s in earlier}, list(later.requires), set()
+    while todo:
+        key = todo.pop()
+        if key in keys:
+            return True
+        if key not in seen:
+            seen.add(key)
+            todo += step(key).requires
+    return False
+
+
+def _beside(waiting: list[Step], others: list[Step], settings: Any, options: dict[str, Any],
+            echo: Callable[[str], None], before: Before | None) -> list[dict[str, Any]]:
+    """`waiting` in a thread (printing as they go) while `others` run here (their lines
+    held, then printed); both outputs, in lab order. An error of either is raised once
+    both have ended, the earlier step's first."""
+    import threading
+
+    results: dict[str, Any] = {}
+
+    def in_thread() -> None:
+        try:
+            results["waiting"] = _run_steps(waiting, settings, options, echo, before)
+        except BaseException as exc:  # raised below, in the caller's thread
+            results["waiting_error"] = exc
+
+    thread = threading.Thread(target=in_thread, name="lab-run-all-waiting", daemon=True)
+    thread.start()
+    held: list[str] = []
+    try:
+        done = _run_steps(others, settings, options, held.append, before)
+        error = None
+    except BaseException as exc:
+        done, error = [], exc
+    thread.join()
+    for line in held:
+        echo(line)
+    if "waiting_error" in results:
+        raise results["waiting_error"]
+    if error is not None:
+        raise error
+    return [*results["waiting"], *done]
 
 
 def code_of(key: str, settings: Any) -> list[Callable[..., Any]]:

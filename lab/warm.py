@@ -205,6 +205,10 @@ def _child(request: dict) -> None:
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 (the whole process)
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)  # the server's wake-up on its children is not the script's
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for fd in request.get("_close", ()):
+        os.close(fd)
     os.environ.clear()
     os.environ.update(request["env"])
     sys.argv = [request["script"], *request["args"]]
@@ -232,31 +236,44 @@ def serve() -> None:
             pass
     children: dict[int, int] = {}  # pid -> request id
     buffer, stdin_open = b"", True
+    # A child's end wakes the loop at once (SIGCHLD written to a pipe it selects on), so
+    # its exit is reported without waiting for a polling interval; the timeout is a
+    # safety net only.
+    wake_r, wake_w = os.pipe()
+    for fd in (wake_r, wake_w):
+        os.set_blocking(fd, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
 
     def reply(message: dict) -> None:
         sys.stdout.write(json.dumps(message) + "\n")
         sys.stdout.flush()
 
     while stdin_open or children:
-        if stdin_open:
-            ready, _, _ = select.select([0], [], [], 0.02)
-            if ready:
-                data = os.read(0, 65536)
-                if not data:  # the lab process is gone: stop what it started, then exit
-                    stdin_open = False
-                    for pid in children:
-                        _signal(pid, signal.SIGTERM)
-                buffer += data
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    request = json.loads(line)
-                    pid = os.fork()
-                    if pid == 0:
-                        _child(request)
-                    children[pid] = request["id"]
-                    reply({"id": request["id"], "pid": pid})
-        else:
-            time.sleep(0.02)
+        ready, _, _ = select.select([0, wake_r] if stdin_open else [wake_r], [], [], 0.5)
+        if wake_r in ready:
+            while True:
+                try:
+                    if not os.read(wake_r, 4096):
+                        break
+                except BlockingIOError:
+                    break
+        if stdin_open and 0 in ready:
+            data = os.read(0, 65536)
+            if not data:  # the lab process is gone: stop what it started, then exit
+                stdin_open = False
+                for pid in children:
+                    _signal(pid, signal.SIGTERM)
+            buffer += data
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                request = json.loads(line)
+                request["_close"] = (wake_r, wake_w)
+                pid = os.fork()
+                if pid == 0:
+                    _child(request)
+                children[pid] = request["id"]
+                reply({"id": request["id"], "pid": pid})
         while children:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:

@@ -85,7 +85,9 @@ class Ledger:
         root = settings.root if isinstance(settings, Workspace) else getattr(
             settings, "workspace", settings)
         self.ws = Workspace(root)
-        self.db = Database(self.ws.path("aws", "runs.db"), _SCHEMA)
+        # durable: a launch the ledger lost would cost money unseen (AWS calls take far
+        # longer than the fsync anyway)
+        self.db = Database(self.ws.path("aws", "runs.db"), _SCHEMA, durable=True)
 
     def start(self, step: str, kind: str, name: str, *, code: str = "", region: str = "",
               use: str = "", instance_type: str = "", instance_count: int = 0,

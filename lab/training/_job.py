@@ -37,7 +37,7 @@ def evaluate(model_dir: Path, data: TrainingData, folder: Path,
     """Test metrics of the model in `model_dir`; writes predictions and model.tar.gz."""
     from lab.training.entry_point import regression_metrics
 
-    model = artifact.load_model(model_dir)
+    model = artifact.load_model(model_dir).one_thread()  # trials may train meanwhile
     if model.features != data.features:
         raise JobError(f"The model was trained on {model.features}, but the test split has "
                        f"{data.features}.")

@@ -55,6 +55,15 @@ class LoadedModel:
     def target(self) -> str:
         return self.metadata.get("target", "")
 
+    def one_thread(self) -> LoadedModel:
+        """Predict on one thread (XGBoost and the forest default to every core): for the
+        lab's own evaluations, which run beside other work on few cores. Returns self."""
+        if hasattr(self._model, "set_param"):  # an XGBoost Booster
+            self._model.set_param({"nthread": 1})
+        elif hasattr(self._model, "n_jobs"):  # a scikit-learn estimator
+            self._model.n_jobs = 1
+        return self
+
     def predict(self, rows: Any):
         """Predictions (1-D numpy array) for rows of feature values in `features` order."""
         try:

@@ -53,12 +53,12 @@ class TrainingData:
             channel.mkdir(parents=True, exist_ok=True)
             frame = self.frames[split]
             if shards <= 1:
-                frame.to_csv(channel / f"{split}.csv", index=False)
+                write_csv(frame, channel / f"{split}.csv")
             else:
                 size = -(-len(frame) // shards)
                 for i in range(shards):
-                    frame.iloc[i * size:(i + 1) * size].to_csv(
-                        channel / f"{split}-part-{i + 1}-of-{shards}.csv", index=False)
+                    write_csv(frame.iloc[i * size:(i + 1) * size],
+                              channel / f"{split}-part-{i + 1}-of-{shards}.csv")
             channels[split] = channel
         return channels
 
@@ -67,6 +67,23 @@ class TrainingData:
 
     def test_target(self):
         return self.frames["test"][self.target].to_numpy(float)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """`frame` as CSV with its header row, no index: what `frame.to_csv(path, index=False)`
+    writes, by pyarrow's writer (a tenth of the time for the training split; numbers are
+    written as the shortest text that reads back the same value, as pandas does, though
+    not always the same text: 0.00001 for 1e-05)."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with open(path, "w", newline="") as fh:  # the header as pandas writes it (csv quoting)
+        csv.writer(fh, lineterminator="\n").writerow([str(c) for c in frame.columns])
+    with open(path, "ab") as fh:
+        pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), fh,
+                        pacsv.WriteOptions(include_header=False))
 
 
 def _columns(store: Any, group: str) -> list[str]:

@@ -98,7 +98,10 @@ def predict_fn(data, model):
     if algorithm == "xgboost":
         import xgboost as xgb
 
-        matrix = xgb.DMatrix(rows, feature_names=list(features))
+        # The matrix is a copy of the rows: built on one thread, as xgboost's default (a
+        # thread per core) costs more in starting and waking them than it saves (measured
+        # with 2,000 rows on two busy cores: 43 ms against 3 ms).
+        matrix = xgb.DMatrix(rows, feature_names=list(features), nthread=1)
         return np.asarray(estimator.predict(matrix), dtype=float)
     return np.asarray(estimator.predict(rows), dtype=float)
 

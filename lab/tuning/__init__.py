@@ -30,8 +30,8 @@ __getattr__, __dir__, _lazy = exports(__name__, {
     **dict.fromkeys(["CATEGORICAL", "CONTINUOUS", "INTEGER", "KIND", "OBJECTIVES", "STRATEGIES",
                      "ParameterRange", "Tuning", "TuningSpec", "build_tuning_spec",
                      "parse_ranges", "ranges_from_form", "workshop_ranges"], "_api"),
-    **dict.fromkeys(["INTERRUPTED", "code", "result_json", "run_all_step", "trials_of",
-                     "tuning_job"], "_job"),
+    **dict.fromkeys(["INTERRUPTED", "code", "prefetch", "result_json", "run_all_step",
+                     "trials_of", "tuning_job"], "_job"),
     "sdk_code": "_sagemaker", "parameter_ranges": "_sagemaker",
 })
 __all__ = ["IMPLEMENTATIONS", "open_tuning", *_lazy]

@@ -239,3 +239,6 @@ class Tuning(Protocol):
 
     def run(self, ctx: Any, spec: TuningSpec, data: TrainingData,
             channels: dict[str, Path]) -> None: ...
+
+    def prefetch(self) -> None:
+        """Import now what `run` will need (called in a thread while something else runs)."""

@@ -61,6 +61,12 @@ def trials_of(ws: Workspace, job: jobs.Job) -> list[Run]:
     return trials
 
 
+def prefetch(settings: Any) -> None:
+    """What the backend's tuning will import, imported now (run-all calls it in a thread
+    while the training job before it runs, mostly waiting for its script)."""
+    open_tuning(settings).prefetch()
+
+
 def run_all_step(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
     """A tuning job (default: the workshop's, 4 trials 2 at a time)."""
     job = jobs.run(settings, tuning_job(settings, **options.get("tuning", {})), echo)

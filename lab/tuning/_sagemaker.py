@@ -73,6 +73,9 @@ class SageMakerTuning(SageMakerTwin):
         return prices.estimate("training", trainer.instance_type, 1,
                                trainer.typical_s * max_jobs)
 
+    def prefetch(self) -> None:
+        pass  # the SDK is imported by the session, at the first AWS call
+
     def run(self, ctx: Any, spec: TuningSpec, data: TrainingData,
             channels: dict[str, Path]) -> None:
         with translated():

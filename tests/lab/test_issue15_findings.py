@@ -368,12 +368,14 @@ def test_offline_sql_is_stopped_at_its_time_limit(small, monkeypatch):
 
 def test_two_first_tuning_studies_at_once_create_the_schema_once(tmp_path):
     from lab.tuning import build_tuning_spec
-    from lab.tuning._local import _study
+    from lab.tuning._local import _study, _StudyFile
 
     def make(ws, spec, barrier, errors, i: int) -> None:
         try:
             barrier.wait()
-            _study(ws, f"study-{i}", spec)
+            study, memory = _study(f"study-{i}", spec)
+            study.tell(study.ask(), 1.0)
+            _StudyFile(ws).save(f"study-{i}", memory)  # tuning.db opened, the study saved
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -389,6 +391,10 @@ def test_two_first_tuning_studies_at_once_create_the_schema_once(tmp_path):
         for t in threads:
             t.join()
         assert not errors, repr(errors[0])
+        import optuna
+
+        assert sorted(optuna.get_all_study_names(f"sqlite:///{ws.path('tuning.db')}")) == [
+            f"study-{i}" for i in range(4)]
 
 
 # --- what SIGKILL leaves behind is reported, not left InProgress -------------------------

@@ -59,7 +59,7 @@ def test_every_page_leads_to_the_next_and_the_walk_ends_on_the_recap():
 def test_step_keys_are_unique_and_every_runner_and_code_function_exists():
     assert len({s.key for s in STEPS}) == len(STEPS)
     for s in STEPS:
-        for dotted in (*s.run, *([s.code] if s.code else [])):
+        for dotted in (*s.run, *[d for d in (s.code, s.prefetch) if d]):
             module, _, name = dotted.partition(":")
             assert callable(getattr(importlib.import_module(module), name)), dotted
 
@@ -102,3 +102,121 @@ def test_run_all_starts_the_warm_worker_first_on_the_local_backend_only(tmp_path
     monkeypatch.setenv("LAB_TRAINING_WORKER", "fork")
     warm_up_runners(Settings(workspace=tmp_path, backend="local"))
     assert started == ([True] if warm.warm_available() else [])
+
+
+# Steps for the run-all ordering test below (named by text, as the registry names them).
+TRACE: list[tuple[str, str, float]] = []
+
+
+def _fake_part(name: str, seconds: float = 0.0, fail: bool = False):
+    def part(settings, options, echo):
+        import time
+
+        TRACE.append((name, "start", time.monotonic()))
+        echo(f"{name}: running")
+        time.sleep(seconds)
+        TRACE.append((name, "end", time.monotonic()))
+        if fail:
+            from lab.errors import JobError
+
+            raise JobError(f"{name} failed")
+        return {name: True, "timings_s": {name: seconds}}
+    return part
+
+
+wait_a = _fake_part("wait_a", 0.4)
+wait_b = _fake_part("wait_b", 0.2)
+then_c = _fake_part("then_c")
+needs_a = _fake_part("needs_a")
+broken = _fake_part("broken", fail=True)
+
+
+def _fake_steps(*specs):
+    from lab.steps import Step
+
+    return tuple(Step(key, key, "Initial", "data.py", "", "", lambda ws: False,
+                      run=(f"tests.lab.test_steps:{key}",), requires=requires, waits=waits)
+                 for key, requires, waits in specs)
+
+
+def test_run_all_runs_the_steps_after_a_waiting_one_meanwhile_and_prints_in_lab_order(
+        tmp_path, monkeypatch):
+    import lab.steps as steps
+
+    monkeypatch.setattr(steps, "STEPS", _fake_steps(
+        ("wait_a", (), True), ("wait_b", (), True), ("then_c", (), False),
+        ("needs_a", ("wait_a",), False)))
+    TRACE.clear()
+    lines: list[str] = []
+    out = steps.run_all(Settings(workspace=tmp_path), {}, lines.append)
+
+    at = {(name, what): t for name, what, t in TRACE}
+    # then_c does not need the waiting steps: it ran while wait_a waited
+    assert at[("then_c", "start")] < at[("wait_a", "end")]
+    assert at[("wait_b", "start")] >= at[("wait_a", "end")]  # waiting steps: one by one
+    # needs_a needs wait_a: it waited for both waiting steps and then_c
+    assert at[("needs_a", "start")] >= max(at[("wait_b", "end")], at[("then_c", "end")])
+    assert lines == ["wait_a: running", "wait_b: running", "then_c: running",
+                     "needs_a: running"]
+    assert list(out["timings_s"]) == ["wait_a", "wait_b", "then_c", "needs_a"]
+    assert all(out[k] for k in ("wait_a", "wait_b", "then_c", "needs_a"))
+
+
+def test_run_all_raises_a_failure_beside_a_waiting_step_once_it_has_ended(tmp_path,
+                                                                          monkeypatch):
+    import lab.steps as steps
+    from lab.errors import JobError
+
+    monkeypatch.setattr(steps, "STEPS", _fake_steps(
+        ("wait_a", (), True), ("broken", (), False), ("then_c", (), False)))
+    TRACE.clear()
+    lines: list[str] = []
+    with pytest.raises(JobError, match="broken failed"):
+        steps.run_all(Settings(workspace=tmp_path), {}, lines.append)
+    assert ("wait_a", "end") in {(n, w) for n, w, _ in TRACE}  # not left half-done
+    assert "then_c" not in {n for n, _, _ in TRACE}  # nothing runs after a failure
+    assert lines == ["wait_a: running", "broken: running"]
+
+
+def test_the_whole_lab_job_runs_the_steps_as_run_all_does_with_progress(tmp_path):
+    from lab import jobs
+    from lab.flow import _steps_job
+
+    chosen = list(_fake_steps(("wait_a", (), True), ("then_c", (), False),
+                              ("needs_a", ("wait_a",), False)))
+    TRACE.clear()
+    job = jobs.run(tmp_path, _steps_job(Settings(workspace=tmp_path), chosen, "Test"))
+    assert job.status == "Completed", job.error
+    assert job.result["steps"] == ["wait_a", "then_c", "needs_a"] and job.progress == 1.0
+    log = [line for line in jobs.JobStore(job_store_ws(tmp_path)).log(job.job_id).splitlines()
+           if line.startswith(("==", "wait_a", "then_c", "needs_a"))]
+    assert log == ["== wait_a: tests.lab.test_steps", "wait_a: running",
+                   "== then_c: tests.lab.test_steps", "then_c: running",
+                   "== needs_a: tests.lab.test_steps", "needs_a: running"]
+    at = {(name, what): t for name, what, t in TRACE}
+    assert at[("then_c", "start")] < at[("wait_a", "end")]
+
+
+def job_store_ws(root):
+    from lab.workspace import Workspace
+
+    return Workspace(root)
+
+
+def test_run_all_prefetches_what_tuning_imports_on_the_local_backend_only(tmp_path):
+    """The training step's prefetch (run in a thread while its training job runs) imports
+    Optuna's SQLite storage locally, and nothing of the SDK's on SageMaker."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom lab.settings import Settings\n"
+            "from lab.steps import load_function, step\n"
+            "load_function(step('training').prefetch)(Settings(workspace=sys.argv[1], "
+            "backend=sys.argv[2]))\n"
+            "print(sorted(m for m in ('optuna', 'sqlalchemy', 'alembic', 'sagemaker', 'boto3') "
+            "if m in sys.modules))\n")
+    seen = {backend: subprocess.run([sys.executable, "-c", code, str(tmp_path), backend],
+                                    cwd=REPO, capture_output=True, text=True, check=True
+                                    ).stdout.strip()
+            for backend in ("local", "sagemaker")}
+    assert seen == {"local": "['alembic', 'optuna', 'sqlalchemy']", "sagemaker": "[]"}

@@ -176,3 +176,19 @@ def test_a_broken_artifact_is_a_clear_error(tmp_path):
         load_model(bad)
     with pytest.raises(InputError, match="no model artifact"):
         load_model(tmp_path / "missing.tar.gz")
+
+
+def test_channels_are_written_as_pandas_would_and_read_back_the_same(tmp_path):
+    import pandas as pd
+
+    from lab.training.data import write_csv
+
+    frame = pd.DataFrame({"PRICE": [100, 200, 300], "a,b": [1e-05, -0.0, 1 / 3],
+                          "c": [1.5e20, float("nan"), 2.0]})
+    write_csv(frame, tmp_path / "f.csv")
+    text = (tmp_path / "f.csv").read_text()
+    assert text.splitlines()[0] == 'PRICE,"a,b",c'  # the header quoted where needed
+    back = pd.read_csv(tmp_path / "f.csv")
+    pd.testing.assert_frame_equal(back, frame)  # every value (and dtype) read back exact
+    write_csv(frame.iloc[:0], tmp_path / "empty.csv")
+    assert (tmp_path / "empty.csv").read_text() == 'PRICE,"a,b",c\n'

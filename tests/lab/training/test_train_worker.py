@@ -59,3 +59,20 @@ def test_the_cold_subprocess_path_gives_the_same_model(small, monkeypatch):
     experiments = Experiments(Workspace(small.workspace))
     assert experiments.get(cold.job_id).validation == experiments.get(warm.job_id).validation
     assert cold.result["metrics"] == warm.result["metrics"]
+
+
+def test_a_script_can_run_and_wait_for_its_own_subprocesses(tmp_path):
+    """The server wakes on SIGCHLD; its children get the default handling back, so a
+    script's own subprocess (and its exit code) is its business, as in a cold process."""
+    script = tmp_path / "parent.py"
+    script.write_text("import signal, subprocess, sys\n"
+                      "print('handler default', signal.getsignal(signal.SIGCHLD) == "
+                      "signal.SIG_DFL, flush=True)\n"
+                      "done = subprocess.run([sys.executable, '-c', 'import sys; sys.exit(7)'])\n"
+                      "print('child exit', done.returncode, flush=True)\n")
+    lines = []
+    runs = [worker.run_script([str(script)], {"PATH": os.environ.get("PATH", "")},
+                              tmp_path / f"o{i}.txt", lines.append, lambda: False)
+            for i in range(2)]
+    assert runs == [0, 0]
+    assert lines == ["handler default True", "child exit 7"] * 2

@@ -58,6 +58,8 @@ def test_trials_run_in_parallel_appear_as_they_finish_and_the_best_is_marked(sma
 
     study = optuna.load_study(study_name=job_id, storage=f"sqlite:///{ws.path('tuning.db')}")
     assert sorted(t.value for t in study.trials) == sorted(t.validation["mse"] for t in trials)
+    assert [t.params for t in study.trials] == [  # in trial order
+        {k: t.params[k] for k in ("max_depth", "n_estimators")} for t in trials]
     log = store.log(job_id)
     assert "Trial 1 started" in log and "Trial 3 completed: mse" in log
 
@@ -104,6 +106,11 @@ def test_failed_trials_are_recorded_and_all_failing_fails_the_job(small, tmp_pat
 
     assert job.status == jobs.FAILED
     assert "All 2 trials failed" in job.error and "out of memory" in job.error
+    import optuna  # the study is saved even so, its trials Failed
+
+    study = optuna.load_study(study_name=job.job_id,
+                              storage=f"sqlite:///{Workspace(small.workspace).path('tuning.db')}")
+    assert [t.state.name for t in study.trials] == ["FAIL", "FAIL"]
     trials = Experiments(Workspace(small.workspace)).list(tuning_job=job.job_id)
     assert [t.status for t in trials] == ["Failed", "Failed"]
     assert all("ERROR: out of memory" in t.log for t in trials)
