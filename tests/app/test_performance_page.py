@@ -9,6 +9,7 @@ import pytest
 import lab.bench
 from lab.bench import run_bench, save
 from lab.benchscale import scale_curves
+from lab.formats import number
 from lab.jobs import JobStore
 from lab.workspace import Workspace
 from tests.app.test_cleanup_page import open_app, run, texts, wait_for_jobs
@@ -40,7 +41,8 @@ def test_a_saved_run_shows_speedups_curves_and_every_figure(tmp_path, monkeypatc
     assert len(charts) == 2  # the lab against the naive way, and the scale curves
     [table] = [d.value for d in at.dataframe]
     assert list(table["figure"]) == ["prep in-process (10,000 rows)"]
-    assert table["speed-up"][0] == measured["figures"][0]["speedup"]
+    assert table["speed-up"][0] == f"{number(measured['figures'][0]['speedup'])}x"
+    assert table["budget"][0] == "-"  # no budget: a dash, where a number column said None
     assert "50 MB" in texts(at, "caption")  # the largest size the lab accepts
 
 
