@@ -72,7 +72,7 @@ def _reruns_on_server(workspace: Path, reruns: int, env: dict[str, str]) -> dict
         return page_reruns(server.url, reruns)
 
 
-PAGE_RERUN = "page rerun: the slowest of six pages (median; p99 over all reruns)"
+PAGE_RERUN = "page rerun, the slowest of six pages"
 PAGE_RERUN_BUDGET_S = 0.1
 
 
@@ -89,13 +89,14 @@ def page_rerun_figures(reruns: int) -> list[dict[str, Any]]:
     return [{"name": PAGE_RERUN, "unit": "s", "budget": PAGE_RERUN_BUDGET_S,
              "samples": cached, "reference_samples": uncached,
              "reference_what": "the same reruns, the pages' caches off (LAB_PAGE_CACHE=off)",
-             "detail": f"pages: {titles}; {reruns} reruns each, after one open. Medians: "
-                       f"{by_page}"}]
+             "detail": f"the slowest page's median, the p99 of all reruns; pages: {titles}; "
+                       f"{reruns} reruns each after one open, timed by a websocket client "
+                       f"from the request to the script finished. Medians: {by_page}"}]
 
 
-ROOM_ONE = "app memory, one attendee (workshop server)"
-ROOM_THIRTY = "app memory, thirty attendees paced (workshop server)"
-SERVER_PART, WORKERS_PART = "its process's peak RSS", "its worker processes' peak RSS"
+ROOM_ONE = "app memory, 1 attendee"
+ROOM_THIRTY = "app memory, 30 attendees paced"
+SERVER_PART, WORKERS_PART = "server process peak RSS", "its workers' peak RSS"
 ROOMS = ((ROOM_ONE, 1), (ROOM_THIRTY, 30))  # (figure, attendees), each on a fresh server
 
 
@@ -111,7 +112,9 @@ def room_memory_figures(pause_s: float) -> list[dict[str, Any]]:
         if report["error_count"] == attendees:
             raise RuntimeError(f"every attendee failed: {report['errors'][0]['error']}")
         server = report["server"]
-        detail = (f"{attendees} attendee(s) walking the lab's first steps, about {pause_s:g} s "
+        detail = (f"a fresh workshop server (as `lab load` starts one), its own process "
+                  f"and beside it its worker processes (SQL, offload, training); "
+                  f"{attendees} attendee(s) walking the lab's first steps, about {pause_s:g} s "
                   f"between actions, arriving over {min(20.0, 0.5 * attendees):g} s; "
                   f"{report['seconds']} s; errors: {report['error_count']}; peak threads "
                   f"{server['peak_threads']}")
@@ -123,12 +126,16 @@ def room_memory_figures(pause_s: float) -> list[dict[str, Any]]:
 
 
 HOME_PARTS = {
-    "server_start_s": "Home first render, its part: server start until its health check "
-                      "answers",
-    "first_run_s": "Home first render, its part: Home's first script run (as the browser's "
-                   "websocket saw it)",
-    "browser_s": "Home first render, its part: the browser's own load (the rest: front end, "
-                 "connection, drawing)",
+    "server_start_s": "Home first render, part: server start to health check",
+    "first_run_s": "Home first render, part: Home's first script run",
+    "browser_s": "Home first render, part: the browser's own load",
+}
+HOME_DETAILS = {
+    "server_start_s": "from starting `streamlit run` to its health check answering (the "
+                      "script does not run yet: it runs when a browser connects)",
+    "first_run_s": "Home's first script run on the fresh server, as the browser's websocket "
+                   "saw it: the run's request sent to `script_finished` received",
+    "browser_s": "the whole figure less the first script run: chromium's own work",
 }
 
 
@@ -145,14 +152,14 @@ def home_render_figures(name: str, budget: float, runs: int, warm_up: bool
                           "finished (the server already answering)"}]
     for key, part in HOME_PARTS.items():
         figures.append({"name": part, "unit": "s", "budget": None,
-                        "samples": [m[key] for m in measured]})
+                        "samples": [m[key] for m in measured], "detail": HOME_DETAILS[key]})
 
     def median(key: str) -> str:
         return f"{statistics.median(m[key] for m in measured):.2f} s"
 
-    figures[-1]["detail"] = (f"before the script run's request (the front end's files, its "
-                             f"start, the websocket) {median('browser_before_s')}; after the "
-                             f"run (drawing Home) {median('browser_after_s')}")
+    figures[-1]["detail"] += (f": before the script run's request (the front end's files, "
+                              f"its start, the websocket) {median('browser_before_s')}, after "
+                              f"the run (drawing Home) {median('browser_after_s')}")
     return figures
 
 

@@ -30,19 +30,17 @@ def over_budget(figure: dict[str, Any]) -> bool:
 
 
 def figure_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per figure: the lab's median and p99, its budget, the reference and speed-up,
-    and what the figure says beside its numbers (`detail`; grouped figures name their
-    slowest group). Median and p99 stay numbers (the table sorts on them); the budget,
-    reference and speed-up are text, "-" where a figure has none: st.dataframe shows an
-    empty number as "None", whatever the Styler's na_rep."""
+    """One row per figure: the lab's median and p99, its budget, the reference and speed-up
+    (a grouped figure names its slowest group). Median and p99 stay numbers (the table
+    sorts on them); the budget, reference and speed-up are text, "-" where a figure has
+    none: st.dataframe shows an empty number as "None", whatever the Styler's na_rep."""
     rows = []
     for f in result.get("figures", []):
         name = f["name"] + (f" (slowest: {f['slowest']})" if f.get("slowest") else "")
         if f.get("median") is None:
             rows.append({"figure": name, "median": None, "p99": None, "unit": "",
                          "budget": "-", "within budget": "not measured", "reference": "-",
-                         "speed-up": "-", "reference is": "",
-                         "detail": f.get("skipped") or ""})
+                         "speed-up": "-", "reference is": ""})
             continue
         rows.append({
             "figure": name, "median": f["median"], "p99": f["p99"], "unit": f["unit"],
@@ -51,9 +49,15 @@ def figure_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             "reference": "-" if f.get("reference") is None else number(f["reference"], f["unit"]),
             "speed-up": "-" if f.get("speedup") is None else f"{number(f['speedup'])}x",
             "reference is": f.get("reference_what") or "",
-            "detail": f.get("detail") or "",
         })
     return rows
+
+
+def figure_details(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """(figure, what it says beside its numbers) for the figures that say something: how
+    it was measured, its groups, why it was not measured."""
+    return [(f["name"], f.get("detail") or f"not measured: {f['skipped']}")
+            for f in result.get("figures", []) if f.get("detail") or f.get("skipped")]
 
 
 def budget_text(figure: dict[str, Any]) -> str:
