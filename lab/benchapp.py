@@ -9,7 +9,7 @@ chromium for the first render. Three things are measured here:
   the pages' caches switched off (`LAB_PAGE_CACHE=off`, read by pages/_ui.py), the naive
   reference "a full page script rerun without caching";
 - the app's peak memory on a workshop server with one attendee, then with thirty, as
-  `python -m lab load` drives them (`run_load`, each run its own fresh server);
+  `python -m lab load` drives them (`run_load` against one fresh server);
 - Home's first render after a server start in chromium, and its parts: the server's start
   until its health check answers, Home's first script run as the browser's websocket saw
   it, and the rest (the browser loading the front end, connecting, drawing).
@@ -97,32 +97,43 @@ def page_rerun_figures(reruns: int) -> list[dict[str, Any]]:
 ROOM_ONE = "app memory, 1 attendee"
 ROOM_THIRTY = "app memory, 30 attendees paced"
 SERVER_PART, WORKERS_PART = "server process peak RSS", "its workers' peak RSS"
-ROOMS = ((ROOM_ONE, 1), (ROOM_THIRTY, 30))  # (figure, attendees), each on a fresh server
+ROOMS = ((ROOM_ONE, 1), (ROOM_THIRTY, 30))  # (figure, attendees), one after the other
 
 
 def room_memory_figures(pause_s: float) -> list[dict[str, Any]]:
-    """Peak memory of a fresh workshop server through one attendee's walk, then of another
-    through thirty attendees' (paced as `lab load` paces them, `pause_s` between actions):
-    the server's own process, and its worker processes beside it (SQL, offload, training)."""
-    from lab.load import run_load
+    """Peak memory of a fresh workshop server (as `lab load` starts one) through one
+    attendee's walk, then through thirty attendees' (paced as `lab load` paces them,
+    `pause_s` between actions): the server's own process, and its worker processes beside
+    it (SQL, offload, training). One server for both, as a class meets it: its workers
+    start once (their imports cost seconds of CPU on a fresh server)."""
+    from lab.devserver import running_app
+    from lab.load import WORKSHOP_SERVER, run_load
 
     figures = []
-    for name, attendees in ROOMS:
-        report = run_load(attendees, pause_s=pause_s, settle_s=0.0)
-        if report["error_count"] == attendees:
-            raise RuntimeError(f"every attendee failed: {report['errors'][0]['error']}")
-        server = report["server"]
-        detail = (f"a fresh workshop server (as `lab load` starts one), its own process "
-                  f"and beside it its worker processes (SQL, offload, training); "
-                  f"{attendees} attendee(s) walking the lab's first steps, about {pause_s:g} s "
-                  f"between actions, arriving over {min(20.0, 0.5 * attendees):g} s; "
-                  f"{report['seconds']} s; errors: {report['error_count']}; peak threads "
-                  f"{server['peak_threads']}")
-        for part, key in ((SERVER_PART, "peak_rss_mb"), (WORKERS_PART, "peak_children_rss_mb")):
-            figures.append({"name": f"{name}: {part}", "unit": "MB", "budget": None,
-                            "samples": [float(server[key] or 0)], "detail": detail,
-                            "errors": report["error_count"]})
+    with tempfile.TemporaryDirectory(prefix="lab-bench-room-") as folder, running_app(
+            workspace=Path(folder), env=WORKSHOP_SERVER) as server:
+        for name, attendees in ROOMS:
+            report = run_load(attendees, url=server.url, pause_s=pause_s, settle_s=0.0)
+            if report["error_count"] == attendees:
+                raise RuntimeError(f"every attendee failed: {report['errors'][0]['error']}")
+            figures += _room_figures(name, attendees, pause_s, report)
     return figures
+
+
+def _room_figures(name: str, attendees: int, pause_s: float, report: dict[str, Any]
+                  ) -> list[dict[str, Any]]:
+    server = report["server"]
+    detail = (f"a workshop server (as `lab load` starts one; the same for both rooms, one "
+              f"attendee first), its own process and beside it its worker processes (SQL, "
+              f"offload, training); {attendees} attendee(s) walking the lab's first steps, "
+              f"about {pause_s:g} s between actions, arriving over "
+              f"{min(20.0, 0.5 * attendees):g} s; {report['seconds']} s; errors: "
+              f"{report['error_count']}; peak threads {server['peak_threads']}")
+    return [{"name": f"{name}: {part}", "unit": "MB", "budget": None,
+             "samples": [float(server[key] or 0)], "detail": detail,
+             "errors": report["error_count"]}
+            for part, key in ((SERVER_PART, "peak_rss_mb"),
+                              (WORKERS_PART, "peak_children_rss_mb"))]
 
 
 HOME_PARTS = {

@@ -9,8 +9,17 @@ import json
 
 import pytest
 
+import lab.bench
 import lab.benchapp
-from lab.benchapp import HOME_PARTS, PAGE_RERUN, PAGES, ROOM_ONE, ROOM_THIRTY
+from lab.benchapp import (
+    HOME_PARTS,
+    PAGE_RERUN,
+    PAGES,
+    ROOM_ONE,
+    ROOM_THIRTY,
+    SERVER_PART,
+    WORKERS_PART,
+)
 from lab.devserver import find_chromium
 from tests.cli import run_cli
 
@@ -44,17 +53,18 @@ def test_a_page_rerun_is_reported_per_page_beside_the_same_reruns_uncached(tmp_p
 
 
 def test_the_apps_memory_is_reported_with_one_attendee_and_a_room(tmp_path, monkeypatch):
-    # thirty attendees take a minute: the same figures with a room of two
+    # thirty attendees paced take a minute: the same figures with a room of two, no pause
     monkeypatch.setattr(lab.benchapp, "ROOMS", ((ROOM_ONE, 1), (ROOM_THIRTY, 2)))
+    monkeypatch.setitem(lab.bench.ROOM_PAUSE_S, True, 0.0)
     figures = bench(tmp_path, "app memory")
     assert [f["name"] for f in figures] == [
         f"{room}: {part}" for room in (ROOM_ONE, ROOM_THIRTY)
-        for part in ("its process's peak RSS", "its worker processes' peak RSS")]
+        for part in (SERVER_PART, WORKERS_PART)]
     for figure in figures:
         assert FIELDS | {"detail", "errors"} <= set(figure)
         assert figure["unit"] == "MB" and figure["runs"] == 1 and figure["errors"] == 0
         assert figure["median"] > 0  # a server and its workers hold memory
-    assert "2 attendee(s)" in figures[-1]["detail"] and "0.5 s between" in figures[-1]["detail"]
+    assert "2 attendee(s)" in figures[-1]["detail"] and "0 s between" in figures[-1]["detail"]
 
 
 def test_homes_first_render_is_reported_with_its_parts(tmp_path):
