@@ -321,6 +321,7 @@ def run_bench(workspace: str | None = None, runs: int | None = None, only: str |
             wanted = [n for n in provider.names if not only or only.lower() in n.lower()]
             if not wanted:
                 continue
+            provider_started = time.perf_counter()
             try:
                 measured = provider.measure(settings, runs, quick)
             except Exception as exc:  # a figure that cannot run here is reported, not fatal
@@ -328,6 +329,9 @@ def run_bench(workspace: str | None = None, runs: int | None = None, only: str |
                 results += [{"name": n, "unit": None, "median": None, "p99": None, "runs": 0,
                              "budget": None, "skipped": str(exc)} for n in wanted]
                 continue
+            # what each provider costs, to keep --quick under its two minutes
+            log(f"bench: ({time.perf_counter() - provider_started:.1f} s for "
+                f"{len(measured)} figure(s))")
             for fig in measured:
                 if not only or only.lower() in fig["name"].lower():
                     results.append(summarise(fig["name"], fig["unit"], fig["samples"],
