@@ -55,9 +55,19 @@ def figure_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def figure_details(result: dict[str, Any]) -> list[tuple[str, str]]:
     """(figure, what it says beside its numbers) for the figures that say something: how
-    it was measured, its groups, why it was not measured."""
-    return [(f["name"], f.get("detail") or f"not measured: {f['skipped']}")
-            for f in result.get("figures", []) if f.get("detail") or f.get("skipped")]
+    it was measured, its groups, why it was not measured. Figures one after the other that
+    say the same (two readings of one run) share a line."""
+    out: list[tuple[str, str]] = []
+    for f in result.get("figures", []):
+        detail = f.get("detail") or (f"not measured: {f['skipped']}" if f.get("skipped")
+                                     else None)
+        if detail is None:
+            continue
+        if out and out[-1][1] == detail:  # figures of one measurement: their names, once
+            out[-1] = (f"{out[-1][0]} · {f['name']}", detail)
+        else:
+            out.append((f["name"], detail))
+    return out
 
 
 def budget_text(figure: dict[str, Any]) -> str:

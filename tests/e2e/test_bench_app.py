@@ -6,11 +6,13 @@ checked on the fewest runs; no time is asserted (the figures are the bench's to 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 import lab.bench
 import lab.benchapp
+from lab.bench import save, summarise
 from lab.benchapp import (
     HOME_PARTS,
     PAGE_RERUN,
@@ -20,8 +22,10 @@ from lab.benchapp import (
     SERVER_PART,
     WORKERS_PART,
 )
-from lab.devserver import find_chromium
+from lab.devserver import CHROMIUM_ARGS, DONE_SELECTOR, find_chromium, running_app
 from tests.cli import run_cli
+
+SHOTS = Path(__file__).resolve().parent / "screenshots"
 
 FIELDS = {"name", "unit", "median", "p99", "runs", "budget"}
 
@@ -81,3 +85,39 @@ def test_homes_first_render_is_reported_with_its_parts(tmp_path):
     assert browser["median"] == pytest.approx(whole["median"] - first_run, abs=2e-6)
     assert "before the script run" in browser["detail"]
     assert by_name[HOME_PARTS["server_start_s"]]["median"] > 0
+
+
+def test_the_performance_page_shows_the_new_figures_in_chromium(tmp_path):
+    """Figures with no budget or reference, a grouped one and details, drawn by the real
+    front end (st.dataframe draws an empty number as "None"): the screenshot
+    performance-figures.png is to look at."""
+    if find_chromium() is None:
+        pytest.skip("no chromium on this machine (CI installs it with apt: see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    save(tmp_path, {"figures": [
+        summarise("python -m lab --help, fresh process", "s", [0.05], 0.3),
+        {**summarise(PAGE_RERUN, "s", {"Home": [0.05], "Training": [0.09, 0.11]}, 0.1,
+                     {"Home": [0.06], "Training": [0.3]}, "the pages' caches off"),
+         "detail": "six pages"},
+        *[{**summarise(f"{ROOM_THIRTY}: {part}", "MB", [mb], None), "detail": "one room"}
+          for part, mb in ((SERVER_PART, 360.0), (WORKERS_PART, 1380.0))]],
+        "curves": {}, "quick": True, "cpus": 2})
+    with running_app(workspace=tmp_path) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), headless=True,
+                                    args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page.goto(f"{server.url}/performance")
+            page.get_by_role("heading", name="Every figure").wait_for(timeout=60_000)
+            page.wait_for_selector(DONE_SELECTOR, timeout=60_000)
+            page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
+            page.wait_for_timeout(1000)  # the grid draws on a canvas after the script
+            assert page.locator('[data-testid="stException"]').count() == 0
+            captions = page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
+            assert any("six pages" in c for c in captions)
+            assert any(f"{SERVER_PART} · " in c and "one room" in c for c in captions)
+            SHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SHOTS / "performance-figures.png"), full_page=True)
+        finally:
+            browser.close()

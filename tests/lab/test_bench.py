@@ -91,6 +91,9 @@ def test_the_pages_rows_show_a_dash_where_a_figure_has_no_budget_or_reference():
     assert rerun["figure"] == "rerun (slowest: Data)"
     assert gone["within budget"] == "not measured"
     assert figure_details(result) == [("rerun", "6 pages"), ("gone", "not measured: no chromium")]
+    twice = {"figures": [{**summarise(n, "MB", [1.0], None), "detail": "one run"}
+                         for n in ("server", "workers")]}
+    assert figure_details(twice) == [("server · workers", "one run")]
 
 
 def test_latest_reads_what_was_saved_and_none_before(tmp_path):
