@@ -33,9 +33,9 @@ PLAIN_SERVER = {"LAB_BACKEND": "local", "LAB_WORKSHOP": "0", "LAB_PAGE_CACHE": "
 
 
 def workspace_with_results(root: Path) -> Path:
-    """A fresh workspace where the pages show results: the dataset prepared, the processing
-    job, the feature groups ingested and a model trained (the lab's defaults; the steps
-    before the registry, as "Run the missing steps" runs them)."""
+    """A fresh workspace where the pages show results: the generated dataset prepared, the
+    feature groups ingested and a model trained (the lab's defaults; the steps before the
+    registry, as "Run the missing steps" runs them)."""
     from lab import jobs
     from lab.flow import prerequisites_job
     from lab.settings import Settings
