@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -236,20 +235,44 @@ def _cli_help(settings, runs, quick):
              "samples": repeat(once, runs or (3 if quick else 5))}]
 
 
+# `python -m lab ARGS` that writes its own peak memory (VmHWM, kB) to stderr as it exits.
+# Not the rusage of the child: Linux keeps the larger of a child's peak and its parent's
+# memory at the fork across exec, so a child of the bench (itself 500 MB and more by then)
+# reported the bench's size, not its own.
+_OWN_PEAK = """
+import atexit, runpy, sys
+
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            sys.stderr.write(f"\\n{MARK} {line.split()[1]}\\n")
+
+atexit.register(peak)
+sys.argv = ["lab", *sys.argv[1:]]
+runpy.run_module("lab", run_name="__main__", alter_sys=True)
+"""
+PEAK_MARK = "lab-bench-own-peak-kb"
+
+
 def run_all_fresh(workspace: Path, csv: Path | None) -> tuple[float, float]:
     """`python -m lab run-all` in a fresh process: (seconds, its peak RSS in MB)."""
-    cmd = [sys.executable, "-m", "lab", "run-all", "--workspace", str(workspace), "--json"]
-    if csv is not None:
-        cmd += ["--data", str(csv)]
+    args = ["run-all", "--workspace", str(workspace), "--json"]
+    return lab_fresh([*args, "--data", str(csv)] if csv is not None else args)
+
+
+def lab_fresh(args: list[str]) -> tuple[float, float]:
+    """`python -m lab ARGS` in a fresh process: (seconds, its own peak RSS in MB)."""
+    cmd = [sys.executable, "-c", _OWN_PEAK.replace("{MARK}", PEAK_MARK), *args]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    err = proc.communicate()[1].decode(errors="replace")
     elapsed = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
-        raise RuntimeError(f"run-all failed: {err.strip().splitlines()[-1:]}")
-    return elapsed, usage.ru_maxrss / 1024  # kB on Linux
+        raise RuntimeError(f"{args[0]} failed: {err.strip().splitlines()[-1:]}")
+    peaks = [line.split()[1] for line in err.splitlines() if line.startswith(PEAK_MARK)]
+    if not peaks:
+        raise RuntimeError(f"{args[0]} did not report its peak memory (no /proc/self/status?)")
+    return elapsed, int(peaks[-1]) / 1024
 
 
 def _run_all(settings, runs, quick):
@@ -351,7 +374,9 @@ def run_bench(workspace: str | None = None, runs: int | None = None, only: str |
                 log(f"bench: scale curves: not measured ({type(exc).__name__}: {exc})")
                 scale = {"skipped": str(exc)}
     if not only or only.lower() in BENCH_RSS.lower():
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        from lab.benchscale import own_peak_mb
+
+        peak = own_peak_mb()
         results.append(summarise(BENCH_RSS, "MB", [peak], None))
     out = {"figures": results, "curves": scale, "quick": quick,
            "when": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from lab.bench import latest, save, summarise
-from lab.benchscale import bounds, scale_curves
+from lab.bench import lab_fresh, latest, save, summarise
+from lab.benchscale import bounds, own_peak_mb, scale_curves
 from lab.benchview import figure_details, figure_rows, over_budget
 from lab.settings import Settings
 from tests.cli import run_cli
@@ -94,6 +94,16 @@ def test_the_pages_rows_show_a_dash_where_a_figure_has_no_budget_or_reference():
     twice = {"figures": [{**summarise(n, "MB", [1.0], None), "detail": "one run"}
                          for n in ("server", "workers")]}
     assert figure_details(twice) == [("server · workers", "one run")]
+
+
+def test_a_fresh_process_reports_its_own_peak_memory_not_the_bench_s():
+    """Linux keeps, across exec, the larger of a child's peak and its parent's memory at the
+    fork in the child's rusage: the bench's child reports its own high-water mark instead."""
+    ballast = bytearray(400 * 1024 * 1024)  # the bench is large by the time run-all starts
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touched: resident, not just reserved
+    seconds, peak_mb = lab_fresh(["--help"])
+    assert seconds > 0 and 0 < peak_mb < 200 < 400 < own_peak_mb()
+    del ballast
 
 
 def test_latest_reads_what_was_saved_and_none_before(tmp_path):
