@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -31,10 +30,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lab.benchapp import (
+    HOME_PARTS,
+    PAGE_RERUN,
+    ROOM_ONE,
+    ROOM_THIRTY,
+    SERVER_PART,
+    WORKERS_PART,
+)
 from lab.benchview import higher_is_better
 
-# [{"name", "unit", "samples", "budget"} + optional "reference_samples", "reference_what"]
+# [{"name", "unit", "samples", "budget"} + optional "reference_samples", "reference_what",
+# and the EXTRA keys, passed into the report as they are]
 Samples = list[dict[str, Any]]
+EXTRA = ("detail", "errors")  # what a figure says beside its numbers (shown on the page)
 ROOT = Path(__file__).resolve().parent.parent
 WORKSHOP_CSV = ROOT.parent / "shared" / "datasets" / "house_pricing.csv"
 KIND = "bench"  # the job kind of a bench started from the app
@@ -53,23 +62,46 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[index]
 
 
-def summarise(name: str, unit: str, samples: list[float], budget: float | None,
-              reference_samples: list[float] | None = None,
+def summarise(name: str, unit: str, samples: list[float] | dict[str, list[float]],
+              budget: float | None, reference_samples: list[float] | dict | None = None,
               reference_what: str | None = None, budget_on: str = "median") -> dict:
     """A figure as reported: median, p99, runs, budget; with a reference, its median and
-    the speed-up (reference / median, or median / reference for a rate)."""
-    median = statistics.median(samples)
+    the speed-up (reference / median, or median / reference for a rate).
+
+    Grouped samples ({"Home": [...], "Data": [...]}) report the worst group's median (its
+    name as `slowest`, every group's median in `groups`) and the p99 of all of them."""
+    median, worst, groups = _median(samples, unit)
     out = {"name": name, "unit": unit, "median": round(median, 6),
-           "p99": round(percentile(samples, 99), 6), "runs": len(samples), "budget": budget}
+           "p99": round(percentile(_flat(samples), 99), 6), "runs": len(_flat(samples)),
+           "budget": budget}
+    if worst is not None:
+        out.update(slowest=worst, groups=groups)
     if budget_on != "median":
         out["budget_on"] = budget_on
     if reference_samples:
-        reference = statistics.median(reference_samples)
+        reference, ref_worst, ref_groups = _median(reference_samples, unit)
         ratio = (median / reference) if higher_is_better(unit) else (reference / median)
-        out.update(reference=round(reference, 6), reference_runs=len(reference_samples),
+        out.update(reference=round(reference, 6), reference_runs=len(_flat(reference_samples)),
                    speedup=round(ratio, 2) if median and reference else None,
                    reference_what=reference_what)
+        if ref_worst is not None:
+            out.update(reference_slowest=ref_worst, reference_groups=ref_groups)
     return out
+
+
+def _flat(samples: list[float] | dict[str, list[float]]) -> list[float]:
+    return [x for group in samples.values() for x in group] if isinstance(samples, dict) \
+        else samples
+
+
+def _median(samples: list[float] | dict[str, list[float]], unit: str
+            ) -> tuple[float, str | None, dict[str, float] | None]:
+    """(median, the worst group's name, each group's median); no group for plain samples."""
+    if not isinstance(samples, dict):
+        return statistics.median(samples), None, None
+    groups = {k: round(statistics.median(v), 6) for k, v in samples.items()}
+    worst = (min if higher_is_better(unit) else max)(groups, key=groups.get)
+    return groups[worst], worst, groups
 
 
 def repeat(fn: Callable[[], float], runs: int, warm_up: bool = True) -> list[float]:
@@ -145,11 +177,22 @@ def _prep_figures(settings, runs, quick):
 
 
 def _home_render(settings, runs, quick):
-    from lab.devserver import first_render_seconds
+    from lab.benchapp import home_render_figures
 
-    return [{"name": HOME_RENDER, "unit": "s", "budget": HOME_BUDGET_S,
-             "samples": repeat(first_render_seconds, runs or (1 if quick else 3),
-                               warm_up=not quick)}]
+    return home_render_figures(HOME_RENDER, HOME_BUDGET_S, runs or (1 if quick else 3),
+                               warm_up=not quick)
+
+
+def _page_reruns(settings, runs, quick):
+    from lab.benchapp import page_rerun_figures
+
+    return page_rerun_figures(reruns=runs or (3 if quick else 15))
+
+
+def _room_memory(settings, runs, quick):
+    from lab.benchapp import room_memory_figures
+
+    return room_memory_figures(pause_s=ROOM_PAUSE_S[quick])
 
 
 def _feature_store(settings, runs, quick):
@@ -192,20 +235,44 @@ def _cli_help(settings, runs, quick):
              "samples": repeat(once, runs or (3 if quick else 5))}]
 
 
+# `python -m lab ARGS` that writes its own peak memory (VmHWM, kB) to stderr as it exits.
+# Not the rusage of the child: Linux keeps the larger of a child's peak and its parent's
+# memory at the fork across exec, so a child of the bench (itself 500 MB and more by then)
+# reported the bench's size, not its own.
+_OWN_PEAK = """
+import atexit, runpy, sys
+
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            sys.stderr.write(f"\\n{MARK} {line.split()[1]}\\n")
+
+atexit.register(peak)
+sys.argv = ["lab", *sys.argv[1:]]
+runpy.run_module("lab", run_name="__main__", alter_sys=True)
+"""
+PEAK_MARK = "lab-bench-own-peak-kb"
+
+
 def run_all_fresh(workspace: Path, csv: Path | None) -> tuple[float, float]:
     """`python -m lab run-all` in a fresh process: (seconds, its peak RSS in MB)."""
-    cmd = [sys.executable, "-m", "lab", "run-all", "--workspace", str(workspace), "--json"]
-    if csv is not None:
-        cmd += ["--data", str(csv)]
+    args = ["run-all", "--workspace", str(workspace), "--json"]
+    return lab_fresh([*args, "--data", str(csv)] if csv is not None else args)
+
+
+def lab_fresh(args: list[str]) -> tuple[float, float]:
+    """`python -m lab ARGS` in a fresh process: (seconds, its own peak RSS in MB)."""
+    cmd = [sys.executable, "-c", _OWN_PEAK.replace("{MARK}", PEAK_MARK), *args]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    err = proc.communicate()[1].decode(errors="replace")
     elapsed = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
-        raise RuntimeError(f"run-all failed: {err.strip().splitlines()[-1:]}")
-    return elapsed, usage.ru_maxrss / 1024  # kB on Linux
+        raise RuntimeError(f"{args[0]} failed: {err.strip().splitlines()[-1:]}")
+    peaks = [line.split()[1] for line in err.splitlines() if line.startswith(PEAK_MARK)]
+    if not peaks:
+        raise RuntimeError(f"{args[0]} did not report its peak memory (no /proc/self/status?)")
+    return elapsed, int(peaks[-1]) / 1024
 
 
 def _run_all(settings, runs, quick):
@@ -229,6 +296,10 @@ CLI_HELP = "python -m lab --help, fresh process"
 RUN_ALL = "run-all, fresh process"
 RUN_ALL_RSS = "run-all: peak memory (RSS) of its process"
 BENCH_RSS = "bench: peak memory (RSS) of this process"
+# Seconds between a paced attendee's actions in the memory figures ({quick: pause}): about
+# 3 s as `lab load` pauses; 0.5 s in --quick, so that the whole quick run stays under two
+# minutes (the arrivals are spread over the same 15 s)
+ROOM_PAUSE_S = {False: 3.0, True: 0.5}
 PREP_JOB_BUDGET_S, HOME_BUDGET_S, CLI_BUDGET_S, RUN_ALL_BUDGET_S = 0.5, 1.0, 0.3, 5.0
 
 PROVIDERS = [
@@ -248,7 +319,10 @@ PROVIDERS = [
               "endpoint: 1,000-row CSV invoke"], _serving),
     Provider(["pipeline: cold run of the training pipeline",
               "pipeline: second run, nothing changed (all cache hits)"], _pipelines),
-    Provider([HOME_RENDER], _home_render),
+    Provider([HOME_RENDER, *HOME_PARTS.values()], _home_render),
+    Provider([PAGE_RERUN], _page_reruns),
+    Provider([f"{room}: {part}" for room in (ROOM_ONE, ROOM_THIRTY)
+              for part in (SERVER_PART, WORKERS_PART)], _room_memory),
     Provider([RUN_ALL, RUN_ALL_RSS], _run_all),
 ]
 
@@ -270,6 +344,7 @@ def run_bench(workspace: str | None = None, runs: int | None = None, only: str |
             wanted = [n for n in provider.names if not only or only.lower() in n.lower()]
             if not wanted:
                 continue
+            provider_started = time.perf_counter()
             try:
                 measured = provider.measure(settings, runs, quick)
             except Exception as exc:  # a figure that cannot run here is reported, not fatal
@@ -277,12 +352,16 @@ def run_bench(workspace: str | None = None, runs: int | None = None, only: str |
                 results += [{"name": n, "unit": None, "median": None, "p99": None, "runs": 0,
                              "budget": None, "skipped": str(exc)} for n in wanted]
                 continue
+            # what each provider costs, to keep --quick under its two minutes
+            log(f"bench: ({time.perf_counter() - provider_started:.1f} s for "
+                f"{len(measured)} figure(s))")
             for fig in measured:
                 if not only or only.lower() in fig["name"].lower():
                     results.append(summarise(fig["name"], fig["unit"], fig["samples"],
                                              fig["budget"], fig.get("reference_samples"),
                                              fig.get("reference_what"),
                                              fig.get("budget_on", "median")))
+                    results[-1].update({k: fig[k] for k in EXTRA if k in fig})
                     log(f"bench: {fig['name']}: median {results[-1]['median']:.4f} "
                         f"{fig['unit']}")
         scale: dict[str, Any] = {}
@@ -295,7 +374,9 @@ def run_bench(workspace: str | None = None, runs: int | None = None, only: str |
                 log(f"bench: scale curves: not measured ({type(exc).__name__}: {exc})")
                 scale = {"skipped": str(exc)}
     if not only or only.lower() in BENCH_RSS.lower():
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        from lab.benchscale import own_peak_mb
+
+        peak = own_peak_mb()
         results.append(summarise(BENCH_RSS, "MB", [peak], None))
     out = {"figures": results, "curves": scale, "quick": quick,
            "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -358,10 +439,14 @@ def format_table(figures: list[dict]) -> str:
         if f["median"] is None:
             lines.append(f"{f['name']:<66} not measured: {f.get('skipped', '')}")
             continue
+        name = f["name"]
+        if f.get("slowest"):  # a grouped figure: its name, then the group its median is
+            lines.append(name)
+            name = f"  slowest: {f['slowest']}"
         budget = "-" if f["budget"] is None else f"{f['budget']:g}"
         ref = "" if f.get("reference") is None else f"{f['reference']:>9.4f}{f['unit']:<2}"
         speed = "" if f.get("speedup") is None else f"{f['speedup']:>7.1f}x"
-        lines.append(f"{f['name']:<66} {f['median']:>9.4f}{f['unit']:<2} {f['p99']:>9.4f}"
+        lines.append(f"{name:<66} {f['median']:>9.4f}{f['unit']:<2} {f['p99']:>9.4f}"
                      f"{f['unit']:<2} {f['runs']:>5} {budget:>7} {ref:>11} {speed:>8}")
     return "\n".join(lines)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lab.charts import room_style
+from lab.formats import number
 
 _CURVE_COLOURS = {"prep": "#0891b2", "processing": "#2563eb", "ingest": "#d97706",
                   "query": "#7c3aed", "training": "#16a34a"}
@@ -29,22 +30,53 @@ def over_budget(figure: dict[str, Any]) -> bool:
 
 
 def figure_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per figure: the lab's median and p99, its budget, the reference and speed-up."""
+    """One row per figure: the lab's median and p99, its budget, the reference and speed-up
+    (a grouped figure names its slowest group). Median and p99 stay numbers (the table
+    sorts on them); the budget, reference and speed-up are text, "-" where a figure has
+    none: st.dataframe shows an empty number as "None", whatever the Styler's na_rep."""
     rows = []
     for f in result.get("figures", []):
+        name = f["name"] + (f" (slowest: {f['slowest']})" if f.get("slowest") else "")
         if f.get("median") is None:
-            rows.append({"figure": f["name"], "median": None, "p99": None, "unit": "",
-                         "budget": None, "within budget": "not measured",
-                         "reference": None, "speed-up": None, "reference is": ""})
+            rows.append({"figure": name, "median": None, "p99": None, "unit": "",
+                         "budget": "-", "within budget": "not measured", "reference": "-",
+                         "speed-up": "-", "reference is": ""})
             continue
         rows.append({
-            "figure": f["name"], "median": f["median"], "p99": f["p99"], "unit": f["unit"],
-            "budget": f["budget"],
+            "figure": name, "median": f["median"], "p99": f["p99"], "unit": f["unit"],
+            "budget": budget_text(f),
             "within budget": "-" if f["budget"] is None else ("no" if over_budget(f) else "yes"),
-            "reference": f.get("reference"), "speed-up": f.get("speedup"),
+            "reference": "-" if f.get("reference") is None else number(f["reference"], f["unit"]),
+            "speed-up": "-" if f.get("speedup") is None else f"{number(f['speedup'])}x",
             "reference is": f.get("reference_what") or "",
         })
     return rows
+
+
+def figure_details(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """(figure, what it says beside its numbers) for the figures that say something: how
+    it was measured, its groups, why it was not measured. Figures one after the other that
+    say the same (two readings of one run) share a line."""
+    out: list[tuple[str, str]] = []
+    for f in result.get("figures", []):
+        detail = f.get("detail") or (f"not measured: {f['skipped']}" if f.get("skipped")
+                                     else None)
+        if detail is None:
+            continue
+        if out and out[-1][1] == detail:  # figures of one measurement: their names, once
+            out[-1] = (f"{out[-1][0]} · {f['name']}", detail)
+        else:
+            out.append((f["name"], detail))
+    return out
+
+
+def budget_text(figure: dict[str, Any]) -> str:
+    """`< 0.1 s`, `>= 500 req/s`, `p99 < 1 ms`; "-" without a budget."""
+    if figure.get("budget") is None:
+        return "-"
+    on = "p99 " if figure.get("budget_on") == "p99" else ""
+    sign = ">=" if higher_is_better(figure.get("unit")) else "<"
+    return f"{on}{sign} {number(figure['budget'], figure.get('unit') or '')}"
 
 
 def referenced(result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -91,6 +91,24 @@ def presenter() -> bool:
 CACHE = {"max_entries": 64, "ttl": 3600, "show_spinner": False}
 
 
+class _Uncached:
+    """A measuring aid, not a setting for a class: with LAB_PAGE_CACHE=off in a server's
+    environment (read once, when this module is first imported), the pages' st.cache_data
+    and st.cache_resource decorators are plain calls in that process, so every rerun
+    recomputes what they keep. `python -m lab bench` starts a second server this way for
+    the page rerun's reference ("a full page script rerun without caching")."""
+
+    def __call__(self, func=None, **_):
+        return func if func is not None else (lambda f: f)
+
+    def clear(self, *args, **kwargs) -> None:
+        pass
+
+
+if os.environ.get("LAB_PAGE_CACHE", "").lower() == "off":
+    st.cache_data = st.cache_resource = _Uncached()  # pages keep `@st.cache_data(**CACHE)`
+
+
 def fingerprint(*paths) -> str:
     """The contents of files (missing ones count as empty), as a short cache key: about a
     millisecond for the 10,000-row dataset."""

@@ -2,7 +2,13 @@ import streamlit as st
 
 from lab import jobs
 from lab.bench import KIND, bench_job, latest
-from lab.benchview import curves_chart, figure_rows, referenced, speedup_chart
+from lab.benchview import (
+    curves_chart,
+    figure_details,
+    figure_rows,
+    referenced,
+    speedup_chart,
+)
 from lab.errors import LabError
 from pages._ui import chart, job_panel, open_page, settings, show_error, table
 
@@ -47,7 +53,10 @@ else:
     st.caption("This run measured no figure that has a naive reference.")
 
 st.header("Every figure")
-table(figure_rows(result))  # the number format; "-" where a figure has no budget or reference
+rows = figure_rows(result)  # "-" where a figure has no budget or reference
+table(rows, height=38 + 35 * len(rows) + 3)  # every figure at once: no scrolling in the table
+for name, detail in figure_details(result):
+    st.caption(f"**{name}**: {detail}")
 
 st.header("How cost grows with the data")
 curves = result.get("curves") or {}

@@ -20,8 +20,8 @@ from __future__ import annotations
 from lab.lazy import exports
 
 __getattr__, __dir__, _lazy = exports(__name__, {
-    **dict.fromkeys(["MAX_ATTENDEES", "MAX_MINUTES", "check_request", "format_report",
-                     "run_load"], "_run"),
+    **dict.fromkeys(["MAX_ATTENDEES", "MAX_MINUTES", "WORKSHOP_SERVER", "check_request",
+                     "format_report", "run_load"], "_run"),
     **dict.fromkeys(["PageRun", "ScriptError", "Session"], "_protocol"),
     **dict.fromkeys(["ACTIONS", "Attendee"], "_attendee"),
 })

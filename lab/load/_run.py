@@ -21,6 +21,8 @@ MAX_ATTENDEES = 100
 MAX_MINUTES = 60.0
 WALK_LIMIT_S = 600.0  # one walk of the whole room, at most, before the run is stopped
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# The server `run_load` starts: workshop mode, the local backend and no other offered
+WORKSHOP_SERVER = {"LAB_WORKSHOP": "1", "LAB_BACKEND": "local", "LAB_WORKSHOP_BACKENDS": ""}
 
 
 def check_request(attendees: int, minutes: float, url: str | None, pause_s: float,
@@ -61,8 +63,7 @@ def run_load(attendees: int, *, burst: bool = False, minutes: float = 0.0,
     from lab.devserver import running_app
 
     with tempfile.TemporaryDirectory(prefix="lab-load-") as folder, running_app(
-            workspace=Path(folder), env={"LAB_WORKSHOP": "1", "LAB_BACKEND": "local",
-                                         "LAB_WORKSHOP_BACKENDS": ""}) as server:
+            workspace=Path(folder), env=WORKSHOP_SERVER) as server:
         log(f"server {server.url} (pid {server.process.pid}), workspace {folder}")
         report = _drive(server.url, server.process.pid, attendees, burst, minutes, pause,
                         settle_s, log)

@@ -9,6 +9,7 @@ import pytest
 import lab.bench
 from lab.bench import run_bench, save
 from lab.benchscale import scale_curves
+from lab.formats import number
 from lab.jobs import JobStore
 from lab.workspace import Workspace
 from tests.app.test_cleanup_page import open_app, run, texts, wait_for_jobs
@@ -40,8 +41,24 @@ def test_a_saved_run_shows_speedups_curves_and_every_figure(tmp_path, monkeypatc
     assert len(charts) == 2  # the lab against the naive way, and the scale curves
     [table] = [d.value for d in at.dataframe]
     assert list(table["figure"]) == ["prep in-process (10,000 rows)"]
-    assert table["speed-up"][0] == measured["figures"][0]["speedup"]
+    assert table["speed-up"][0] == f"{number(measured['figures'][0]['speedup'])}x"
+    assert table["budget"][0] == "-"  # no budget: a dash, where a number column said None
     assert "50 MB" in texts(at, "caption")  # the largest size the lab accepts
+
+
+def test_a_figure_with_no_budget_shows_a_dash_and_its_detail_under_the_table(
+        tmp_path, monkeypatch):
+    from lab.bench import summarise
+
+    save(tmp_path, {"figures": [
+        {**summarise("app memory", "MB", [300.0], None), "detail": "a fresh workshop server"},
+        summarise("page rerun", "s", {"Home": [0.05], "Training": [0.09]}, 0.1, [0.2], "x")],
+        "curves": {}})
+    at = open_app(tmp_path, monkeypatch, PAGE)
+    [table] = [d.value for d in at.dataframe]
+    assert list(table["budget"]) == ["-", "< 0.1 s"] and table["speed-up"][0] == "-"
+    assert list(table["figure"]) == ["app memory", "page rerun (slowest: Training)"]
+    assert "**app memory**: a fresh workshop server" in texts(at, "caption")
 
 
 def test_the_button_runs_the_bench_as_a_job_and_the_page_shows_it(tmp_path, monkeypatch):
