@@ -185,14 +185,20 @@ def script_slot():
             _IN_SLOT.held = False
 
 
-@st.cache_resource
-def _collector():
-    """The server's idle collector (lab/memory.py): once no script has run for a while, a
-    full collection and the C allocator's free pages handed back, so memory a room of
-    attendees used is given back after they leave."""
-    from lab.memory import IdleCollector
+_COLLECTOR: list = []
+_COLLECTOR_LOCK = threading.Lock()
 
-    return IdleCollector(idle_s=10.0, every_s=30.0).start()
+
+def _collector():
+    """The server's idle collector (lab/memory.py), one per process: once no script has run
+    for a while, a full collection and the C allocator's free pages handed back. (Not
+    st.cache_resource: LAB_PAGE_CACHE=off would start one per run.)"""
+    with _COLLECTOR_LOCK:
+        if not _COLLECTOR:
+            from lab.memory import IdleCollector
+
+            _COLLECTOR.append(IdleCollector(idle_s=10.0, every_s=30.0).start())
+        return _COLLECTOR[0]
 
 
 def run_page(page) -> None:
