@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lab.jobs import dies_with_parent
-from lab.workerpool import WorkerPool, waiting
+from lab.workerpool import WorkerPool
 
 T = TypeVar("T")
 WORKERS = max(1, min(4, os.cpu_count() or 1))
@@ -44,18 +44,14 @@ class WorkerDied(RuntimeError):
 def _call(fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
     """`fn(*args, **kwargs)` in one of the pool's workers."""
     request = pickle.dumps((fn, args, kwargs))
-    with waiting():
-        worker = _POOL.take()
-        healthy = False
+    with _POOL.lend() as loan:
         try:
-            worker.stdin.write(struct.pack(">I", len(request)) + request)
-            worker.stdin.flush()
-            reply = _read(worker.stdout)
-            healthy = reply is not None
+            loan.worker.stdin.write(struct.pack(">I", len(request)) + request)
+            loan.worker.stdin.flush()
+            reply = _read(loan.worker.stdout)
+            loan.healthy = reply is not None
         except (OSError, ValueError):
             reply = None
-        finally:
-            _POOL.give_back(worker, healthy)
     if reply is None:
         raise WorkerDied(f"The worker process running {fn.__qualname__} stopped.")
     try:

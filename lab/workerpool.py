@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
 
@@ -32,6 +32,13 @@ def set_waiting(hook: Callable[[], ContextManager]) -> None:
 
 def waiting() -> ContextManager:
     return _waiting()
+
+
+class Loan:
+    """A worker lent to one caller, who marks it `healthy` once the exchange went well."""
+
+    def __init__(self, worker: subprocess.Popen) -> None:
+        self.worker, self.healthy = worker, False
 
 
 class WorkerPool:
@@ -56,6 +63,17 @@ class WorkerPool:
                 self.count -= 1
                 self.changed.notify()
             raise
+
+    @contextlib.contextmanager
+    def lend(self) -> Iterator[Loan]:
+        """A worker for one exchange, all of it inside `waiting()`: given back when the block
+        ends, kept if the caller marked the loan healthy, else stopped."""
+        with waiting():
+            loan = Loan(self.take())
+            try:
+                yield loan
+            finally:
+                self.give_back(loan.worker, loan.healthy)
 
     def give_back(self, worker: subprocess.Popen, healthy: bool) -> None:
         if not healthy:

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from lab.featurestore._errors import QueryError
 from lab.featurestore._schema import FRACTIONAL, INTEGRAL, glue_table_name
-from lab.workerpool import WorkerPool, stop, waiting
+from lab.workerpool import WorkerPool, stop
 
 ATHENA_DATABASE = "sagemaker_featurestore"
 QUERY_TIMEOUT_S = 30.0
@@ -151,14 +151,9 @@ class _Workers(WorkerPool):
     def run(self, request: dict, timeout_s: float) -> tuple[str, Any]:
         body = json.dumps(request).encode()
         for _ in range(2):  # a worker that died under a query gets one fresh try
-            with waiting():
-                worker = self.take()
-                healthy = False
-                try:
-                    kind, payload = _exchange(worker, body, timeout_s)
-                    healthy = kind not in ("timeout", "died", "memory")
-                finally:
-                    self.give_back(worker, healthy)
+            with self.lend() as loan:
+                kind, payload = _exchange(loan.worker, body, timeout_s)
+                loan.healthy = kind not in ("timeout", "died", "memory")
             if kind != "died":
                 break
         return kind, payload
