@@ -7,8 +7,10 @@ made stays in the process: their cycles wait for a full collection that may neve
 and the C allocator keeps freed pages for reuse. `IdleCollector` does both once the
 process has been idle for a while: a full collection, then `malloc_trim(0)`, which hands
 glibc's free pages back to the system. It runs again every so often while the server
-stays idle, because Streamlit drops a closed session only two minutes after it closed (it
-waits for a reconnect); it never runs while scripts are running.
+stays idle, because a closed session is only shut down two minutes after it closed (the
+window for a reconnect; pages/_room.py); it never runs while scripts are running. When
+the last session has ended, the app also stops its idle worker processes and empties its
+pages' caches (pages/_ui._room_left) before handing the memory back.
 """
 
 from __future__ import annotations

@@ -122,6 +122,7 @@ class _Server:
 
 _server: _Server | None = None
 _server_lock = threading.Lock()
+_in_use = 0  # runs started on the server and not ended yet
 _ids = itertools.count(1)
 
 
@@ -131,6 +132,37 @@ def _get_server() -> _Server:
         if _server is None or not _server.alive():
             _server = _Server()
         return _server
+
+
+@contextmanager
+def _lease() -> Iterator[_Server]:
+    """The server for one run: never stopped by `stop_if_idle` while the run lasts."""
+    global _in_use
+    with _server_lock:
+        _in_use += 1
+    try:
+        yield _get_server()
+    finally:
+        with _server_lock:
+            _in_use -= 1
+
+
+def stop_if_idle() -> bool:
+    """Stop the fork server unless a run is using it (a server whose room has left gives
+    its memory back; the next run starts a fresh one). True if it was stopped."""
+    global _server
+    with _server_lock:
+        if _server is None or _in_use:
+            return False
+        server, _server = _server, None
+    if server.proc.stdin is not None:
+        server.proc.stdin.close()  # the server exits when its stdin closes
+    try:
+        server.proc.wait(5)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait()
+    return True
 
 
 def prestart() -> None:
@@ -150,7 +182,12 @@ def run_script(cmd: list[str], env: dict[str, str], output: Path,
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("")
-    server, request_id = _get_server(), next(_ids)
+    with _lease() as server:
+        return _run(server, next(_ids), cmd, env, output, on_line, cancelled)
+
+
+def _run(server: _Server, request_id: int, cmd: list[str], env: dict[str, str],
+         output: Path, on_line, cancelled) -> int:
     server.send({"id": request_id, "script": str(cmd[0]), "args": [str(a) for a in cmd[1:]],
                  "env": env, "output": str(output)})
     started = server.wait(request_id, "pid", START_TIMEOUT_S)

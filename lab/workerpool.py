@@ -15,11 +15,13 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager as ContextManager
 
 _waiting: Callable[[], ContextManager] = contextlib.nullcontext
+_POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 
 
 def set_waiting(hook: Callable[[], ContextManager]) -> None:
@@ -46,8 +48,10 @@ class WorkerPool:
         self.spawn, self.size = spawn, size
         self.idle: list[subprocess.Popen] = []
         self.count = 0
+        self.resets = 0  # a warm-up under way when the pool is reset stops what it started
         self.changed = threading.Condition()
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix=f"lab-{name}-spawner")
+        _POOLS.add(self)
 
     def take(self) -> subprocess.Popen:
         with self.changed:
@@ -92,7 +96,7 @@ class WorkerPool:
             with self.changed:
                 if self.count:
                     return
-                self.count = self.size
+                self.count, resets = self.size, self.resets
             started = []
             for _ in range(self.size):
                 try:
@@ -100,19 +104,36 @@ class WorkerPool:
                 except failures:
                     break
             with self.changed:
+                if self.resets != resets:  # reset meanwhile: these are not wanted either
+                    started, unwanted = [], started
+                else:
+                    unwanted = []
                 self.idle.extend(started)
                 self.count -= self.size - len(started)
                 self.changed.notify_all()
+            for worker in unwanted:
+                stop(worker)
 
         self._spawner.submit(start)
 
-    def reset(self) -> None:
-        """Stop the idle workers (the next caller starts a fresh one)."""
+    def reset(self) -> int:
+        """Stop the idle workers (the next caller starts a fresh one); how many."""
         with self.changed:
             idle, self.idle = self.idle, []
             self.count -= len(idle)
+            self.resets += 1
         for worker in idle:
             stop(worker)
+        return len(idle)
+
+
+def stop_idle() -> int:
+    """Stop every pool's idle workers (a server whose room has left gives their memory
+    back; workers lent out go on). How many were stopped."""
+    stopped = 0
+    for pool in list(_POOLS):
+        stopped += pool.reset()
+    return stopped
 
 
 def stop(worker: subprocess.Popen) -> None:

@@ -61,19 +61,24 @@ def open_page() -> Workspace:
     return ws
 
 
-@st.cache_resource
-def _warm_workers() -> bool:
-    """A workshop server, at its first page: starts its worker processes, and moves what
-    it has loaded so far (modules, the app's objects) out of the garbage collector's reach,
-    so that its full collections, rare without Streamlit's collection after every run,
-    only walk what sessions made since."""
+def _warm_workers() -> None:
+    """A workshop server's first page (and the first after its room left, see
+    `_room_left`): starts its worker processes. The first time, it also moves what the
+    server has loaded so far (modules, the app's objects) out of the garbage collector's
+    reach, so that its full collections, rare without Streamlit's collection after every
+    run, only walk what sessions made since."""
+    global _WARM, _FROZEN
+    with _SERVER_LOCK:
+        if _WARM:
+            return
+        _WARM, first, _FROZEN = True, not _FROZEN, True
     import gc
 
     from lab import offload
 
     offload.warm()
-    gc.freeze()
-    return True
+    if first:
+        gc.freeze()
 
 
 def presenter() -> bool:
@@ -185,20 +190,45 @@ def script_slot():
             _IN_SLOT.held = False
 
 
+_SERVER_LOCK = threading.Lock()
 _COLLECTOR: list = []
-_COLLECTOR_LOCK = threading.Lock()
+_WARM = False  # the worker processes were started for the room (see _warm_workers)
+_FROZEN = False  # gc.freeze ran (once per process)
 
 
 def _collector():
     """The server's idle collector (lab/memory.py), one per process: once no script has run
-    for a while, a full collection and the C allocator's free pages handed back. (Not
-    st.cache_resource: LAB_PAGE_CACHE=off would start one per run.)"""
-    with _COLLECTOR_LOCK:
-        if not _COLLECTOR:
-            from lab.memory import IdleCollector
+    for a while, a full collection and the C allocator's free pages handed back. Started
+    with it: closed sessions shut down when their reconnect window ends, and `_room_left`
+    when the last one has (pages/_room.py). (Not st.cache_resource: LAB_PAGE_CACHE=off
+    would start one per run.)"""
+    with _SERVER_LOCK:
+        if _COLLECTOR:
+            return _COLLECTOR[0]
+        from lab.memory import IdleCollector
 
-            _COLLECTOR.append(IdleCollector(idle_s=10.0, every_s=30.0).start())
-        return _COLLECTOR[0]
+        _COLLECTOR.append(IdleCollector(idle_s=10.0, every_s=30.0).start())
+    from pages._room import install
+
+    install(room_left=_room_left)
+    return _COLLECTOR[0]
+
+
+def _room_left() -> None:
+    """Every session has ended (the last one's reconnect window too): the pages' caches are
+    emptied, the idle worker processes stopped (a workshop server's next first page starts
+    them again, other callers on first use) and the memory handed back to the system."""
+    global _WARM
+    with _SERVER_LOCK:
+        _WARM = False
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    from lab import warm
+    from lab.memory import give_back
+
+    workerpool.stop_idle()  # those lent out (a job that outlived its tab) go on
+    warm.stop_if_idle()
+    give_back()
 
 
 def run_page(page) -> None:

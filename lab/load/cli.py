@@ -28,7 +28,9 @@ def add_commands(sub: Any) -> dict[str, Command]:
                       help="seconds between a paced attendee's actions (about)")
     load.add_argument("--settle", type=float, default=5.0,
                       help="seconds to wait after the sessions closed before the last memory "
-                      "reading (Streamlit keeps a closed session 120 s for a reconnect)")
+                      "reading (a closed session is kept 120 s for a reconnect; when the "
+                      "last one ends, the server gives back what the room made: --settle "
+                      "130 shows it)")
     load.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return {"load": cmd_load}
 

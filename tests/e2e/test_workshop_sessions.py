@@ -247,3 +247,66 @@ def test_a_job_panel_polls_until_the_job_ends_and_its_page_stays(workshop):
     statuses, training_page = asyncio.run(asyncio.wait_for(follow(), TIME_LIMIT_S))
     assert statuses == ["Completed", "Completed"]
     assert "Train a model" in training_page
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def _cached_bytes(url: str, cache: str) -> int:
+    """What Streamlit's metrics endpoint says a page cache holds (0 when it lists none)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/_stcore/metrics", timeout=10) as reply:
+        lines = reply.read().decode().splitlines()
+    return sum(int(float(line.rsplit(" ", 1)[1])) for line in lines
+               if line.startswith("cache_memory_bytes{") and f'cache="__main__.{cache}"' in line)
+
+
+def _wait_for(predicate, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_a_room_that_left_gives_its_workers_and_caches_back(tmp_path):
+    """When every session has closed and its reconnect window (one second here) ended, the
+    server stops its idle worker processes and empties the pages' caches; the next
+    attendee finds the lab working, its workers started again."""
+    from lab.load import Session
+
+    env = {"LAB_WORKSHOP": "1", "LAB_BACKEND": "local", "LAB_WORKSHOP_BACKENDS": "",
+           "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "1"}
+
+    async def attendee(sid: str, wait_for_workers: bool) -> str:
+        async with Session(server.url, f"ws={sid}", timeout_s=TIME_LIMIT_S) as tab:
+            text = (await tab.open("data")).text()
+            while wait_for_workers and len(_children(pid)) < 2:  # the warm-up's workers
+                await asyncio.sleep(0.1)
+            return text
+
+    async def room() -> list[str]:
+        return await asyncio.wait_for(asyncio.gather(
+            attendee("roomleft0001", True), attendee("roomleft0002", False)), TIME_LIMIT_S)
+
+    with running_app(workspace=tmp_path, env=env) as server:
+        pid = server.process.pid
+        for text in asyncio.run(room()):
+            assert "exception {" not in text and "Active dataset" in text
+        assert _cached_bytes(server.url, "dataset_frame") > 0
+        # the sessions closed with their websockets; their window ends, and the room with it
+        assert _wait_for(lambda: not _children(pid)
+                         and _cached_bytes(server.url, "dataset_frame") == 0, 30), \
+            (_children(pid), _cached_bytes(server.url, "dataset_frame"))
+        [text] = asyncio.run(_room(server.url, ["ws=roomleft0003"], "data"))
+        assert "exception {" not in text and "Active dataset" in text
+        assert _wait_for(lambda: len(_children(pid)) > 0, 30), "the workers did not start again"

@@ -1,12 +1,19 @@
 """The idle collector: a full collection and the heap trimmed once the server is idle, and
-again while it stays idle; never while work is running."""
+again while it stays idle; never while work is running. When the room has left
+(pages/_ui._room_left): idle worker processes stopped, those in use kept."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
+import pytest
+
+from lab import warm
 from lab.memory import IdleCollector, give_back, trim_heap
+from lab.workerpool import WorkerPool, stop_idle
 
 
 def _wait_for(predicate, timeout_s: float = 5.0) -> bool:
@@ -62,3 +69,49 @@ def test_giving_back_trims_the_heap_on_glibc():
     give_back()
     if platform.libc_ver()[0] == "glibc":
         assert trim_heap() is True
+
+
+def _sleeper() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+
+def test_when_the_room_left_idle_workers_stop_and_lent_ones_go_on():
+    pool = WorkerPool(_sleeper, 2, "test-room")
+    lent, idle = pool.take(), pool.take()
+    pool.give_back(idle, healthy=True)
+    try:
+        assert stop_idle() >= 1
+        assert idle.wait(5) is not None  # stopped
+        assert lent.poll() is None  # still serving its caller
+        assert pool.count == 1 and pool.idle == []
+    finally:
+        pool.give_back(lent, healthy=False)
+    assert lent.wait(5) is not None
+
+
+@pytest.mark.skipif(not warm.warm_available(), reason="the warm worker runs on Linux only")
+def test_the_fork_server_stops_only_when_no_run_uses_it():
+    with warm._lease() as server:
+        assert warm.stop_if_idle() is False
+        assert server.alive()
+    assert warm.stop_if_idle() is True
+    assert server.proc.wait(5) is not None and warm._server is None
+    assert warm.stop_if_idle() is False  # none running: nothing to stop
+
+
+def test_a_warm_up_under_way_when_the_room_left_stops_what_it_started():
+    gate = threading.Event()
+
+    def slow_sleeper() -> subprocess.Popen:
+        gate.wait(5)
+        return _sleeper()
+
+    pool = WorkerPool(slow_sleeper, 1, "test-warm-reset")
+    started = []
+    pool.spawn = lambda: started.append(slow_sleeper()) or started[-1]
+    pool.warm()
+    assert _wait_for(lambda: pool.count == 1)  # the warm-up is starting its worker
+    pool.reset()
+    gate.set()
+    assert _wait_for(lambda: bool(started) and started[0].poll() is not None)
+    assert pool.idle == [] and pool.count == 0
