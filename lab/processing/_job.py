@@ -102,24 +102,26 @@ def sharded_matched(ws: Workspace) -> bool:
 
 def run_all_sharded(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
     """The processing job on `options["sharded_instances"]` (default 2) local instances."""
-    job = jobs.run(settings, processing_job(settings, options.get("prep_params"),
-                                            options.get("sharded_instances", 2)), echo)
-    result = job.outcome("sharded processing job")
-    echo(f"sharded processing: job {job.job_id} on {result['instance_count']} instances, "
-         f"outputs match in-process: {result['match']}")
-    return {"sharded_processing": {"job_id": job.job_id, "status": job.status, **result},
-            "timings_s": {"sharded_processing": round(job.duration_s, 4)}}
+    return _run_all_job(settings, options, options.get("sharded_instances", 2),
+                        "sharded_processing", echo)
 
 
 def run_all_processing(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
     """The same preparation as a processing job, compared with the in-process one."""
-    job = jobs.run(settings, processing_job(settings, options.get("prep_params"),
-                                            options.get("instance_count", 1)), echo)
-    result = job.outcome("processing job")
-    echo(f"processing: job {job.job_id} {job.status}, outputs match in-process: "
-         f"{result['match']}")
-    return {"processing": {"job_id": job.job_id, "status": job.status, **result},
-            "timings_s": {"processing": round(job.duration_s, 4)}}
+    return _run_all_job(settings, options, options.get("instance_count", 1), "processing",
+                        echo)
+
+
+def _run_all_job(settings: Any, options: dict[str, Any], instances: int, key: str,
+                 echo) -> dict[str, Any]:
+    label = key.replace("_", " ")
+    job = jobs.run(settings, processing_job(settings, options.get("prep_params"), instances),
+                   echo)
+    result = job.outcome(f"{label} job")
+    echo(f"{label}: job {job.job_id} {job.status} on {result['instance_count']} instance(s), "
+         f"outputs match in-process: {result['match']}")
+    return {key: {"job_id": job.job_id, "status": job.status, **result},
+            "timings_s": {key: round(job.duration_s, 4)}}
 
 
 def code(settings: Any) -> list:
