@@ -65,6 +65,8 @@ class ClosingSessionStorage:
         `max_closed`); when that empties the room, `room_left`. How many were shut down."""
         now = time.monotonic()
         with self._lock:
+            # One window for all, kept in closing order: the ended ones come first, and
+            # beyond the bound the next oldest follow them.
             ended = [sid for sid, (_, ends) in self._closed.items() if ends <= now]
             ended += list(self._closed)[len(ended):max(0, len(self._closed) - self.max_closed)]
             gone = [self._closed.pop(sid)[0] for sid in ended]
