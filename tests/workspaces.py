@@ -39,6 +39,16 @@ def snapshot(folder: Path) -> dict[str, bytes]:
             for p in sorted(Path(folder).rglob("*")) if p.is_file()}
 
 
+def wait_until(predicate, timeout_s: float = 5.0, every_s: float = 0.01) -> bool:
+    """Whether `predicate()` came true within `timeout_s` (asked every `every_s`)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every_s)
+    return predicate()
+
+
 def wait_for_job(where, job_id: str, timeout: float = 120.0):
     """The job, once it has finished (a test's way to wait for a background job)."""
     from lab.jobs import JobStore

@@ -249,16 +249,6 @@ def test_a_job_panel_polls_until_the_job_ends_and_its_page_stays(workshop):
     assert "Train a model" in training_page
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            found += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return found
-
-
 def _cached_bytes(url: str, cache: str) -> int:
     """What Streamlit's metrics endpoint says a page cache holds (0 when it lists none)."""
     import urllib.request
@@ -269,20 +259,13 @@ def _cached_bytes(url: str, cache: str) -> int:
                if line.startswith("cache_memory_bytes{") and f'cache="__main__.{cache}"' in line)
 
 
-def _wait_for(predicate, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
-
-
 def test_a_room_that_left_gives_its_workers_and_caches_back(tmp_path):
     """When every session has closed and its reconnect window (one second here) ended, the
     server stops its idle worker processes and empties the pages' caches; the next
     attendee finds the lab working, its workers started again."""
     from lab.load import Session
+    from lab.load._watch import descendants
+    from tests.workspaces import wait_until
 
     env = {"LAB_WORKSHOP": "1", "LAB_BACKEND": "local", "LAB_WORKSHOP_BACKENDS": "",
            "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "1"}
@@ -290,7 +273,7 @@ def test_a_room_that_left_gives_its_workers_and_caches_back(tmp_path):
     async def attendee(sid: str, wait_for_workers: bool) -> str:
         async with Session(server.url, f"ws={sid}", timeout_s=TIME_LIMIT_S) as tab:
             text = (await tab.open("data")).text()
-            while wait_for_workers and len(_children(pid)) < 2:  # the warm-up's workers
+            while wait_for_workers and len(descendants(pid)) < 2:  # the warm-up's workers
                 await asyncio.sleep(0.1)
             return text
 
@@ -304,9 +287,10 @@ def test_a_room_that_left_gives_its_workers_and_caches_back(tmp_path):
             assert "exception {" not in text and "Active dataset" in text
         assert _cached_bytes(server.url, "dataset_frame") > 0
         # the sessions closed with their websockets; their window ends, and the room with it
-        assert _wait_for(lambda: not _children(pid)
-                         and _cached_bytes(server.url, "dataset_frame") == 0, 30), \
-            (_children(pid), _cached_bytes(server.url, "dataset_frame"))
+        assert wait_until(lambda: not descendants(pid)
+                          and _cached_bytes(server.url, "dataset_frame") == 0, 30, 0.1), \
+            (descendants(pid), _cached_bytes(server.url, "dataset_frame"))
         [text] = asyncio.run(_room(server.url, ["ws=roomleft0003"], "data"))
         assert "exception {" not in text and "Active dataset" in text
-        assert _wait_for(lambda: len(_children(pid)) > 0, 30), "the workers did not start again"
+        assert wait_until(lambda: len(descendants(pid)) > 0, 30, 0.1), \
+            "the workers did not start again"

@@ -14,15 +14,7 @@ import pytest
 from lab import warm
 from lab.memory import IdleCollector, give_back, trim_heap
 from lab.workerpool import WorkerPool, stop_idle
-
-
-def _wait_for(predicate, timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
+from tests.workspaces import wait_until
 
 
 def test_it_acts_once_idle_and_again_while_idle():
@@ -30,7 +22,7 @@ def test_it_acts_once_idle_and_again_while_idle():
     collector = IdleCollector(idle_s=0.05, every_s=0.1, action=ran.set).start()
     try:
         assert ran.wait(5)
-        assert _wait_for(lambda: collector.runs >= 3)  # it stays idle: again and again
+        assert wait_until(lambda: collector.runs >= 3)  # it stays idle: again and again
     finally:
         collector.stop()
 
@@ -43,7 +35,7 @@ def test_it_never_acts_while_work_runs():
         time.sleep(0.4)  # many idle periods long
         assert collector.runs == 0
         collector.done()
-        assert _wait_for(lambda: collector.runs >= 1)
+        assert wait_until(lambda: collector.runs >= 1)
     finally:
         collector.stop()
 
@@ -56,7 +48,7 @@ def test_work_ending_restarts_the_wait():
             collector.done()
             time.sleep(0.1)
         assert collector.runs == 0
-        assert _wait_for(lambda: collector.runs == 1)
+        assert wait_until(lambda: collector.runs == 1)
     finally:
         collector.stop()
 
@@ -110,8 +102,8 @@ def test_a_warm_up_under_way_when_the_room_left_stops_what_it_started():
     started = []
     pool.spawn = lambda: started.append(slow_sleeper()) or started[-1]
     pool.warm()
-    assert _wait_for(lambda: pool.count == 1)  # the warm-up is starting its worker
+    assert wait_until(lambda: pool.count == 1)  # the warm-up is starting its worker
     pool.reset()
     gate.set()
-    assert _wait_for(lambda: bool(started) and started[0].poll() is not None)
+    assert wait_until(lambda: bool(started) and started[0].poll() is not None)
     assert pool.idle == [] and pool.count == 0
