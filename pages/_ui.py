@@ -191,7 +191,7 @@ def script_slot():
 
 
 _SERVER_LOCK = threading.Lock()
-_COLLECTOR: list = []
+_COLLECTOR = None  # the server's IdleCollector, once started
 _WARM = False  # the worker processes were started for the room (see _warm_workers)
 _FROZEN = False  # gc.freeze ran (once per process)
 
@@ -202,16 +202,17 @@ def _collector():
     with it: closed sessions shut down when their reconnect window ends, and `_room_left`
     when the last one has (pages/_room.py). (Not st.cache_resource: LAB_PAGE_CACHE=off
     would start one per run.)"""
+    global _COLLECTOR
     with _SERVER_LOCK:
-        if _COLLECTOR:
-            return _COLLECTOR[0]
+        if _COLLECTOR is not None:
+            return _COLLECTOR
         from lab.memory import IdleCollector
 
-        _COLLECTOR.append(IdleCollector(idle_s=10.0, every_s=30.0).start())
+        _COLLECTOR = IdleCollector(idle_s=10.0, every_s=30.0).start()
     from pages._room import install
 
     install(room_left=_room_left)
-    return _COLLECTOR[0]
+    return _COLLECTOR
 
 
 def _room_left() -> None:
