@@ -389,7 +389,9 @@ def test_a_slow_client_does_not_hold_up_the_others(trained):
         slow.append(dribble)
         started = time.perf_counter()
         status, _, _ = raw_request(server.port, "GET", "/ping")
-        assert status == 200 and time.perf_counter() - started < 2
+        # A bound on waiting, not a speed target: a server held by the slow clients would
+        # answer only after their 60 s idle timeout.
+        assert status == 200 and time.perf_counter() - started < 10
     finally:
         for s in slow:
             s.close()

@@ -360,7 +360,7 @@ def test_offline_sql_is_stopped_at_its_time_limit(small, monkeypatch):
     with pytest.raises(QueryError, match="longer than"):
         open_featurestore(small).query(
             "SELECT count(*) FROM range(100000000000) a, range(100) b WHERE a.range % 7 = b.range")
-    assert time.monotonic() - started < 4.0
+    assert time.monotonic() - started < 10  # stopped, not left to run for hours
     # The store still answers afterwards, in a fresh worker held to the usual limit (its
     # start and first views took over a second on a loaded two-core machine).
     monkeypatch.setattr(_offline, "QUERY_TIMEOUT_S", limit)
