@@ -270,16 +270,48 @@ def code(settings: Any) -> list:
 
 
 def run_all_gates(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
-    """An execution of the gated training pipeline (after the pipelines step, its
-    processing, training and evaluation are cache hits: the gates run)."""
-    job = jobs.run(settings, pipeline_job(settings, options.get("pipeline_parameters"),
-                                          gated=True), echo)
+    """The gated training pipeline on the active dataset (after the pipelines step its
+    processing, training and evaluation are cache hits: the gates run), then on a drifted
+    copy of it, which CheckDataQuality stops before any training: both outcomes the
+    Reliable stage's workspace checks look for, as the page's learner sees them."""
+    parameters = dict(options.get("pipeline_parameters") or {})
+    clean = _gated_execution(settings, parameters, echo)
+    out = {"gates": summary(clean), "timings_s": {"gates": round(clean.duration_s, 4)}}
+    drifted = _drifted_input(settings)
+    if drifted is None:
+        echo("gates: the baseline's features are not columns of the active dataset: the "
+             "data-quality gate was not tried on drifted data")
+        return out
+    stopped = _gated_execution(settings, {**parameters, "InputData": drifted}, echo)
+    data = gate_outcomes(stopped).get("data_quality") or {}
+    echo(f"gates: on {drifted}, CheckDataQuality {str(data.get('status', 'did not run')).lower()}"
+         f" and the execution {stopped.status.lower()}")
+    out["gates_drifted"] = summary(stopped)
+    out["timings_s"]["gates_drifted"] = round(stopped.duration_s, 4)
+    return out
+
+
+def _gated_execution(settings: Any, parameters: dict[str, Any], echo) -> Execution:
+    job = jobs.run(settings, pipeline_job(settings, parameters, gated=True), echo)
     execution = execution_of(settings, job)
     if execution is None:
         job.outcome("gated pipeline job")
         raise InputError("The gated pipeline job left no execution.")
-    return {"gates": summary(execution),
-            "timings_s": {"gates": round(execution.duration_s, 4)}}
+    return execution
+
+
+def _drifted_input(settings: Any) -> str | None:
+    """The active dataset with its first baseline feature shifted by one standard
+    deviation (the drift page's default change), stored as a dataset (the same data keeps
+    its name when run-all runs again); None when no baseline feature is a column of it."""
+    from lab.dataset import active_dataset
+    from lab.monitoring import Changes, drifted_dataset, read_baseline
+
+    columns = set(active_dataset(Workspace(settings.workspace)).columns)
+    feature = next((f for f in read_baseline(settings).features if f in columns), None)
+    if feature is None:
+        return None
+    return drifted_dataset(settings, Changes(shift={feature: 1.0})).name
 
 
 def gates_code(settings: Any) -> list:

@@ -14,6 +14,7 @@ import sys
 import pandas as pd
 import pytest
 
+from lab.steps import STAGES
 from lab.workspace import Workspace
 from tests.cli import run_cli as lab
 from tests.workspaces import REPO, snapshot
@@ -56,11 +57,14 @@ def test_run_all_on_the_workshop_csv(ws, house_csv):
     assert out["processing"]["status"] == "Completed"
     assert out["processing"]["match"] is True
     assert set(out["timings_s"]) == {"prep", "processing", "ingest", "train", "tune", "deploy",
-                                     "pipeline", "drift", "gates", "monitoring", "rollout",
-                                     "sharded_processing", "distributed_training", "scale",
-                                     "teams"}
+                                     "pipeline", "drift", "gates", "gates_drifted",
+                                     "monitoring", "rollout", "sharded_processing",
+                                     "distributed_training", "scale", "teams"}
     assert out["drift"]["drifted"] == [] and out["gates"]["status"] == "Succeeded"
     assert out["gates"]["steps"]["TrainModel"] == "Succeeded"  # a cache hit of "pipeline"
+    stopped = out["gates_drifted"]  # the same gates on a drifted copy of the data
+    assert stopped["gates"]["data_quality"]["status"] == "Failed"
+    assert "TrainModel" not in stopped["steps"] and stopped["registered_version"] is None
     assert out["monitoring"]["captured"] == out["monitoring"]["sent"] == 300
     assert out["rollout"]["rolled_back"] and out["rollout"]["traffic"]["lost"] == 0
     pipeline = out["pipeline"]
@@ -70,6 +74,13 @@ def test_run_all_on_the_workshop_csv(ws, house_csv):
     from lab.steps import progress
 
     assert all(progress(ws).values()), progress(ws)  # the sidebar shows every step done
+    from lab.checkpoints import observe
+    from lab.settings import load_settings
+
+    settings = load_settings(workspace=ws.root)
+    for stage in STAGES:  # and every stage's workspace checks hold
+        unmet = [o for o in observe(settings, stage, store=False) if not o.ok]
+        assert unmet == [], unmet
     assert "Starting pre-processing" in proc.stderr  # the job's log streams to stderr
     fs = out["feature_store"]
     assert fs["groups"] == {"train": "lab-train", "validation": "lab-validation",
