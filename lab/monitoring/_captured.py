@@ -42,12 +42,15 @@ def to_capture(record: dict[str, Any], endpoint: str, variant: str) -> Capture |
 
 
 def captured_frame(captures: list[Capture], baseline: Baseline) -> pd.DataFrame:
-    """The captured CSV rows as a frame of the baseline's features, in the data's units
-    (the requests carry scaled features: the baseline's scaler undoes it). A row of the
-    wrong width is left out; a value that is not a number is missing."""
+    """The captured rows (CSV or JSON requests) as a frame of the baseline's features, in
+    the data's units (the requests carry scaled features: the baseline's scaler undoes it).
+    A row of the wrong width is left out; a value that is not a number is missing."""
     width = len(baseline.features)
     rows = []
     for capture in captures:
+        if "json" in capture.content_type.lower():
+            rows.extend(r for r in _json_rows(capture.input) if len(r) == width)
+            continue
         for line in capture.input.splitlines():
             cells = line.split(",")
             if line.strip() and len(cells) == width:
@@ -57,8 +60,26 @@ def captured_frame(captures: list[Capture], baseline: Baseline) -> pd.DataFrame:
     return drift.unscale(frame, scaler) if scaler else frame
 
 
-def _number(cell: str) -> float:
+def _json_rows(text: str) -> list[list[float]]:
+    """The rows of a JSON request, in the forms the serving script reads (a list of rows,
+    one row, {"instances": rows}); none when it is not one of them."""
+    import json
+
+    try:
+        rows = json.loads(text)
+    except ValueError:
+        return []
+    if isinstance(rows, dict):
+        rows = rows.get("instances", rows.get("features"))
+    if not isinstance(rows, list) or not rows:
+        return []
+    if not any(isinstance(r, list) for r in rows):
+        rows = [rows]
+    return [[_number(v) for v in r] for r in rows if isinstance(r, list)]
+
+
+def _number(cell: Any) -> float:
     try:
         return float(cell)
-    except ValueError:
+    except (TypeError, ValueError):  # a JSON null or list, or text: missing
         return float("nan")

@@ -46,7 +46,7 @@ __getattr__, __dir__, _lazy = exports(__name__, {
                      "payload_from_record", "predict_offline", "predict_online",
                      "register_deploy_and_predict", "rows_of_payload", "run_all_step", "code"],
                     "_inference"),
-    **dict.fromkeys(["MAX_BODY_BYTES", "parse_csv", "to_csv"], "_payload"),
+    **dict.fromkeys(["MAX_BODY_BYTES", "parse_csv", "parse_json", "to_csv"], "_payload"),
     **dict.fromkeys(["ensure_server", "running_server", "serve_forever", "server_url",
                      "stop_server"], "_runtime"),
     **dict.fromkeys(["boto3_code", "sdk_code"], "_snippets"),

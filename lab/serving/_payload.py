@@ -1,8 +1,11 @@
-"""The endpoint's wire format: CSV rows in, JSON (or CSV) predictions out.
+"""The endpoint's wire format: CSV (or JSON) rows in, JSON (or CSV) predictions out.
 
-What SageMaker's scikit-learn and XGBoost serving containers accept: `text/csv`, one row
-per line, the feature values only (no header, no target), in the model's feature order.
-A refusal says which row and column is wrong, since the learner builds payloads by hand.
+What the lab's serving script (lab/training/inference.py, whose `input_fn` SageMaker's
+scikit-learn and XGBoost serving containers call) accepts, so that a request answered on
+SageMaker is answered here: `text/csv`, one row per line, the feature values only (no
+header, no target), in the model's feature order; or `application/json`, a list of such
+rows, one row, or `{"instances": rows}` (or `{"features": rows}`). A refusal says which
+row and column is wrong, since the learner builds payloads by hand.
 """
 
 from __future__ import annotations
@@ -47,6 +50,34 @@ def parse_csv(body: bytes, features: Sequence[str], target: str = "") -> np.ndar
         raise _bad(f"Row {r + 1}, column {c + 1} ({features[c]}): "
                    f"{lines[r].split(',')[c].strip()!r} is not a finite number.")
     return rows
+
+
+def parse_json(body: bytes, features: Sequence[str], target: str = "") -> np.ndarray:
+    """The JSON forms the serving script's `input_fn` reads, as rows of floats with the
+    same checks (and messages) as CSV; InvocationError(400) saying what is wrong."""
+    width = len(features)
+    shape = (f"a list of rows of {width} numbers ({', '.join(features)}), or "
+             '{"instances": rows}')
+    try:
+        rows = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _bad(f"The body is not JSON: send {shape}.") from None
+    if isinstance(rows, dict):
+        rows = rows.get("instances", rows.get("features"))
+    if not isinstance(rows, list) or not rows:
+        raise _bad(f"The JSON holds no row: send {shape}.")
+    if not any(isinstance(r, list) for r in rows):
+        rows = [rows]  # one row, as input_fn reads it
+    for i, row in enumerate(rows, 1):
+        values = len(row) if isinstance(row, list) else 1
+        if values != width:
+            raise _bad(_width_message(i, values, width, features, target))
+        for c, value in enumerate(row, 1):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not np.isfinite(value):
+                raise _bad(f"Row {i}, column {c} ({features[c - 1]}): {value!r} is not a "
+                           "finite number. Send numbers only.")
+    return np.array(rows, dtype=float)
 
 
 def _width_message(row: int, values: int, width: int, features: Sequence[str],

@@ -60,6 +60,7 @@ from lab.serving._payload import (
     format_predictions,
     media_type,
     parse_csv,
+    parse_json,
 )
 
 HOST = "127.0.0.1"
@@ -272,14 +273,16 @@ class _Handler(BaseHTTPRequestHandler):
         content_type, accept = (media_type(self.headers.get("Content-Type")),
                                 media_type(self.headers.get("Accept")))
         features = model.features
-        if content_type != CSV:
+        parse = {CSV: parse_csv, JSON: parse_json}.get(content_type)
+        if parse is None:
             raise InvocationError.from_model(415, f"Content type {content_type or '(none)'!r} "
                                              f"is not supported: send {CSV}, rows of "
-                                             f"{len(features)} comma-separated numbers.")
+                                             f"{len(features)} comma-separated numbers "
+                                             f"(or {JSON}, a list of rows).")
         if accept not in ("", "*/*", "application/*", JSON, CSV):
             raise InvocationError.from_model(406, f"Accept {accept!r} is not supported: ask "
                                              f"for {JSON} or {CSV}.")
-        rows = parse_csv(body, features, model.target)
+        rows = parse(body, features, model.target)
         try:
             predictions = model.predict(rows)
         except InputError as exc:

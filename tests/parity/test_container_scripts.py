@@ -129,18 +129,24 @@ def serve_rows(artifacts, parity, algorithm, rows):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_inference_answers_a_csv_request_through_the_serving_contract(
+def test_inference_answers_a_csv_or_json_request_through_the_serving_contract(
         container_artifacts, parity, algorithm):
+    """CSV and the JSON forms (the lab's endpoint reads the same: tests/lab/serving/
+    test_srv_protocol.py) give the same predictions in the container's contract."""
     env = container_artifacts.env_for(parity, algorithm)
     test = pd.read_csv(container_artifacts.processed / "test" / "test.csv", header=None)
     rows = test.iloc[:3, 1:].to_numpy(float)
     body = "\n".join(",".join(repr(float(v)) for v in row) for row in rows) + "\n"
-    as_json, as_csv, header, short = containers.serve_many(
+    as_json, as_csv, header, short, json_rows, instances, one_row = containers.serve_many(
         env, container_artifacts.models[algorithm], container_artifacts.serving,
         "inference.py", [(body, "text/csv", "application/json"),
                          (body.encode(), "text/csv; charset=utf-8", "text/csv"),
                          ("a,b,c\n1,2,3", "text/csv", "application/json"),
-                         ("1,2,3", "text/csv", "application/json")])
+                         ("1,2,3", "text/csv", "application/json"),
+                         (json.dumps(rows.tolist()), "application/json", "application/json"),
+                         (json.dumps({"instances": rows.tolist()}), "application/json",
+                          "application/json"),
+                         (json.dumps(rows[0].tolist()), "application/json", "text/csv")])
     assert as_json["status"] == 200, as_json
     assert as_json["content_type"] == "application/json" and as_json["input_type"] == "ndarray"
     served = json.loads(as_json["body"])
@@ -149,6 +155,8 @@ def test_inference_answers_a_csv_request_through_the_serving_contract(
     assert [float(v) for v in as_csv["body"].split()] == pytest.approx(served)
     assert header["status"] == 500 and "no header row" in header["error"]
     assert short["status"] == 500 and "Each row needs 8 values" in short["error"]
+    assert json.loads(json_rows["body"]) == served == json.loads(instances["body"])
+    assert [float(one_row["body"])] == served[:1]
 
 
 def test_the_labs_libraries_read_an_xgboost_17_model_but_not_a_scikit_learn_12_forest(

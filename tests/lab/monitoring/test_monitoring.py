@@ -59,6 +59,31 @@ def test_capture_turned_on_applies_to_the_very_next_request(served):
     assert sent["answered"] == 20 and len(view.captures) == 20
 
 
+def test_json_requests_are_captured_and_read_back_as_rows(served):
+    """A client may send JSON, as the serving script's input_fn reads it on SageMaker: the
+    captured JSON requests count as rows for drift, as CSV ones do."""
+    import pandas as pd
+
+    from lab.serving import ensure_server, runtime_client
+    from lab.workspace import Workspace
+
+    settings, name = served
+    open_endpoints(settings).set_capture(name, CaptureConfig(enabled=True))
+    test = pd.read_csv(Workspace(settings.workspace).processed_dir / "test" / "test.csv",
+                       header=None).iloc[:, 1:]
+    client = runtime_client(ensure_server(settings).url)
+    rows = test.to_numpy(float).tolist()
+    for i in range(0, 200, 20):  # 10 requests of 20 rows, half of them as {"instances"}
+        chunk = rows[i:i + 20]
+        client.invoke_endpoint(EndpointName=name, ContentType="application/json",
+                               Body=json.dumps({"instances": chunk} if i % 40 else chunk))
+    client.invoke_endpoint(EndpointName=name, ContentType="application/json",
+                           Body=json.dumps(rows[200]))  # one row, not nested
+    view = settled_view(settings, name, 11)
+    assert len(view.captures) == 11 and view.captured_rows == 201
+    assert view.drift.judged and view.drift.drifted == []  # the test split, unchanged
+
+
 def test_traffic_with_missing_values_is_refused_by_the_endpoint_and_counted(served):
     settings, name = served
     holes = Changes(missing={"DECK": 0.5}, seed=1)

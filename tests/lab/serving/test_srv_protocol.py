@@ -52,6 +52,26 @@ def test_a_thousand_rows_and_csv_answers(url, versions, test_rows):
     assert len(values) == 1000 and values == [float(p) for p in model.predict(rows)]
 
 
+def test_json_rows_are_answered_as_the_serving_scripts_input_fn_reads_them(
+        url, versions, test_rows):
+    """On SageMaker the container hands a JSON body to the lab's input_fn, which reads a
+    list of rows, one row, or {"instances": rows}: the local endpoint answers the same."""
+    model = load_model(versions["xgboost"].artifact)
+    rows = np.array([[r[f] for f in model.features] for r in test_rows])
+    expected = [float(p) for p in model.predict(rows)]
+    client = runtime_client(url)
+
+    def invoke(payload):
+        response = client.invoke_endpoint(EndpointName=ENDPOINT, Body=json.dumps(payload),
+                                           ContentType="application/json; charset=utf-8")
+        return json.loads(response["Body"].read())
+
+    assert invoke(rows.tolist()) == expected
+    assert invoke({"instances": rows.tolist()}) == expected
+    assert invoke({"features": rows[:2].tolist()}) == expected[:2]
+    assert invoke(rows[0].tolist()) == expected[:1]  # one row, not nested
+
+
 def test_get_record_equals_the_in_process_lookup(url, settings):
     store = LocalFeatureStore(settings)
     group = group_names(settings)["test"]
@@ -102,7 +122,15 @@ def _client_error(call):
 
 
 @pytest.mark.parametrize("body, content_type, status, message", [
-    ("1,2,3", "application/json", 415, "Content type 'application/json' is not supported"),
+    ("1,2,3", "application/xml", 415, "Content type 'application/xml' is not supported"),
+    ("1,2,3", "application/json", 400, "The body is not JSON: send a list of rows of 8"),
+    ('{"rows": [[1]]}', "application/json", 400, "The JSON holds no row"),
+    ("[[1, 2, 3]]", "application/json", 400, "Row 1 has 3 values; the model takes 8"),
+    ("[[1,2,3,4,5,6,7,8],[1,2,3,4,5,6,7,8,9]]", "application/json", 400,
+     "Row 2 has 9 values; the model takes 8 (YEAR_BUILT"),
+    ('[[1,2,3,4,5,6,7,"8"]]', "application/json", 400,
+     "Row 1, column 8 (DECK): '8' is not a finite number"),
+    ("[[1,2,3,4,5,6,7,NaN]]", "application/json", 400, "nan is not a finite number"),
     ("1,2,3", "text/csv", 400, "Row 1 has 3 values; the model takes 8"),
     ("1,2,3,4,5,6,7,x", "text/csv", 400, "Row 1, column 8 (DECK): 'x' is not a number"),
     ("", "text/csv", 400, "The body is empty"),
