@@ -327,19 +327,20 @@ PROVIDERS = [
 ]
 
 
-def run_bench(workspace: str | None = None, runs: int | None = None, only: str | None = None,
+def run_bench(runs: int | None = None, only: str | None = None,
               log: Callable[[str], None] = print, quick: bool = False,
               curves: bool | None = None, save_to: str | os.PathLike | None = None
               ) -> dict[str, Any]:
     """Measure the figures (those whose name contains `only`), and the scale curves (by
-    default in a whole run, not with `only`). `save_to`: a workspace whose
+    default in a whole run, not with `only`), in a scratch workspace: the learner's own
+    never gets the bench's jobs, models and endpoints. `save_to`: a workspace whose
     bench/latest.json receives the result."""
     from lab.settings import load_settings
 
     started, results = time.perf_counter(), []
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="lab-bench-") as tmp:
-        settings = load_settings(Path(workspace) if workspace else Path(tmp), "local")
+        settings = load_settings(Path(tmp), "local")
         for provider in PROVIDERS:
             wanted = [n for n in provider.names if not only or only.lower() in n.lower()]
             if not wanted:

@@ -428,11 +428,12 @@ def cmd_bench(args, out: dict[str, Any]) -> None:
     from lab.bench import run_bench
     from lab.settings import load_settings
 
-    # A whole run is saved in the workspace (the app's Performance page shows it); a
-    # selection (--only) is not, so it never replaces a whole run.
+    # It measures in a scratch workspace. A whole run is saved in the workspace (the app's
+    # Performance page shows it); a selection (--only) is not, so it never replaces a
+    # whole run.
     save_to = None if args.only and not args.save else load_settings(args.workspace).workspace
-    out.update(run_bench(args.workspace, runs=args.runs, only=args.only, log=_log,
-                         quick=args.quick, save_to=save_to))
+    out.update(run_bench(runs=args.runs, only=args.only, log=_log, quick=args.quick,
+                         save_to=save_to))
 
 
 COMMANDS = {"prep": cmd_prep, "process": cmd_process, "features": cmd_features,

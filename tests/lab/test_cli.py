@@ -261,3 +261,9 @@ def test_bench_json_reports_median_and_p99(tmp_path):
     assert fig["runs"] == 2 and fig["unit"] == "s"
     assert 0 < fig["median"] <= fig["p99"]
     assert "budget" in fig
+    assert list(tmp_path.iterdir()) == []  # measured in a scratch workspace, not saved
+
+    proc = lab("bench", "--only", "in-process", "--runs", "1", "--save", ws=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert [str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")] == [
+        "bench", "bench/latest.json"]  # the result only: no data, jobs or models
