@@ -149,23 +149,38 @@ def test_four_sessions_of_one_workspace_click_ingest_and_train_together(workshop
     async def together(runs, label):
         return await asyncio.gather(*[s.click(run, label) for s, run in runs])
 
+    async def phase(name: str, work):
+        """One step of the room, bounded: a step that hangs says which, and the jobs."""
+        try:
+            return await asyncio.wait_for(work, TIME_LIMIT_S)
+        except TimeoutError:
+            from lab.jobs import JobStore
+
+            jobs = [(j.job_id, j.status) for j in JobStore(Workspace(workspace)).list()]
+            raise AssertionError(f"{name}: not done in {TIME_LIMIT_S} s; jobs {jobs}") from None
+
     async def room() -> None:
         async with AsyncExitStack() as stack:
             tabs = [await stack.enter_async_context(Session(server.url, f"ws={sid}",
                                                             timeout_s=TIME_LIMIT_S))
                     for _ in range(4)]
-            await tabs[0].click(await tabs[0].open("prep"), "Run in-process")
-            pages = await asyncio.gather(*[t.open("feature_store") for t in tabs])
-            await together(list(zip(tabs, pages)), "Create groups and ingest")
-            _finished_jobs(workspace, "feature-ingest", 4)
+            await phase("prep", tabs[0].click(await tabs[0].open("prep"), "Run in-process"))
+            pages = await phase("open the feature store",
+                                asyncio.gather(*[t.open("feature_store") for t in tabs]))
+            await phase("four ingests", together(list(zip(tabs, pages)),
+                                                 "Create groups and ingest"))
+            # a thread: the sessions keep reading their sockets meanwhile
+            await asyncio.to_thread(_finished_jobs, workspace, "feature-ingest", 4)
             # two tabs train while the other two ingest again, all at the same moment
-            trainers = await asyncio.gather(*[t.open("training") for t in tabs[:2]])
-            ingesters = await asyncio.gather(*[t.open("feature_store") for t in tabs[2:]])
-            await asyncio.gather(together(list(zip(tabs[:2], trainers)), "Train"),
-                                 together(list(zip(tabs[2:], ingesters)),
-                                          "Create groups and ingest"))
+            trainers = await phase("open training",
+                                   asyncio.gather(*[t.open("training") for t in tabs[:2]]))
+            ingesters = await phase("open the feature store again", asyncio.gather(
+                *[t.open("feature_store") for t in tabs[2:]]))
+            await phase("two trainings and two ingests", asyncio.gather(
+                together(list(zip(tabs[:2], trainers)), "Train"),
+                together(list(zip(tabs[2:], ingesters)), "Create groups and ingest")))
 
-    asyncio.run(asyncio.wait_for(room(), TIME_LIMIT_S))
+    asyncio.run(room())
     ingests = _finished_jobs(workspace, "feature-ingest", 6)
     trainings = _finished_jobs(workspace, "training", 2)
     assert [(j.status, j.error) for j in ingests + trainings] == [("Completed", None)] * 8
