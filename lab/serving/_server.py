@@ -1,6 +1,6 @@
 """The local runtime server: SageMaker's InvokeEndpoint and Feature Store runtime, on HTTP.
 
-    POST /endpoints/{name}/invocations   InvokeEndpoint (text/csv in, application/json out)
+    POST /endpoints/{name}/invocations   InvokeEndpoint (CSV or JSON rows in, JSON or CSV out)
     GET|PUT /FeatureGroup/{name}         GetRecord, PutRecord
     POST /BatchGetRecord                 BatchGetRecord
     GET /ping                            health (what SageMaker asks a serving container)
