@@ -61,21 +61,16 @@ def captured_frame(captures: list[Capture], baseline: Baseline) -> pd.DataFrame:
 
 
 def _json_rows(text: str) -> list[list[float]]:
-    """The rows of a JSON request, in the forms the serving script reads (a list of rows,
-    one row, {"instances": rows}); none when it is not one of them."""
+    """The rows of a JSON request (the endpoint's forms); none when it holds none."""
     import json
 
+    from lab.serving import json_rows
+
     try:
-        rows = json.loads(text)
+        rows = json_rows(json.loads(text))
     except ValueError:
         return []
-    if isinstance(rows, dict):
-        rows = rows.get("instances", rows.get("features"))
-    if not isinstance(rows, list) or not rows:
-        return []
-    if not any(isinstance(r, list) for r in rows):
-        rows = [rows]
-    return [[_number(v) for v in r] for r in rows if isinstance(r, list)]
+    return [[_number(v) for v in r] for r in rows or [] if isinstance(r, list)]
 
 
 def _number(cell: Any) -> float:

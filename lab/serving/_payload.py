@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,17 @@ def parse_csv(body: bytes, features: Sequence[str], target: str = "") -> np.ndar
     return rows
 
 
+def json_rows(value: Any) -> list | None:
+    """The rows of a decoded JSON request, in the forms the serving script's input_fn
+    reads: a list of rows, one row (a flat list), {"instances": rows} or {"features":
+    rows}; None when it holds none."""
+    if isinstance(value, dict):
+        value = value.get("instances", value.get("features"))
+    if not isinstance(value, list) or not value:
+        return None
+    return value if any(isinstance(r, list) for r in value) else [value]
+
+
 def parse_json(body: bytes, features: Sequence[str], target: str = "") -> np.ndarray:
     """The JSON forms the serving script's `input_fn` reads, as rows of floats with the
     same checks (and messages) as CSV; InvocationError(400) saying what is wrong."""
@@ -59,15 +71,11 @@ def parse_json(body: bytes, features: Sequence[str], target: str = "") -> np.nda
     shape = (f"a list of rows of {width} numbers ({', '.join(features)}), or "
              '{"instances": rows}')
     try:
-        rows = json.loads(body.decode("utf-8"))
+        rows = json_rows(json.loads(body.decode("utf-8")))
     except (UnicodeDecodeError, ValueError):
         raise _bad(f"The body is not JSON: send {shape}.") from None
-    if isinstance(rows, dict):
-        rows = rows.get("instances", rows.get("features"))
-    if not isinstance(rows, list) or not rows:
+    if rows is None:
         raise _bad(f"The JSON holds no row: send {shape}.")
-    if not any(isinstance(r, list) for r in rows):
-        rows = [rows]  # one row, as input_fn reads it
     for i, row in enumerate(rows, 1):
         values = len(row) if isinstance(row, list) else 1
         if values != width:
