@@ -11,6 +11,7 @@ row and column is wrong, since the learner builds payloads by hand.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -77,15 +78,32 @@ def parse_json(body: bytes, features: Sequence[str], target: str = "") -> np.nda
     if rows is None:
         raise _bad(f"The JSON holds no row: send {shape}.")
     for i, row in enumerate(rows, 1):
-        values = len(row) if isinstance(row, list) else 1
-        if values != width:
-            raise _bad(_width_message(i, values, width, features, target))
+        if not isinstance(row, list):
+            raise _bad(f"Row {i} is {_shown(row)}, not a list of {width} numbers: send "
+                       f"{shape}.")
+        if len(row) != width:
+            raise _bad(_width_message(i, len(row), width, features, target))
         for c, value in enumerate(row, 1):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not np.isfinite(value):
-                raise _bad(f"Row {i}, column {c} ({features[c - 1]}): {value!r} is not a "
-                           "finite number. Send numbers only.")
+            if not _finite(value):
+                raise _bad(f"Row {i}, column {c} ({features[c - 1]}): {_shown(value)} is "
+                           "not a finite number. Send numbers only.")
     return np.array(rows, dtype=float)
+
+
+def _shown(value: Any) -> str:
+    """A JSON value as the client wrote it (true, null, "8"), cut short."""
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _finite(value: Any) -> bool:
+    """A JSON number a float holds (not true/false, text, null, NaN or 1e400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _width_message(row: int, values: int, width: int, features: Sequence[str],
