@@ -253,16 +253,24 @@ def training_pipeline_succeeded(ws: Workspace) -> bool:
 
 def run_all_step(settings: Any, options: dict[str, Any], echo) -> dict[str, Any]:
     """An execution of the training pipeline (the workshop's notebook 4)."""
-    job = jobs.run(settings, pipeline_job(settings, options.get("pipeline_parameters")), echo)
-    execution = execution_of(settings, job)
-    if execution is None:
-        job.outcome("pipeline job")  # raises: the job ended before its execution existed
-        raise InputError("The pipeline job left no execution.")
+    execution = _run_execution(settings, options.get("pipeline_parameters"), echo)
     if execution.status != SUCCEEDED:  # as `pipeline run`: a failed execution fails run-all
         raise JobError(f"The pipeline execution {execution.id} {execution.status.lower()}: "
                        f"{execution.failure or 'no reason given'}")
     return {"pipeline": summary(execution),
             "timings_s": {"pipeline": round(execution.duration_s, 4)}}
+
+
+def _run_execution(settings: Any, parameters: dict[str, Any] | None, echo,
+                   gated: bool = False) -> Execution:
+    """An execution of the training pipeline (with its gates), run as a job to its end."""
+    label = "gated pipeline job" if gated else "pipeline job"
+    job = jobs.run(settings, pipeline_job(settings, parameters, gated=gated), echo)
+    execution = execution_of(settings, job)
+    if execution is None:
+        job.outcome(label)  # raises: the job ended before its execution existed
+        raise InputError(f"The {label} left no execution.")
+    return execution
 
 
 def code(settings: Any) -> list:
@@ -275,14 +283,14 @@ def run_all_gates(settings: Any, options: dict[str, Any], echo) -> dict[str, Any
     copy of it, which CheckDataQuality stops before any training: both outcomes the
     Reliable stage's workspace checks look for, as the page's learner sees them."""
     parameters = dict(options.get("pipeline_parameters") or {})
-    clean = _gated_execution(settings, parameters, echo)
+    clean = _run_execution(settings, parameters, echo, gated=True)
     out = {"gates": summary(clean), "timings_s": {"gates": round(clean.duration_s, 4)}}
     drifted = _drifted_input(settings)
     if drifted is None:
         echo("gates: the baseline's features are not columns of the active dataset: the "
              "data-quality gate was not tried on drifted data")
         return out
-    stopped = _gated_execution(settings, {**parameters, "InputData": drifted}, echo)
+    stopped = _run_execution(settings, {**parameters, "InputData": drifted}, echo, gated=True)
     data = gate_outcomes(stopped).get("data_quality") or {}
     echo(f"gates: on {drifted}, CheckDataQuality {str(data.get('status', 'did not run')).lower()}"
          f" and the execution {stopped.status.lower()}")
@@ -291,13 +299,6 @@ def run_all_gates(settings: Any, options: dict[str, Any], echo) -> dict[str, Any
     return out
 
 
-def _gated_execution(settings: Any, parameters: dict[str, Any], echo) -> Execution:
-    job = jobs.run(settings, pipeline_job(settings, parameters, gated=True), echo)
-    execution = execution_of(settings, job)
-    if execution is None:
-        job.outcome("gated pipeline job")
-        raise InputError("The gated pipeline job left no execution.")
-    return execution
 
 
 def _drifted_input(settings: Any) -> str | None:
